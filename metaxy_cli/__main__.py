@@ -1,0 +1,3 @@
+from metaxy_cli.cli import main
+
+main()

@@ -1,0 +1,277 @@
+"""From YAML files to a validated Project: schema first, then the semantic checks of spec §1.
+
+Every problem is collected and reported at once, each as `file:line:col: message`. Positions are
+only looked up (by a round-trip parse) when there is something to report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from metaxy_cli.errors import ConfigError, Location, Problem, ProjectNotFoundError
+from metaxy_cli.graph import find_cycle, topological_order
+from metaxy_cli.keys import key_problem, table_name
+from metaxy_cli.model import (
+    ALL_UPSTREAM_FIELDS,
+    DEFAULT_FIELD,
+    DEFAULT_ID_COLUMNS,
+    Column,
+    DocPath,
+    FeatureDep,
+    FeatureSpec,
+    FieldDep,
+    FieldSpec,
+    Origin,
+    Project,
+    StoreConfig,
+)
+from metaxy_cli.schemas import FEATURES_SCHEMA, PROJECT_SCHEMA, validate
+from metaxy_cli.sources import PROJECT_FILE, DefinitionSource, WorktreeSource, resolve_project_file
+from metaxy_cli.suggest import did_you_mean
+from metaxy_cli.yaml_io import PositionIndex, YamlSyntaxError, load_fast
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A problem whose position is not looked up yet."""
+
+    source: str
+    path: DocPath
+    message: str
+    at_key: bool = False
+    quote_hint: bool = False
+    also: Origin | None = None  # a second place to name (duplicates)
+
+
+class _Reporter:
+    """Collects problems and resolves their positions against the files' texts, once per file."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+        self.pending: list[_Pending] = []
+        self.located: list[Problem] = []
+        self._indexes: dict[str, PositionIndex] = {}
+
+    def add(self, origin: Origin, suffix: DocPath, message: str, **options: Any) -> None:
+        self.pending.append(_Pending(origin.source, origin.path + suffix, message, **options))
+
+    def _index(self, source: str) -> PositionIndex:
+        if source not in self._indexes:
+            self._indexes[source] = PositionIndex(self.texts[source], source)
+        return self._indexes[source]
+
+    def _locate(self, source: str, path: DocPath, at_key: bool = False) -> Location:
+        return self._index(source).locate(path, at_key=at_key)
+
+    def raise_if_any(self) -> None:
+        problems = list(self.located)
+        for item in self.pending:
+            location = self._locate(item.source, item.path, item.at_key)
+            message = item.message
+            if item.quote_hint:
+                token = self._index(item.source).raw_token(location)
+                message += f"; quote it: code_version: \"{token.strip(chr(34) + chr(39))}\""
+            if item.also is not None:
+                message += f" (first defined at {self._locate(item.also.source, item.also.path)})"
+            problems.append(Problem(location, message))
+        if problems:
+            raise ConfigError(problems)
+
+
+def load_project(path: str | Path | None = None) -> Project:
+    """Load the project whose metaxy.yaml is at `path` (file or folder), or found upward from cwd."""
+    project_file = resolve_project_file(path)
+    return load_from_source(WorktreeSource(project_file.parent), project_file.name)
+
+
+def load_from_source(source: DefinitionSource, project_file: str = PROJECT_FILE) -> Project:
+    """Load and validate a project from any source (working tree, git revision)."""
+    reporter = _Reporter()
+    project_label = source.label(project_file)
+    try:
+        text = source.read_text(project_file)
+    except FileNotFoundError:
+        raise ProjectNotFoundError(f"{project_label}: project file not found") from None
+    document = _parse(reporter, project_label, text, PROJECT_SCHEMA)
+    entries: list[tuple[Origin, dict[str, Any]]] = []
+    if isinstance(document, dict):
+        root = Origin(project_label, ())
+        entries += _feature_entries(project_label, document)
+        for index, pattern in enumerate(document.get("include") or []):
+            if not isinstance(pattern, str):
+                continue
+            matches = [p for p in source.glob(pattern) if p != project_file]
+            if not matches:
+                reporter.add(root, ("include", index), f"include pattern {pattern!r} matches no file")
+            for relpath in matches:
+                label = source.label(relpath)
+                if label in reporter.texts:
+                    continue
+                included = _parse(reporter, label, source.read_text(relpath), FEATURES_SCHEMA)
+                if isinstance(included, dict):
+                    entries += _feature_entries(label, included)
+    reporter.raise_if_any()
+    assert isinstance(document, dict)
+    default_ids = tuple(document.get("id_columns") or DEFAULT_ID_COLUMNS)
+    specs = [(origin, _build_feature(raw, default_ids, origin)) for origin, raw in entries]
+    features = _check_features(reporter, specs)
+    stores = _build_stores(reporter, document, project_label)
+    reporter.raise_if_any()
+    order = topological_order({key: spec.dep_keys for key, spec in features.items()})
+    return Project(
+        name=document["project"],
+        root=source.root,
+        features={key: features[key] for key in order},
+        stores=stores,
+        default_store=document.get("default_store") or next(iter(stores), None),
+        truncate=(document.get("hash") or {}).get("truncate", 8),
+        plan_base=(document.get("plan") or {}).get("base"),
+        source_label=project_label,
+    )
+
+
+def _parse(reporter: _Reporter, label: str, text: str, schema: str) -> Any:
+    reporter.texts[label] = text
+    try:
+        document = load_fast(text, label)
+    except YamlSyntaxError as error:
+        reporter.located.append(error.problem)
+        return None
+    if not isinstance(document, dict):
+        reporter.located.append(Problem(Location(label, 1, 1), "expected a YAML mapping at the top level"))
+        return None
+    origin = Origin(label, ())
+    for issue in validate(document, schema):
+        reporter.add(origin, issue.path, issue.message, at_key=issue.at_key, quote_hint=issue.quote_hint)
+    return document
+
+
+def _feature_entries(label: str, document: dict[str, Any]) -> list[tuple[Origin, dict[str, Any]]]:
+    return [(Origin(label, ("features", i)), raw) for i, raw in enumerate(document.get("features") or [])]
+
+
+def _build_field(raw: dict[str, Any]) -> FieldSpec:
+    deps = raw.get("deps")
+    if isinstance(deps, list):
+        deps = tuple(
+            FieldDep(d["feature"], None if d.get("fields", "*") == "*" else tuple(d["fields"])) for d in deps
+        )
+    return FieldSpec(
+        key=raw["key"],
+        code_version=raw.get("code_version", "1"),
+        deps=deps,
+        description=raw.get("description"),
+        source=tuple(raw["source"]) if "source" in raw else None,
+        data_version=raw.get("data_version"),
+    )
+
+
+def _build_feature(raw: dict[str, Any], default_ids: tuple[str, ...], origin: Origin) -> FeatureSpec:
+    columns = tuple(
+        Column(name, value) if isinstance(value, str) else Column(name, value["type"], value.get("description"))
+        for name, value in (raw.get("columns") or {}).items()
+    )
+    deps = tuple(
+        FeatureDep(d) if isinstance(d, str) else FeatureDep(d["feature"], bool(d.get("optional", False)))
+        for d in raw.get("deps") or []
+    )
+    fields = tuple(_build_field(f) for f in raw.get("fields") or []) or (FieldSpec(DEFAULT_FIELD),)
+    return FeatureSpec(
+        key=raw["key"],
+        fields=fields,
+        deps=deps,
+        columns=columns,
+        id_columns=tuple(raw.get("id_columns") or default_ids),
+        description=raw.get("description"),
+        owner=raw.get("owner"),
+        tags=tuple(raw.get("tags") or ()),
+        cost=raw.get("cost"),
+        origin=origin,
+    )
+
+
+def _check_features(reporter: _Reporter, specs: list[tuple[Origin, FeatureSpec]]) -> dict[str, FeatureSpec]:
+    features: dict[str, FeatureSpec] = {}
+    tables: dict[str, FeatureSpec] = {}
+    for origin, spec in specs:
+        problem = key_problem(spec.key)
+        if problem:
+            reporter.add(origin, ("key",), f"invalid feature key: {problem}")
+        if spec.key in features:
+            first = features[spec.key].origin
+            reporter.add(origin, ("key",), f"duplicate feature {spec.key!r}", also=Origin(first.source, first.path + ("key",)))
+            continue
+        clash = tables.get(table_name(spec.key))
+        if clash is not None:
+            reporter.add(origin, ("key",), f"feature {spec.key!r} has the same table name as {clash.key!r}")
+        features[spec.key] = spec
+        tables[table_name(spec.key)] = spec
+    for spec in features.values():
+        _check_feature(reporter, spec, features)
+    cycle = find_cycle({key: [d for d in spec.dep_keys if d in features] for key, spec in features.items()})
+    if cycle:
+        reporter.add(features[cycle[0]].origin, ("deps",), "dependency cycle: " + " -> ".join(cycle))
+    return features
+
+
+def _check_feature(reporter: _Reporter, spec: FeatureSpec, features: dict[str, FeatureSpec]) -> None:
+    origin = spec.origin
+    seen_deps: set[str] = set()
+    for index, dep in enumerate(spec.deps):
+        where = ("deps", index)
+        if dep.feature == spec.key:
+            reporter.add(origin, where, f"feature {spec.key!r} depends on itself")
+        elif dep.feature not in features:
+            reporter.add(origin, where, f"{spec.key}: unknown dependency {dep.feature!r}{did_you_mean(dep.feature, features)}")
+        elif dep.feature in seen_deps:
+            reporter.add(origin, where, f"{spec.key}: dependency {dep.feature!r} listed twice")
+        seen_deps.add(dep.feature)
+    column_names = [c.name for c in spec.columns]
+    seen_fields: set[str] = set()
+    for index, field in enumerate(spec.fields):
+        where = ("fields", index)
+        fq = spec.fq(field.key)
+        problem = key_problem(field.key)
+        if problem:
+            reporter.add(origin, where + ("key",), f"invalid field key: {problem}")
+        if field.key in seen_fields:
+            reporter.add(origin, where + ("key",), f"{spec.key}: duplicate field {field.key!r}")
+        seen_fields.add(field.key)
+        for column in field.source or ():
+            if column not in column_names:
+                reporter.add(origin, where + ("source",), f"{fq}: source column {column!r} is not a declared column{did_you_mean(column, column_names)}")
+        if field.source is not None and not spec.is_root:
+            reporter.add(origin, where + ("source",), f"{fq}: 'source' is only for root features (its inputs come from deps)")
+        if field.data_version is not None and field.data_version not in column_names:
+            reporter.add(origin, where + ("data_version",), f"{fq}: data_version column {field.data_version!r} is not a declared column{did_you_mean(field.data_version, column_names)}")
+        if field.deps is None:
+            continue
+        if spec.is_root:
+            reporter.add(origin, where + ("deps",), f"{fq}: field deps on a root feature (it has no deps to take fields from)")
+            continue
+        if field.deps == ALL_UPSTREAM_FIELDS:
+            continue
+        for dep_index, field_dep in enumerate(field.deps):
+            dep_where = where + ("deps", dep_index, "feature")
+            if field_dep.feature not in spec.dep_keys:
+                reporter.add(origin, dep_where, f"{fq}: field dep on {field_dep.feature!r}, which is not a dep of {spec.key!r}{did_you_mean(field_dep.feature, spec.dep_keys)}")
+                continue
+            upstream = features.get(field_dep.feature)
+            if upstream is None:
+                continue
+            for key_index, key in enumerate(field_dep.fields or ()):
+                if key not in upstream.field_keys():
+                    reporter.add(origin, where + ("deps", dep_index, "fields", key_index), f"{fq}: unknown field {key!r} of {upstream.key!r}{did_you_mean(key, upstream.field_keys())}")
+
+
+def _build_stores(reporter: _Reporter, document: dict[str, Any], label: str) -> dict[str, StoreConfig]:
+    stores = {
+        name: StoreConfig(name, settings["type"], {k: v for k, v in settings.items() if k != "type"})
+        for name, settings in (document.get("stores") or {}).items()
+    }
+    default = document.get("default_store")
+    if default is not None and default not in stores:
+        reporter.add(Origin(label, ()), ("default_store",), f"default_store {default!r} is not a defined store{did_you_mean(default, stores)}")
+    return stores

@@ -1,0 +1,151 @@
+"""The feature graph as frozen values: what the YAML says, resolved and validated. No I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from metaxy_cli.keys import fq_field, table_name
+
+if TYPE_CHECKING:
+    from metaxy_cli.graph import FeatureGraph
+    from metaxy_cli.hashing import Versions
+
+DocPath = tuple[str | int, ...]
+DEFAULT_ID_COLUMNS = ("sample_uid",)
+DEFAULT_FIELD = "default"
+COLUMN_TYPES = ("string", "integer", "double", "boolean", "date", "timestamp", "binary", "json")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a definition was written: a file label and the path inside that document."""
+
+    source: str
+    path: DocPath
+
+
+@dataclass(frozen=True)
+class FeatureDep:
+    feature: str
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class FieldDep:
+    """Explicit parents from one upstream feature; `fields is None` means all of its fields."""
+
+    feature: str
+    fields: tuple[str, ...] | None = None
+
+
+ALL_UPSTREAM_FIELDS = "*"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    key: str
+    code_version: str = "1"
+    # None: default resolution; "*": every field of every upstream; else explicit deps.
+    deps: tuple[FieldDep, ...] | str | None = None
+    description: str | None = None
+    source: tuple[str, ...] | None = None
+    data_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    key: str
+    fields: tuple[FieldSpec, ...]
+    deps: tuple[FeatureDep, ...] = ()
+    columns: tuple[Column, ...] = ()
+    id_columns: tuple[str, ...] = DEFAULT_ID_COLUMNS
+    description: str | None = None
+    owner: str | None = None
+    tags: tuple[str, ...] = ()
+    cost: float | None = None
+    origin: Origin | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def is_root(self) -> bool:
+        return not self.deps
+
+    @property
+    def table(self) -> str:
+        return table_name(self.key)
+
+    @property
+    def dep_keys(self) -> tuple[str, ...]:
+        return tuple(dep.feature for dep in self.deps)
+
+    def field(self, key: str) -> FieldSpec:
+        for spec in self.fields:
+            if spec.key == key:
+                return spec
+        raise KeyError(f"{self.key} has no field {key!r}")
+
+    def field_keys(self) -> tuple[str, ...]:
+        return tuple(spec.key for spec in self.fields)
+
+    def fq(self, field_key: str) -> str:
+        return fq_field(self.key, field_key)
+
+    def column(self, name: str) -> Column | None:
+        return next((column for column in self.columns if column.name == name), None)
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    name: str
+    type: str
+    settings: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True, eq=False)
+class Project:
+    """A loaded, validated project. `features` are in topological order."""
+
+    name: str
+    root: Path
+    features: dict[str, FeatureSpec]
+    stores: dict[str, StoreConfig] = field(default_factory=dict)
+    default_store: str | None = None
+    truncate: int = 8
+    plan_base: str | None = None
+    source_label: str = "metaxy.yaml"
+
+    def feature(self, key: str) -> FeatureSpec:
+        try:
+            return self.features[key]
+        except KeyError:
+            from metaxy_cli.errors import UnknownFeatureError
+            from metaxy_cli.suggest import did_you_mean
+
+            raise UnknownFeatureError(
+                f"unknown feature {key!r}{did_you_mean(key, self.features)}"
+            ) from None
+
+    @cached_property
+    def graph(self) -> FeatureGraph:
+        from metaxy_cli.graph import FeatureGraph
+
+        return FeatureGraph(self.features)
+
+    @cached_property
+    def versions(self) -> Versions:
+        from metaxy_cli.hashing import compute_versions
+
+        return compute_versions(self)
+
+    def short(self, version: str) -> str:
+        """A version truncated for display."""
+        return version[: self.truncate]

@@ -1,0 +1,95 @@
+"""YAML reading: a fast C path for valid files, a round-trip path to locate problems.
+
+Valid projects are the common case, so they are parsed with the C-accelerated safe loader;
+only when something is wrong is the file parsed again with ruamel's round-trip loader, whose
+nodes remember their line and column, to point at `file:line:col`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+
+from metaxy_cli.errors import Location, Problem
+
+PathPart = str | int
+DocPath = tuple[PathPart, ...]
+
+
+class YamlSyntaxError(Exception):
+    """A file is not valid YAML; carries the located problem."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+def _marked_problem(label: str, error: MarkedYAMLError) -> Problem:
+    mark = error.problem_mark or error.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    what = (error.problem or error.context or "invalid YAML").strip()
+    return Problem(Location(label, line, col), f"invalid YAML: {what}")
+
+
+def load_fast(text: str, label: str) -> Any:
+    """Parse YAML into plain Python objects (no positions)."""
+    try:
+        return YAML(typ="safe", pure=False).load(text)
+    except MarkedYAMLError as error:
+        raise YamlSyntaxError(_marked_problem(label, error)) from None
+
+
+def load_roundtrip(text: str, label: str) -> Any:
+    """Parse YAML keeping line/column information on every mapping and sequence."""
+    try:
+        return YAML(typ="rt").load(text)
+    except MarkedYAMLError as error:
+        raise YamlSyntaxError(_marked_problem(label, error)) from None
+
+
+class PositionIndex:
+    """Maps a path inside a document (`("features", 2, "key")`) to a 1-based line and column."""
+
+    def __init__(self, text: str, label: str):
+        self.label = label
+        self.lines = text.splitlines()
+        self.doc = load_roundtrip(text, label)
+
+    def locate(self, path: DocPath, *, at_key: bool = False) -> Location:
+        """Position of the value at `path`, or of its key when `at_key`; nearest parent if gone."""
+        node = self.doc
+        line, col = 1, 1
+        for depth, part in enumerate(path):
+            lc = getattr(node, "lc", None)
+            try:
+                child = node[part]
+            except (KeyError, IndexError, TypeError):
+                break
+            if lc is not None:
+                last = depth == len(path) - 1
+                try:
+                    if isinstance(part, int):
+                        pos = lc.item(part)
+                    elif last and at_key:
+                        pos = lc.key(part)
+                    else:
+                        pos = lc.value(part)
+                    line, col = pos[0] + 1, pos[1] + 1
+                except (KeyError, IndexError, TypeError):
+                    pass
+            node = child
+        else:
+            inner = getattr(node, "lc", None)
+            if inner is not None and not path:
+                line, col = inner.line + 1, inner.col + 1
+        return Location(self.label, line, col)
+
+    def raw_token(self, location: Location) -> str:
+        """The scalar as written at `location` (to quote it back to the user verbatim)."""
+        if not 0 < location.line <= len(self.lines):
+            return ""
+        rest = self.lines[location.line - 1][location.col - 1 :]
+        token = rest.split(" #", 1)[0].strip()
+        return token.rstrip(",]} ")
