@@ -6,6 +6,7 @@ import heapq
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 
+from metaxy_cli.keys import fq_field
 from metaxy_cli.model import ALL_UPSTREAM_FIELDS, FeatureSpec
 
 FieldRef = tuple[str, str]  # (feature key, field key)
@@ -69,7 +70,7 @@ def find_cycle(deps: Mapping[str, Iterable[str]]) -> list[str] | None:
 
 
 def resolve_field_parents(feature: FeatureSpec, upstream: Mapping[str, FeatureSpec]) -> dict[str, tuple[FieldRef, ...]]:
-    """Parent fields of each field of `feature` (spec section 1), sorted and de-duplicated."""
+    """Parent fields of each field of `feature` (spec section 1), sorted by fq name, de-duplicated."""
     resolved: dict[str, tuple[FieldRef, ...]] = {}
     for spec in feature.fields:
         parents: set[FieldRef] = set()
@@ -87,7 +88,7 @@ def resolve_field_parents(feature: FeatureSpec, upstream: Mapping[str, FeatureSp
                 keys = upstream[dep.feature].field_keys()
                 chosen = (spec.key,) if spec.key in keys else keys
                 parents.update((dep.feature, key) for key in chosen)
-        resolved[spec.key] = tuple(sorted(parents))
+        resolved[spec.key] = tuple(sorted(parents, key=lambda ref: fq_field(*ref)))
     return resolved
 
 

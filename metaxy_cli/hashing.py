@@ -68,7 +68,8 @@ def compute_versions(project: Project) -> Versions:
                     "feature": key,
                     "field": field.key,
                     "code_version": field.code_version,
-                    "parents": [[f"{pf}.{pk}", field_versions[(pf, pk)]] for pf, pk in parents],
+                    # spec §2: parents sorted by fq name (not by (feature, field) tuple).
+                    "parents": sorted([f"{pf}.{pk}", field_versions[(pf, pk)]] for pf, pk in parents),
                 },
             )
         feature_versions[key] = digest(

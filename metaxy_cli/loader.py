@@ -12,7 +12,7 @@ from typing import Any
 
 from metaxy_cli.errors import ConfigError, Location, Problem, ProjectNotFoundError
 from metaxy_cli.graph import find_cycle, topological_order
-from metaxy_cli.keys import key_problem, table_name
+from metaxy_cli.keys import column_stem, key_problem, table_name
 from metaxy_cli.model import (
     ALL_UPSTREAM_FIELDS,
     DEFAULT_FIELD,
@@ -27,7 +27,7 @@ from metaxy_cli.model import (
     Project,
     StoreConfig,
 )
-from metaxy_cli.schemas import FEATURES_SCHEMA, PROJECT_SCHEMA, validate
+from metaxy_cli.schemas import FEATURES_SCHEMA, PROJECT_SCHEMA, readable_path, validate
 from metaxy_cli.sources import PROJECT_FILE, DefinitionSource, WorktreeSource, resolve_project_file
 from metaxy_cli.suggest import did_you_mean
 from metaxy_cli.yaml_io import PositionIndex, YamlSyntaxError, load_fast
@@ -102,6 +102,9 @@ def load_from_source(source: DefinitionSource, project_file: str = PROJECT_FILE)
         for index, pattern in enumerate(document.get("include") or []):
             if not isinstance(pattern, str):
                 continue
+            if pattern.startswith("/") or ".." in pattern.split("/"):
+                reporter.add(root, ("include", index), f"include pattern {pattern!r} must be relative to the project folder (no leading '/' or '..')")
+                continue
             matches = [p for p in source.glob(pattern) if p != project_file]
             if not matches:
                 reporter.add(root, ("include", index), f"include pattern {pattern!r} matches no file")
@@ -140,7 +143,10 @@ def _parse(reporter: _Reporter, label: str, text: str, schema: str) -> Any:
         reporter.located.append(error.problem)
         return None
     if not isinstance(document, dict):
-        reporter.located.append(Problem(Location(label, 1, 1), "expected a YAML mapping at the top level"))
+        got = "an empty file" if document is None else f"a {type(document).__name__}"
+        wanted = "'project:'" if schema == PROJECT_SCHEMA else "a 'features:' list"
+        message = f"expected a YAML mapping with {wanted} at the top level, got {got}"
+        reporter.located.append(Problem(Location(label, 1, 1), message))
         return None
     origin = Origin(label, ())
     for issue in validate(document, schema):
@@ -198,7 +204,7 @@ def _check_features(reporter: _Reporter, specs: list[tuple[Origin, FeatureSpec]]
     for origin, spec in specs:
         problem = key_problem(spec.key)
         if problem:
-            reporter.add(origin, ("key",), f"invalid feature key: {problem}")
+            reporter.add(origin, ("key",), f"{readable_path(origin.path + ('key',))}: invalid feature key: {problem}")
         if spec.key in features:
             first = features[spec.key].origin
             reporter.add(origin, ("key",), f"duplicate feature {spec.key!r}", also=Origin(first.source, first.path + ("key",)))
@@ -210,10 +216,17 @@ def _check_features(reporter: _Reporter, specs: list[tuple[Origin, FeatureSpec]]
         tables[table_name(spec.key)] = spec
     for spec in features.values():
         _check_feature(reporter, spec, features)
-    cycle = find_cycle({key: [d for d in spec.dep_keys if d in features] for key, spec in features.items()})
-    if cycle:
-        reporter.add(features[cycle[0]].origin, ("deps",), "dependency cycle: " + " -> ".join(cycle))
+    _check_cycles(reporter, features)
     return features
+
+
+def _check_cycles(reporter: _Reporter, features: dict[str, FeatureSpec]) -> None:
+    """Report one cycle per group of features that depend on each other (self-deps are separate)."""
+    deps = {key: [d for d in spec.dep_keys if d in features and d != key] for key, spec in features.items()}
+    while (cycle := find_cycle(deps)) is not None:
+        reporter.add(features[cycle[0]].origin, ("deps",), "dependency cycle: " + " -> ".join(cycle))
+        for key in cycle:
+            deps.pop(key, None)
 
 
 def _check_feature(reporter: _Reporter, spec: FeatureSpec, features: dict[str, FeatureSpec]) -> None:
@@ -230,15 +243,20 @@ def _check_feature(reporter: _Reporter, spec: FeatureSpec, features: dict[str, F
         seen_deps.add(dep.feature)
     column_names = [c.name for c in spec.columns]
     seen_fields: set[str] = set()
+    stems: dict[str, str] = {}
     for index, field in enumerate(spec.fields):
         where = ("fields", index)
         fq = spec.fq(field.key)
         problem = key_problem(field.key)
         if problem:
-            reporter.add(origin, where + ("key",), f"invalid field key: {problem}")
+            reporter.add(origin, where + ("key",), f"{fq}: invalid field key: {problem}")
         if field.key in seen_fields:
             reporter.add(origin, where + ("key",), f"{spec.key}: duplicate field {field.key!r}")
+        elif stems.get(column_stem(field.key), field.key) != field.key:
+            other = stems[column_stem(field.key)]
+            reporter.add(origin, where + ("key",), f"{spec.key}: fields {other!r} and {field.key!r} map to the same column name {column_stem(field.key)!r}")
         seen_fields.add(field.key)
+        stems.setdefault(column_stem(field.key), field.key)
         for column in field.source or ():
             if column not in column_names:
                 reporter.add(origin, where + ("source",), f"{fq}: source column {column!r} is not a declared column{did_you_mean(column, column_names)}")

@@ -14,6 +14,7 @@ from metaxy_cli.suggest import did_you_mean
 PROJECT_SCHEMA = "project.schema.json"
 FEATURES_SCHEMA = "features.schema.json"
 SCHEMA_NAMES = (PROJECT_SCHEMA, FEATURES_SCHEMA, "graph.schema.json")
+_KEY_PATTERN = "^[a-z_][a-z0-9_-]*(/[a-z0-9_][a-z0-9_-]*)*$"  # featureKey and fieldKey in the schema
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def readable_path(path: tuple[str | int, ...]) -> str:
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
+    return text or "top level"
 
 
 def validate(document: Any, schema_name: str) -> list[SchemaIssue]:
@@ -58,13 +59,46 @@ def validate(document: Any, schema_name: str) -> list[SchemaIssue]:
     return sorted(issues, key=lambda issue: [str(p) for p in issue.path])
 
 
-def _translate(error) -> list[SchemaIssue]:
-    from jsonschema.exceptions import best_match
+_TYPE_NAMES = {
+    "string": "a string", "array": "a list", "object": "a mapping", "integer": "an integer",
+    "number": "a number", "boolean": "a boolean (true or false)", "null": "nothing",
+}
 
+
+def _kind(value: Any) -> str:
+    """How a YAML value reads to a user: `list`, `mapping`, `float 1.1`, `date 2024-01-01`."""
+    if value is None:
+        return "nothing (null)"
+    names = {bool: "boolean", int: "integer", float: "float", str: "string", list: "list", dict: "mapping"}
+    name = names.get(type(value), type(value).__name__)
+    if isinstance(value, (list, dict)):
+        return name
+    return f"{name} {value!r}" if isinstance(value, str) else f"{name} {value}"
+
+
+def _expected(types: Any) -> str:
+    names = [_TYPE_NAMES.get(t, t) for t in ([types] if isinstance(types, str) else types)]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _branch_errors(error) -> list:
+    """The errors of the oneOf/anyOf branches that match the value's type, deepest first.
+
+    A value that fails every branch usually fails most of them on its type; the branch that
+    matches the type says what is actually wrong (an unknown key, a bad enum value).
+    """
+    relevant = [e for e in error.context if e.validator not in ("type", "const")]
+    if not relevant:
+        return []
+    depth = max(len(e.absolute_path) for e in relevant)
+    return [e for e in relevant if len(e.absolute_path) == depth]
+
+
+def _translate(error) -> list[SchemaIssue]:
     if error.validator in ("oneOf", "anyOf") and error.context:
-        deepest = best_match(error.context)
-        if deepest is not None and len(deepest.absolute_path) > len(error.absolute_path):
-            return _translate(deepest)
+        branch = _branch_errors(error)
+        if branch:
+            return [issue for inner in branch for issue in _translate(inner)]
     path = tuple(error.absolute_path)
     where = readable_path(path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
@@ -79,9 +113,20 @@ def _translate(error) -> list[SchemaIssue]:
         return [SchemaIssue(path, f"{where}: missing required key {missing!r}")]
     if path and path[-1] == "code_version" and error.validator == "type":
         value = error.instance
-        return [SchemaIssue(path, f"{where}: code_version must be a string, got {type(value).__name__} {value!r}", quote_hint=True)]
-    if path and path[-1] in ("key", "feature") and error.validator == "pattern":
-        reason = key_problem(str(error.instance)) or f"invalid key {error.instance!r}"
+        if value is None:
+            return [SchemaIssue(path, f"{where}: empty code_version; write a string such as code_version: \"1\"", at_key=True)]
+        what = {float: "a number", int: "a number", bool: "a boolean"}.get(type(value), f"a {_kind(value).split()[0]}")
+        return [SchemaIssue(path, f"{where}: code_version must be a string, but YAML reads this value as {what}", quote_hint=True)]
+    if error.validator == "type":
+        return [SchemaIssue(path, f"{where}: expected {_expected(error.validator_value)}, got {_kind(error.instance)}")]
+    if error.validator == "pattern" and "propertyNames" in error.absolute_schema_path:
+        what = "column name" if path and path[-1] == "columns" else "name"
+        rule = "letters, digits and '_', not starting with a digit" if what == "column name" else f"must match {error.validator_value}"
+        return [SchemaIssue(path + (error.instance,), f"{where}: invalid {what} {error.instance!r} ({rule})", at_key=True)]
+    if error.validator == "pattern" and isinstance(error.instance, str):
+        reason = key_problem(error.instance) if error.validator_value == _KEY_PATTERN else None
+        if reason is None:
+            reason = f"{error.instance!r} does not match {error.validator_value}"
         return [SchemaIssue(path, f"{where}: {reason}")]
     if error.validator == "enum":
         options = ", ".join(str(option) for option in error.validator_value)
@@ -91,4 +136,8 @@ def _translate(error) -> list[SchemaIssue]:
         return [SchemaIssue(path, f"{where}: expected a feature key or a mapping with 'feature' (and 'optional')")]
     if error.validator == "oneOf" and path and path[-1] == "deps":
         return [SchemaIssue(path, f"{where}: expected '*' or a list of {{feature: KEY, fields: [...]}}")]
+    if error.validator == "oneOf" and path and path[-1] == "fields":
+        return [SchemaIssue(path, f"{where}: expected '*' or a list of field keys")]
+    if error.validator == "oneOf" and len(path) >= 2 and path[-2] == "columns":
+        return [SchemaIssue(path, f"{where}: expected a column type or a mapping with 'type' (and 'description')")]
     return [SchemaIssue(path, f"{where}: {error.message}")]

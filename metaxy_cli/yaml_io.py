@@ -7,6 +7,7 @@ nodes remember their line and column, to point at `file:line:col`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -72,7 +73,8 @@ class PositionIndex:
                 try:
                     if isinstance(part, int):
                         pos = lc.item(part)
-                    elif last and at_key:
+                    elif last and (at_key or child is None):
+                        # an empty value has no position of its own: point at its key.
                         pos = lc.key(part)
                     else:
                         pos = lc.value(part)
@@ -91,5 +93,5 @@ class PositionIndex:
         if not 0 < location.line <= len(self.lines):
             return ""
         rest = self.lines[location.line - 1][location.col - 1 :]
-        token = rest.split(" #", 1)[0].strip()
-        return token.rstrip(",]} ")
+        # a plain scalar ends at a comment, or (in flow style) at `,`, `]` or `}`.
+        return re.split(r"\s#|[,\]}]", rest, maxsplit=1)[0].strip()
