@@ -1,0 +1,267 @@
+"""DialectProfile registry: every engine difference of the versioning SQL lives here.
+
+This is the only module of the query side that branches on engine names. A profile says how an
+engine computes the lowercase-hex md5 of a string, how it renders the canonical text of a value of
+each portable type (so that the same value hashes to the same bytes on every engine), which SQL
+type stores each portable type, which functions the connection must register first (SQLite lacks
+md5), and how to finish a query (ClickHouse needs join_use_nulls for FULL JOIN). Dialects without a
+specific profile get a generic one built on sqlglot's own MD5 transpilation.
+
+Canonical text of a non-NULL value (spec section 3, root provenance):
+  string -> itself; integer -> decimal; double -> C printf '%.17g' (exact round trip), zero as '0'
+  (SQLite cannot keep the sign of -0.0); boolean -> 'true'/'false'; date -> 'YYYY-MM-DD';
+  timestamp -> 'YYYY-MM-DD HH:MM:SS.ffffff'; binary -> lowercase hex; json -> its text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from metaxy_cli.errors import DialectError
+
+Expr = exp.Expression
+DATE_FORMAT = "%Y-%m-%d"
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+@dataclass(frozen=True)
+class Udf:
+    """A scalar function a connection must register before running the SQL (SQLite)."""
+
+    name: str
+    nargs: int
+    fn: Callable[..., Any]
+
+
+def md5_hex(value: Any) -> str | None:
+    """md5 as lowercase hex of a text (UTF-8) or blob; NULL stays NULL, like the SQL md5."""
+    if value is None:
+        return None
+    data = value if isinstance(value, bytes) else str(value).encode("utf-8")
+    return hashlib.md5(data).hexdigest()
+
+
+def double_text(value: Any) -> str | None:
+    """The canonical text of a double: C '%.17g', with both zeros as '0'."""
+    if value is None:
+        return None
+    number = float(value)
+    return "0" if number == 0 else format(number, ".17g")
+
+
+DOUBLE_TEXT_UDF = "metaxy_double_text"
+
+
+def _identity(query: exp.Query) -> exp.Query:
+    return query
+
+
+@dataclass(frozen=True)
+class DialectProfile:
+    """How one engine expresses the versioning SQL. `name` is the sqlglot dialect name."""
+
+    name: str
+    hash: Callable[[Expr], Expr]
+    texts: Mapping[str, Callable[[Expr], Expr]]
+    types: Mapping[str, str]
+    finalize: Callable[[exp.Query], exp.Query] = _identity
+    udfs: tuple[Udf, ...] = ()
+    full_join: bool = True
+    specific: bool = True
+
+    def value_text(self, value: Expr, portable_type: str) -> Expr:
+        """The canonical text of a non-NULL value of a portable type (see the module doc)."""
+        render = self.texts.get(portable_type)
+        if render is None:
+            raise DialectError(
+                f"dialect {self.name!r} has no canonical text for {portable_type} values, so "
+                f"{portable_type} columns cannot be hashed as root sources there"
+            )
+        return render(value)
+
+    def column_type(self, portable_type: str) -> exp.DataType:
+        """The SQL type that stores a portable column type on this engine."""
+        return exp.DataType.build(self.types[portable_type], dialect=self.name)
+
+
+# ---- text renderers shared by several engines ------------------------------------------------
+
+
+def _string(value: Expr) -> Expr:
+    return value
+
+
+def _cast_text(value: Expr) -> Expr:
+    return exp.cast(value, exp.DataType.Type.TEXT)
+
+
+def _boolean(value: Expr) -> Expr:
+    return exp.case().when(value, exp.Literal.string("true")).else_(exp.Literal.string("false"))
+
+
+def _time_format(fmt: str) -> Callable[[Expr], Expr]:
+    def render(value: Expr) -> Expr:
+        # sqlglot translates the strftime format to each engine's own (TO_CHAR, DATE_FORMAT...).
+        return exp.TimeToStr(this=value, format=exp.Literal.string(fmt))
+
+    return render
+
+
+def _lower_hex(value: Expr) -> Expr:
+    return exp.LowerHex(this=value)
+
+
+def _zero_or(render: Callable[[Expr], Expr]) -> Callable[[Expr], Expr]:
+    """Both zeros print as '0': SQLite stores -0.0 as 0, so the sign cannot be portable."""
+
+    def text(value: Expr) -> Expr:
+        is_zero = exp.EQ(this=value, expression=exp.Literal.number(0))
+        return exp.case().when(is_zero, exp.Literal.string("0")).else_(render(value))
+
+    return text
+
+
+def _printf_double(value: Expr) -> Expr:
+    # https://duckdb.org/docs/sql/functions/char#printfformat-parameters (fmt: C semantics)
+    return exp.Anonymous(this="PRINTF", expressions=[exp.Literal.string("%.17g"), value])
+
+
+def _udf_double(value: Expr) -> Expr:
+    return exp.Anonymous(this=DOUBLE_TEXT_UDF, expressions=[value])
+
+
+def _postgres_hex(value: Expr) -> Expr:
+    # https://www.postgresql.org/docs/current/functions-binarystring.html (encode: lowercase)
+    return exp.Anonymous(this="ENCODE", expressions=[value, exp.Literal.string("hex")])
+
+
+def _md5(value: Expr) -> Expr:
+    # sqlglot's MD5 means "lowercase hex string"; it rewrites engines whose md5 returns bytes
+    # (ClickHouse: LOWER(HEX(MD5(x)))).
+    return exp.MD5(this=value)
+
+
+def _lower_md5(value: Expr) -> Expr:
+    return exp.Lower(this=exp.MD5(this=value))
+
+
+_COMMON_TEXTS: dict[str, Callable[[Expr], Expr]] = {
+    "string": _string,
+    "integer": _cast_text,
+    "boolean": _boolean,
+    "date": _time_format(DATE_FORMAT),
+    "timestamp": _time_format(TIMESTAMP_FORMAT),
+    "binary": _lower_hex,
+    "json": _cast_text,
+}
+
+
+def _texts(**overrides: Callable[[Expr], Expr] | None) -> dict[str, Callable[[Expr], Expr]]:
+    merged = {**_COMMON_TEXTS, **overrides}
+    return {name: render for name, render in merged.items() if render is not None}
+
+
+def _clickhouse_finalize(query: exp.Query) -> exp.Query:
+    # Without join_use_nulls, unmatched FULL JOIN columns get type defaults ('' / 0), not NULL.
+    # https://clickhouse.com/docs/operations/settings/settings#join_use_nulls
+    query = query.copy()
+    setting = exp.EQ(this=exp.var("join_use_nulls"), expression=exp.Literal.number(1))
+    query.set("settings", [setting])
+    return query
+
+
+_GENERIC_TYPES = {
+    "string": "TEXT", "integer": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN",
+    "date": "DATE", "timestamp": "TIMESTAMP", "binary": "VARBINARY", "json": "JSON",
+}  # fmt: skip
+
+PROFILES: dict[str, DialectProfile] = {
+    "duckdb": DialectProfile(
+        name="duckdb",
+        hash=_md5,
+        texts=_texts(double=_zero_or(_printf_double)),
+        types={**_GENERIC_TYPES, "string": "VARCHAR", "binary": "BLOB"},
+    ),
+    # SQLite has no md5 and its printf cannot print doubles exactly: the store registers UDFs.
+    # Storage: boolean 0/1, date and timestamp as canonical text, json as text.
+    "sqlite": DialectProfile(
+        name="sqlite",
+        hash=_md5,
+        texts=_texts(double=_zero_or(_udf_double), date=_string, timestamp=_string),
+        types={
+            "string": "TEXT", "integer": "INTEGER", "double": "REAL", "boolean": "INTEGER",
+            "date": "TEXT", "timestamp": "TEXT", "binary": "BLOB", "json": "TEXT",
+        },  # fmt: skip
+        udfs=(Udf("md5", 1, md5_hex), Udf(DOUBLE_TEXT_UDF, 1, double_text)),
+    ),
+    # Doubles: PostgreSQL, ClickHouse and Spark have no C '%.17g' formatter, so double root
+    # sources raise DialectError there rather than hash differently.
+    "postgres": DialectProfile(
+        name="postgres",
+        hash=_md5,
+        texts=_texts(binary=_postgres_hex),
+        types={**_GENERIC_TYPES, "double": "DOUBLE PRECISION", "binary": "BYTEA"},
+    ),
+    "clickhouse": DialectProfile(
+        name="clickhouse",
+        hash=_md5,
+        texts=_texts(),
+        types={
+            "string": "String", "integer": "Int64", "double": "Float64", "boolean": "Bool",
+            "date": "Date32", "timestamp": "DateTime64(6)", "binary": "String", "json": "String",
+        },  # fmt: skip
+        finalize=_clickhouse_finalize,
+    ),
+    "spark": DialectProfile(
+        name="spark",
+        hash=_md5,
+        texts=_texts(),
+        types={**_GENERIC_TYPES, "string": "STRING", "binary": "BINARY", "json": "STRING"},
+    ),
+}
+
+# Engines known to lack FULL OUTER JOIN: the increment is built from LEFT JOIN + anti-join.
+_NO_FULL_JOIN = frozenset({"mysql", "doris", "starrocks", "singlestore"})
+
+
+def known_dialects() -> list[str]:
+    """Every dialect name sqlglot knows (the generic one excepted)."""
+    from sqlglot.dialects.dialect import Dialect
+
+    return sorted(name for name in Dialect.classes if name)
+
+
+def profile_for(name: str) -> DialectProfile:
+    """The profile of a dialect: a specific one, else a generic one for any sqlglot dialect."""
+    key = name.strip().lower()
+    if key in PROFILES:
+        return PROFILES[key]
+    if key not in known_dialects():
+        from metaxy_cli.suggest import did_you_mean
+
+        raise DialectError(f"unknown SQL dialect {name!r}{did_you_mean(key, known_dialects())}")
+    return DialectProfile(
+        name=key,
+        hash=_lower_md5,
+        texts=_texts(),
+        types=_GENERIC_TYPES,
+        full_join=key not in _NO_FULL_JOIN,
+        specific=False,
+    )
+
+
+def register_udfs(connection: Any, profile: DialectProfile) -> None:
+    """Register the profile's UDFs on a DB-API connection with `create_function` (SQLite)."""
+    for udf in profile.udfs:
+        connection.create_function(udf.name, udf.nargs, udf.fn, deterministic=True)
+
+
+__all__ = [
+    "DialectProfile", "PROFILES", "Udf", "double_text", "known_dialects", "md5_hex",
+    "profile_for", "register_udfs",
+]  # fmt: skip

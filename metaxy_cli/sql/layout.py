@@ -1,0 +1,95 @@
+"""Storage names shared by the query builder and the stores: tables, system columns, their types.
+
+One module owns every name so the store that writes a table and the query that reads it cannot
+disagree. Types are portable names (model.COLUMN_TYPES); DialectProfile maps them per engine.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from metaxy_cli.keys import column_stem, table_name
+
+if TYPE_CHECKING:
+    from metaxy_cli.model import FeatureSpec
+
+PREFIX = "metaxy_"
+PROVENANCE = "metaxy_provenance"
+DATA_VERSION = "metaxy_data_version"
+FEATURE_VERSION = "metaxy_feature_version"
+PROJECT_VERSION = "metaxy_project_version"
+WRITTEN_AT = "metaxy_written_at"
+DELETED = "metaxy_deleted"
+# Increment output only (never stored).
+STATUS = "metaxy_status"
+STALE_PREFIX = "metaxy_stale__"
+HISTORY_SUFFIX = "__history"
+
+NEW, STALE, ORPHANED, UP_TO_DATE = "new", "stale", "orphaned", "up_to_date"
+STATUSES = (NEW, STALE, ORPHANED)
+
+Columns = list[tuple[str, str]]  # (column name, portable type)
+
+
+def current_table(feature: str) -> str:
+    """The table of CURRENT rows of a feature: one row per id, tombstoned ids absent."""
+    return table_name(feature)
+
+
+def history_table(feature: str) -> str:
+    """The append-only table of every written row and tombstone of a feature."""
+    return table_name(feature) + HISTORY_SUFFIX
+
+
+def provenance_column(field: str) -> str:
+    return f"{PROVENANCE}__{column_stem(field)}"
+
+
+def data_version_column(field: str) -> str:
+    return f"{DATA_VERSION}__{column_stem(field)}"
+
+
+def stale_column(field: str) -> str:
+    """Increment output: TRUE when this field of the sample must be (re)computed."""
+    return STALE_PREFIX + column_stem(field)
+
+
+def field_keys(spec: FeatureSpec) -> list[str]:
+    """Fields in the canonical order used by every per-sample hash: sorted by key."""
+    return sorted(spec.field_keys())
+
+
+def id_columns(spec: FeatureSpec) -> Columns:
+    """Id columns, typed from `columns` when declared there, else string."""
+    declared = {column.name: column.type for column in spec.columns}
+    return [(name, declared.get(name, "string")) for name in spec.id_columns]
+
+
+def declared_columns(spec: FeatureSpec) -> Columns:
+    """Declared columns that are not id columns, in declaration order."""
+    ids = set(spec.id_columns)
+    return [(column.name, column.type) for column in spec.columns if column.name not in ids]
+
+
+def system_columns(spec: FeatureSpec) -> Columns:
+    """Provenance and version columns, in table order (after ids and declared columns)."""
+    columns: Columns = []
+    for field in field_keys(spec):
+        columns.append((provenance_column(field), "string"))
+        columns.append((data_version_column(field), "string"))
+    columns += [
+        (PROVENANCE, "string"),
+        (DATA_VERSION, "string"),
+        (FEATURE_VERSION, "string"),
+        (PROJECT_VERSION, "string"),
+        (WRITTEN_AT, "timestamp"),
+    ]
+    return columns
+
+
+def table_columns(spec: FeatureSpec, *, history: bool = False) -> Columns:
+    """Every column of the current table (or, with `history`, of the history table), in order."""
+    columns = id_columns(spec) + declared_columns(spec) + system_columns(spec)
+    if history:
+        columns.append((DELETED, "boolean"))
+    return columns
