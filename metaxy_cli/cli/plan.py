@@ -1,0 +1,46 @@
+"""`metaxy plan`."""
+
+from __future__ import annotations
+
+import click
+
+from metaxy_cli.cli.context import CliContext, pass_context
+
+FORMATS = ("text", "json", "markdown")
+
+
+@click.command()
+@click.option("--base", metavar="REV",
+              help="Revision to plan from: any git revision or A...B (default: plan.base in metaxy.yaml, else HEAD).")
+@click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Output format: text, json, or markdown (a pull-request comment with the graph diff).")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when nothing needs recomputing, 2 when something does, 1 on error.")
+@pass_context
+def plan(context: CliContext, base: str | None, fmt: str, detailed_exitcode: bool) -> None:
+    """What the working tree's definitions make you recompute, compared with BASE.
+
+    Lists the features and fields to recompute (changed ones and everything they
+    affect downstream, each with its reason), and the ones that keep their versions.
+    Works from git alone: no store, nothing pushed.
+
+    \b
+    Examples:
+      metaxy plan
+      metaxy plan --base origin/main...HEAD --format markdown > comment.md
+      metaxy plan --detailed-exitcode; test $? -ne 1
+    """
+    from metaxy_cli.diffing import diff_projects
+    from metaxy_cli.gitsource import load_side, side_label
+    from metaxy_cli.planning import build_plan
+    from metaxy_cli.render.diff import render_plan
+    from metaxy_cli.sources import resolve_project_file
+
+    project_file = resolve_project_file(context.project_path)
+    new = context.project()
+    base = base or new.plan_base or "HEAD"
+    old = load_side(project_file, base)
+    result = build_plan(diff_projects(old, new, old_label=side_label(base), new_label=side_label(None)))
+    click.echo(render_plan(result, fmt), nl=False)
+    if detailed_exitcode and result.needs_recompute:
+        raise SystemExit(2)
