@@ -27,10 +27,16 @@ class YamlSyntaxError(Exception):
         super().__init__(str(problem))
 
 
-def _marked_problem(label: str, error: MarkedYAMLError) -> Problem:
+def _marked_problem(label: str, error: MarkedYAMLError, text: str = "") -> Problem:
     mark = error.problem_mark or error.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
     what = (error.problem or error.context or "invalid YAML").strip()
+    context, start = error.context, error.context_mark
+    if error.problem and context and start and (start.line, start.column) != (line - 1, col - 1):
+        what += f" ({context.strip()} started at line {start.line + 1}, column {start.column + 1})"
+    lines = text.splitlines()
+    if 0 < line <= len(lines) and lines[line - 1][col - 1 : col] == "\t":
+        what += "; YAML does not allow tabs for indentation, use spaces"
     return Problem(Location(label, line, col), f"invalid YAML: {what}")
 
 
@@ -39,7 +45,7 @@ def load_fast(text: str, label: str) -> Any:
     try:
         return YAML(typ="safe", pure=False).load(text)
     except MarkedYAMLError as error:
-        raise YamlSyntaxError(_marked_problem(label, error)) from None
+        raise YamlSyntaxError(_marked_problem(label, error, text)) from None
 
 
 def load_roundtrip(text: str, label: str) -> Any:
@@ -47,7 +53,7 @@ def load_roundtrip(text: str, label: str) -> Any:
     try:
         return YAML(typ="rt").load(text)
     except MarkedYAMLError as error:
-        raise YamlSyntaxError(_marked_problem(label, error)) from None
+        raise YamlSyntaxError(_marked_problem(label, error, text)) from None
 
 
 class PositionIndex:
