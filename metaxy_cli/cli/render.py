@@ -53,9 +53,8 @@ def render(context: CliContext, fmt: str, output: str | None, features: tuple[st
 
 def _emit(result: str | bytes, output: str | None) -> None:
     """Write the rendered graph to stdout or, once it is complete, to `output`."""
-    data = result if isinstance(result, bytes) else result.encode("utf-8")
     if output is None:
-        click.get_binary_stream("stdout").write(data)
+        click.echo(result, nl=False)  # bytes go to the binary stream
         return
     with open(output, "wb") as handle:
-        handle.write(data)
+        handle.write(result if isinstance(result, bytes) else result.encode("utf-8"))
