@@ -1,0 +1,186 @@
+"""Samples in and out: Parquet, CSV, JSON Lines files or stdin, Arrow data, and output files.
+
+Input is read by DuckDB in place (a `read_csv(...)` relation, or Arrow registered as a view), so a
+large batch never becomes Python rows; output is streamed in batches (COPY or Arrow writers).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from metaxy_cli.errors import DataError
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+INPUT_FORMATS = ("parquet", "csv", "jsonl")
+OUTPUT_FORMATS = ("parquet", "csv", "jsonl")
+_EXTENSIONS = {
+    ".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv",
+    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
+}  # fmt: skip
+STDIN = "-"
+
+
+def format_of(path: str | Path, default: str | None = None) -> str:
+    """The file format named by a path's extension (`.parquet`, `.csv`, `.jsonl`)."""
+    suffixes = [s.lower() for s in Path(path).suffixes if s.lower() != ".gz"]
+    found = _EXTENSIONS.get(suffixes[-1]) if suffixes else None
+    if found is None and default is None:
+        raise DataError(f"{path}: unknown file format (use .parquet, .csv or .jsonl)")
+    return found or default  # type: ignore[return-value]
+
+
+def sniff_format(head: bytes) -> str:
+    """The format of stdin, from its first bytes: Parquet magic, a JSON object, else CSV."""
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.lstrip().startswith(b"{"):
+        return "jsonl"
+    return "csv"
+
+
+@dataclass(frozen=True)
+class InputSource:
+    """Samples readable by DuckDB: `relation` is SQL text usable after FROM; `label` names it."""
+
+    relation: str
+    label: str
+
+
+def string_literal(text: str) -> str:
+    from sqlglot import exp
+
+    return exp.Literal.string(text).sql("duckdb")
+
+
+def file_relation(path: str, file_format: str) -> str:
+    """DuckDB table function reading a file. CSV cells stay text so '007' is not read as 7."""
+    literal = string_literal(path)
+    if file_format == "parquet":
+        return f"read_parquet({literal})"
+    if file_format == "csv":
+        return f"read_csv({literal}, header = true, all_varchar = true)"
+    return f"read_json({literal}, format = 'newline_delimited')"
+
+
+@contextmanager
+def open_input(data: Any, connection: duckdb.DuckDBPyConnection, *, name: str = "metaxy_input") -> Iterator[InputSource]:
+    """Make `data` (a path, `-` for stdin, Arrow, pandas, polars or a list of dicts) readable."""
+    if isinstance(data, (str, Path)):
+        if str(data) == STDIN:
+            with _spooled_stdin() as (path, file_format):
+                yield InputSource(file_relation(path, file_format), "stdin")
+            return
+        path = Path(data)
+        if not path.is_file():
+            raise DataError(f"{path}: no such file")
+        yield InputSource(file_relation(str(path), format_of(path)), str(path))
+        return
+    table = to_arrow(data)
+    connection.register(name, table)
+    try:
+        yield InputSource(_quote(name), "the given data")
+    finally:
+        connection.unregister(name)
+
+
+def _quote(identifier: str) -> str:
+    from sqlglot import exp
+
+    return exp.to_identifier(identifier, quoted=True).sql("duckdb")
+
+
+@contextmanager
+def _spooled_stdin() -> Iterator[tuple[str, str]]:
+    """Copy stdin to a temporary file (DuckDB reads files) and sniff its format."""
+    source = sys.stdin.buffer
+    head = source.read(4096)
+    handle, path = tempfile.mkstemp(prefix="metaxy-stdin-")
+    try:
+        with os.fdopen(handle, "wb") as spool:
+            spool.write(head)
+            shutil.copyfileobj(source, spool, 1 << 20)
+        yield path, sniff_format(head)
+    finally:
+        os.unlink(path)
+
+
+def to_arrow(data: Any) -> pa.Table | pa.RecordBatchReader:
+    """Arrow from what a pipeline has at hand, without copying when it already is Arrow."""
+    import pyarrow as pa
+
+    if isinstance(data, (pa.Table, pa.RecordBatchReader)):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    module = type(data).__module__.split(".")[0]
+    if module == "pandas":
+        return pa.Table.from_pandas(data, preserve_index=False)
+    if module == "polars":
+        return data.to_arrow()
+    if isinstance(data, dict):
+        return pa.Table.from_pydict(data)
+    if isinstance(data, (list, tuple)) and all(isinstance(row, dict) for row in data):
+        return pa.Table.from_pylist(list(data))
+    raise DataError(f"cannot read samples from {type(data).__name__}: give a file path, Arrow, pandas, polars or a list of dicts")
+
+
+def copy_options(file_format: str) -> str:
+    """DuckDB COPY options for an output format."""
+    return {"parquet": "FORMAT PARQUET", "csv": "FORMAT CSV, HEADER", "jsonl": "FORMAT JSON"}[file_format]
+
+
+def write_batches(reader: pa.RecordBatchReader, path: str | Path, file_format: str) -> None:
+    """Stream Arrow batches to a file; DuckDB consumes the reader batch by batch."""
+    import duckdb
+
+    connection = duckdb.connect()
+    try:
+        connection.register("metaxy_output", reader)
+        connection.execute(f"COPY (SELECT * FROM metaxy_output) TO {string_literal(str(path))} ({copy_options(file_format)})")
+    finally:
+        connection.close()
+
+
+def copy_file_to(path: str | Path, stream: IO[bytes]) -> None:
+    with open(path, "rb") as source:
+        shutil.copyfileobj(source, stream, 1 << 20)
+
+
+def format_table(reader: pa.RecordBatchReader, stream: IO[str], *, max_width: int = 40) -> int:
+    """Aligned text columns for a terminal (widths from the first batch); returns the row count."""
+    names = reader.schema.names
+    widths: list[int] | None = None
+    count = 0
+    for batch in reader:
+        columns = [[_cell(value, max_width) for value in column.to_pylist()] for column in batch.columns]
+        if widths is None:
+            widths = [max([len(name)] + [len(cell) for cell in cells]) for name, cells in zip(names, columns)]
+            stream.write(_line(names, widths))
+        for row in zip(*columns):
+            stream.write(_line(row, widths))
+        count += batch.num_rows
+    if widths is None:
+        stream.write(_line(names, [len(name) for name in names]))
+    return count
+
+
+def _cell(value: Any, max_width: int) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    return text if len(text) <= max_width else text[: max_width - 1] + "…"
+
+
+def _line(cells: Any, widths: list[int]) -> str:
+    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip() + "\n"

@@ -1,0 +1,171 @@
+"""The store interface: what the engine needs from a database, and nothing more.
+
+A backend implements a handful of primitives (execute, fetch, stage an Arrow batch, stream a
+query to a file); everything shared — DDL built with sqlglot, transactions, table checks — lives
+here, so a PostgreSQL, ClickHouse or Spark store is one small module plus one DialectProfile.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Mapping, Sequence
+
+from metaxy_cli.errors import StoreError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from sqlglot import exp
+
+    from metaxy_cli.sql.dialects import DialectProfile
+
+Columns = Sequence[tuple[str, str]]  # (column name, portable type)
+BATCH_ROWS = 65_536
+
+
+class Store(ABC):
+    """One open connection to a metadata store."""
+
+    engine: ClassVar[str]  # the DialectProfile name, e.g. "duckdb"
+
+    def __init__(self, name: str, location: str):
+        self.name = name
+        self.location = location
+        self._depth = 0
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r} at {self.location}>"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @cached_property
+    def profile(self) -> DialectProfile:
+        from metaxy_cli.sql.dialects import profile_for
+
+        return profile_for(self.engine)
+
+    @classmethod
+    @abstractmethod
+    def from_settings(cls, name: str, settings: dict[str, Any], root: Path) -> Store:
+        """Open a store from its expanded metaxy.yaml settings."""
+
+    # -- primitives every backend implements -------------------------------------------------
+    @abstractmethod
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        """Run one statement; database errors become StoreError."""
+
+    @abstractmethod
+    def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
+        """Every row of a small result (counts, a few offending samples)."""
+
+    @abstractmethod
+    def fetch_batches(
+        self, sql: str, batch_rows: int = BATCH_ROWS, types: Mapping[str, str] | None = None
+    ) -> pa.RecordBatchReader:
+        """The result of a query as a stream of Arrow batches (never all rows in Python).
+
+        `types` (column -> portable type) helps engines that do not type their results (SQLite).
+        """
+
+    @abstractmethod
+    def stage(self, name: str, data: pa.RecordBatchReader | pa.Table) -> None:
+        """Load Arrow data into a temporary table `name` (replaced if it exists)."""
+
+    @abstractmethod
+    def list_columns(self, table: str) -> list[str] | None:
+        """Column names of `table` in order, or None when it does not exist."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection (idempotent)."""
+
+    # -- shared behaviour ---------------------------------------------------------------------
+    def fetch_arrow(self, sql: str, types: Mapping[str, str] | None = None) -> pa.Table:
+        return self.fetch_batches(sql, types=types).read_all()
+
+    def copy_to(self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None) -> None:
+        """Stream a query's result to a parquet, csv or jsonl file."""
+        from metaxy_cli.samples_io import write_batches
+
+        write_batches(self.fetch_batches(sql, types=types), path, file_format)
+
+    def to_sql(self, expression: exp.Expression) -> str:
+        from metaxy_cli.sql.emit import to_sql
+
+        return to_sql(expression, self.profile, pretty=False)
+
+    def run(self, expression: exp.Expression) -> None:
+        self.execute(self.to_sql(expression))
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All-or-nothing: commit when the block succeeds, roll back on any error. Nests flat."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.execute("BEGIN")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._rollback()
+            raise
+        self._depth = 0
+        self.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        try:
+            self.execute("ROLLBACK")
+        except StoreError:
+            pass  # the connection may already have aborted the transaction
+
+    def table_exists(self, table: str) -> bool:
+        return self.list_columns(table) is not None
+
+    def create_table(self, table: str, columns: Columns, *, temporary: bool = False) -> None:
+        from sqlglot import exp
+
+        schema = exp.Schema(
+            this=exp.to_table(table, quoted=True) if not temporary else exp.to_identifier(table, quoted=True),
+            expressions=[self._column_def(name, kind) for name, kind in columns],
+        )
+        properties = exp.Properties(expressions=[exp.TemporaryProperty()]) if temporary else None
+        self.run(exp.Create(this=schema, kind="TABLE", properties=properties))
+
+    def add_columns(self, table: str, columns: Columns) -> None:
+        from sqlglot import exp
+
+        for name, kind in columns:
+            self.run(exp.Alter(this=exp.to_table(table, quoted=True), kind="TABLE", actions=[self._column_def(name, kind)]))
+
+    def ensure_table(self, table: str, columns: Columns) -> bool:
+        """Create `table`, or add the columns it lacks; True when anything changed."""
+        existing = self.list_columns(table)
+        if existing is None:
+            self.create_table(table, columns)
+            return True
+        missing = [(name, kind) for name, kind in columns if name not in existing]
+        if missing:
+            self.add_columns(table, missing)
+        return bool(missing)
+
+    def drop_table(self, table: str) -> None:
+        from sqlglot import exp
+
+        self.run(exp.Drop(this=exp.to_table(table, quoted=True), kind="TABLE", exists=True))
+
+    def _column_def(self, name: str, portable_type: str) -> exp.ColumnDef:
+        from sqlglot import exp
+
+        return exp.ColumnDef(this=exp.to_identifier(name, quoted=True), kind=self.profile.column_type(portable_type))

@@ -1,0 +1,146 @@
+"""The embedded default store: DuckDB in a file (`.metaxy/metadata.duckdb`) or `:memory:`.
+
+DuckDB reads input files itself and writes query results straight to files (COPY), so big
+batches never pass through Python rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Sequence
+
+from metaxy_cli.errors import StoreError
+from metaxy_cli.store.base import BATCH_ROWS, Store
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+DEFAULT_PATH = ".metaxy/metadata.duckdb"
+MEMORY = ":memory:"
+
+
+def open_database_file(path: str) -> str:
+    """Create the folder of a database file; a clear StoreError when that is impossible."""
+    if path == MEMORY:
+        return path
+    target = Path(path)
+    if target.is_dir():
+        raise StoreError(f"cannot open store at {path}: it is a directory")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(f"cannot open store at {path}: {error.strerror or error}") from None
+    return path
+
+
+def database_message(error: Exception) -> str:
+    """The first line of a database error, without the engine's class prefix noise."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return text
+
+
+class DuckDBStore(Store):
+    engine = "duckdb"
+
+    def __init__(self, name: str, path: str, connection: duckdb.DuckDBPyConnection):
+        super().__init__(name, path)
+        self.connection: duckdb.DuckDBPyConnection | None = connection
+
+    @classmethod
+    def from_settings(cls, name: str, settings: dict[str, Any], root: Path) -> DuckDBStore:
+        path = settings.get("path") or str(root / DEFAULT_PATH)
+        return cls.open(path, name=name)
+
+    @classmethod
+    def open(cls, path: str | Path = MEMORY, *, name: str = "duckdb") -> DuckDBStore:
+        import duckdb
+
+        location = open_database_file(str(path))
+        try:
+            connection = duckdb.connect(location)
+        except duckdb.Error as error:
+            raise StoreError(f"cannot open store {name!r} at {location}: {database_message(error)}") from None
+        return cls(name, location, connection)
+
+    @property
+    def native_duckdb(self) -> duckdb.DuckDBPyConnection:
+        """The connection itself: DuckDB reads input files in place, in the store."""
+        return self._connection()
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self.connection is None:
+            raise StoreError(f"store {self.name!r} is closed")
+        return self.connection
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        self._run(sql, parameters)
+
+    def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
+        return self._run(sql, parameters).fetchall()
+
+    def fetch_batches(
+        self, sql: str, batch_rows: int = BATCH_ROWS, types: Mapping[str, str] | None = None
+    ) -> pa.RecordBatchReader:
+        import duckdb
+
+        try:
+            # A relation streams its result; a DB-API result would copy every row first.
+            return self._connection().sql(sql).to_arrow_reader(batch_rows)
+        except duckdb.Error as error:
+            raise self._error(error) from None
+
+    def stage(self, name: str, data: pa.RecordBatchReader | pa.Table) -> None:
+        from sqlglot import exp
+
+        connection = self._connection()
+        view = f"{name}__arrow"
+        connection.register(view, data)
+        try:
+            select = exp.select("*").from_(exp.to_identifier(view, quoted=True))
+            create = exp.Create(
+                this=exp.to_identifier(name, quoted=True),
+                kind="TABLE",
+                expression=select,
+                replace=True,
+                properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+            )
+            self.run(create)
+        finally:
+            connection.unregister(view)
+
+    def list_columns(self, table: str) -> list[str] | None:
+        rows = self.fetch_all(
+            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database() "
+            "AND schema_name IN ('main', current_schema()) ORDER BY column_index",
+            [table],
+        )
+        return [row[0] for row in rows] or None
+
+    def copy_to(self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None) -> None:
+        """COPY (query) TO file: DuckDB writes the result without handing rows to Python."""
+        from metaxy_cli.samples_io import copy_options
+
+        self.execute(f"COPY ({sql}) TO {_string_literal(str(path))} ({copy_options(file_format)})")
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def _run(self, sql: str, parameters: Sequence[Any]) -> duckdb.DuckDBPyConnection:
+        import duckdb
+
+        try:
+            return self._connection().execute(sql, list(parameters))
+        except duckdb.Error as error:
+            raise self._error(error) from None
+
+    def _error(self, error: Exception) -> StoreError:
+        return StoreError(f"store {self.name!r} ({self.location}): {database_message(error)}")
+
+
+def _string_literal(text: str) -> str:
+    """A SQL string literal (COPY targets cannot be bound as parameters)."""
+    return "'" + text.replace("'", "''") + "'"
