@@ -71,7 +71,6 @@ class DialectProfile:
     types: Mapping[str, str]
     finalize: Callable[[exp.Query], exp.Query] = _identity
     udfs: tuple[Udf, ...] = ()
-    full_join: bool = True
     specific: bool = True
 
     def value_text(self, value: Expr, portable_type: str) -> Expr:
@@ -225,10 +224,6 @@ PROFILES: dict[str, DialectProfile] = {
     ),
 }
 
-# Engines known to lack FULL OUTER JOIN: the increment is built from LEFT JOIN + anti-join.
-_NO_FULL_JOIN = frozenset({"mysql", "doris", "starrocks", "singlestore"})
-
-
 def known_dialects() -> list[str]:
     """Every dialect name sqlglot knows (the generic one excepted)."""
     from sqlglot.dialects.dialect import Dialect
@@ -250,7 +245,6 @@ def profile_for(name: str) -> DialectProfile:
         hash=_lower_md5,
         texts=_texts(),
         types=_GENERIC_TYPES,
-        full_join=key not in _NO_FULL_JOIN,
         specific=False,
     )
 

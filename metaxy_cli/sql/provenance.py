@@ -1,0 +1,207 @@
+"""Expected per-sample provenance (spec section 3) as sqlglot trees, for any dialect profile.
+
+Hashing scheme (every value is a lowercase-hex md5, computed in SQL):
+  field provenance  = md5(C_f || '|' || fq(P) || '=' || dv(P) ...)   parents sorted by fq name;
+                      C_f = canonical JSON of [fq(f), code_version], a literal made here;
+                      dv(P) = the upstream's stored data version ('' when an optional dep is missing)
+  root provenance   = md5(C_f || '|' || c || '=' || enc(c) ...)       source columns sorted by name;
+                      enc(c) = md5(canonical text of c) or '~' for NULL (see dialects.py)
+  field data version = md5(text of the override column) if declared and non-empty, else provenance
+  sample provenance / data version = md5 of the per-field values joined with '|', fields by key.
+
+Aliases: e = expected, s = stored (current table), u0.. = upstream current tables, src = a root
+listing, b = a write batch, w = a staged batch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from sqlglot import exp
+
+from metaxy_cli.keys import fq_field
+from metaxy_cli.model import FeatureSpec, Project
+from metaxy_cli.sql import layout
+from metaxy_cli.sql.dialects import DialectProfile
+
+Expr = exp.Expression
+Relation = exp.Expression | str
+E, S, SRC, B, W = "e", "s", "src", "b", "w"
+STORED_PREFIX = "metaxy_stored__"
+NULL_MARK = "~"
+
+
+# ---- small expression helpers ------------------------------------------------------------------
+
+
+def lit(text: str) -> exp.Literal:
+    return exp.Literal.string(text)
+
+
+def col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table)
+
+
+def relation(source: Relation, alias: str) -> Expr:
+    """A table name or a query, aliased; queries become derived tables."""
+    if isinstance(source, str):
+        return exp.to_table(source).as_(alias)
+    if isinstance(source, exp.Table):
+        return source.copy().as_(alias)
+    if isinstance(source, exp.Query):
+        return source.subquery(alias)
+    return exp.alias_(source.copy(), alias, table=True)
+
+
+def _concat(parts: Sequence[Expr | str]) -> Expr:
+    """`a || b || ...` with adjacent literal strings folded into one literal."""
+    merged: list[Expr | str] = []
+    for part in parts:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        else:
+            merged.append(part)
+    items = [lit(part) if isinstance(part, str) else part for part in merged]
+    result = items[0]
+    for item in items[1:]:
+        result = exp.DPipe(this=result, expression=item)
+    return result
+
+
+def is_null(value: Expr) -> Expr:
+    return exp.Is(this=value, expression=exp.Null())
+
+
+def ids_equal(ids: Sequence[str], left: Sequence[Expr] | str, right: str) -> Expr:
+    lefts = [col(name, left) for name in ids] if isinstance(left, str) else list(left)
+    return exp.and_(*(exp.EQ(this=lhs, expression=col(name, right)) for lhs, name in zip(lefts, ids)))
+
+
+def join(table: Expr, on: Expr, side: str | None = None) -> exp.Join:
+    return exp.Join(this=table, on=on, side=side)
+
+
+def full_join(table: Expr, on: Expr) -> exp.Join:
+    # sqlglot rewrites FULL JOIN for engines without it (MySQL: LEFT JOIN UNION ALL anti-join).
+    return join(table, on, "FULL")
+
+
+# ---- canonical strings -------------------------------------------------------------------------
+
+
+def field_prefix(spec: FeatureSpec, field_key: str) -> str:
+    """C_f: canonical JSON of [fq field name, code_version], the start of every field hash."""
+    code_version = spec.field(field_key).code_version
+    return json.dumps([spec.fq(field_key), code_version], ensure_ascii=False, separators=(",", ":"))
+
+
+def column_types(spec: FeatureSpec) -> dict[str, str]:
+    return dict(layout.id_columns(spec) + layout.declared_columns(spec))
+
+
+def root_sources(spec: FeatureSpec, field_key: str) -> list[tuple[str, str]]:
+    """(column, portable type) hashed into a root field, sorted by name.
+
+    Without `source`: every declared non-id column except data-version override columns (those are
+    outputs the pipeline writes, not inputs).
+    """
+    types = column_types(spec)
+    declared = spec.field(field_key).source
+    if declared is None:
+        overrides = {f.data_version for f in spec.fields if f.data_version}
+        declared = tuple(n for n, _ in layout.declared_columns(spec) if n not in overrides)
+    return [(name, types.get(name, "string")) for name in sorted(declared)]
+
+
+def sample_hash(profile: DialectProfile, values: Sequence[Expr]) -> Expr:
+    """md5 of per-field values joined with '|' (values given in field-key order)."""
+    parts: list[Expr | str] = []
+    for index, value in enumerate(values):
+        parts += (["|"] if index else []) + [value.copy()]
+    return profile.hash(_concat(parts))
+
+
+# ---- expected per-field provenance --------------------------------------------------------------
+
+
+def _root_provenance(spec: FeatureSpec, field_key: str, profile: DialectProfile, alias: str) -> Expr:
+    parts: list[Expr | str] = [field_prefix(spec, field_key)]
+    for name, portable_type in root_sources(spec, field_key):
+        value = col(name, alias)
+        digest = profile.hash(profile.value_text(value, portable_type))
+        encoded = exp.case().when(is_null(value), lit(NULL_MARK)).else_(digest)
+        parts += [f"|{name}=", encoded]
+    return profile.hash(_concat(parts))
+
+
+def _field_provenance(
+    project: Project, spec: FeatureSpec, field_key: str, profile: DialectProfile,
+    aliases: dict[str, tuple[str, bool]],
+) -> Expr:  # fmt: skip
+    parents = sorted(project.graph.field_parents[(spec.key, field_key)], key=lambda r: fq_field(*r))
+    parts: list[Expr | str] = [field_prefix(spec, field_key)]
+    for feature, parent in parents:
+        alias, optional = aliases[feature]
+        version: Expr = col(layout.data_version_column(parent), alias)
+        if optional:
+            version = exp.Coalesce(this=version, expressions=[lit("")])
+        parts += [f"|{fq_field(feature, parent)}=", version]
+    return profile.hash(_concat(parts))
+
+
+def _upstream_select(project: Project, spec: FeatureSpec) -> tuple[exp.Select, list[Expr], dict]:
+    """FROM the upstream current tables: inner join of required deps, left join of optional ones.
+
+    Returns the select (no projections yet), the id expressions and {feature: (alias, optional)}.
+    With only optional deps, the expected ids are the union of theirs (full joins).
+    """
+    ids = list(spec.id_columns)
+    deps = sorted(spec.deps, key=lambda d: d.optional)  # required first, stable otherwise
+    aliases = {dep.feature: (f"u{index}", dep.optional) for index, dep in enumerate(deps)}
+    first_alias = aliases[deps[0].feature][0]
+    select = exp.select().from_(relation(layout.current_table(deps[0].feature), first_alias))
+    id_exprs: list[Expr] = [col(name, first_alias) for name in ids]
+    only_optional = deps[0].optional
+    for dep in deps[1:]:
+        alias = aliases[dep.feature][0]
+        table = relation(layout.current_table(dep.feature), alias)
+        side = "FULL" if only_optional else ("LEFT" if dep.optional else None)
+        select = select.join(join(table, ids_equal(ids, id_exprs, alias), side))
+        if only_optional:
+            id_exprs = [
+                exp.Coalesce(this=prev, expressions=[col(name, alias)])
+                for prev, name in zip(id_exprs, ids)
+            ]
+    return select, id_exprs, aliases
+
+
+def expected_fields(
+    project: Project, key: str, profile: DialectProfile, *, root_source: Relation | None = None
+) -> exp.Select:
+    """ids + expected `metaxy_provenance__<f>` per field (no sample hash): the increment's input."""
+    spec = project.feature(key)
+    fields = layout.field_keys(spec)
+    if spec.is_root:
+        source = root_source if root_source is not None else layout.current_table(key)
+        select = exp.select().from_(relation(source, SRC))
+        id_exprs: list[Expr] = [col(name, SRC) for name in spec.id_columns]
+        provenance = {f: _root_provenance(spec, f, profile, SRC) for f in fields}
+    else:
+        select, id_exprs, aliases = _upstream_select(project, spec)
+        provenance = {f: _field_provenance(project, spec, f, profile, aliases) for f in fields}
+    projections = [exp.alias_(e, name) for e, name in zip(id_exprs, spec.id_columns)]
+    projections += [exp.alias_(provenance[f], layout.provenance_column(f)) for f in fields]
+    return select.select(*projections)
+
+
+def expected_query(
+    project: Project, key: str, profile: DialectProfile, *, root_source: Relation | None = None
+) -> exp.Select:
+    """One row per expected sample: ids, `metaxy_provenance__<f>` per field, `metaxy_provenance`."""
+    spec = project.feature(key)
+    inner = expected_fields(project, key, profile, root_source=root_source)
+    provenance = [col(layout.provenance_column(f), E) for f in layout.field_keys(spec)]
+    select = exp.select(*(col(name, E) for name in spec.id_columns))
+    select = select.select(*provenance, exp.alias_(sample_hash(profile, provenance), layout.PROVENANCE))
+    return profile.finalize(select.from_(inner.subquery(E)))
