@@ -13,7 +13,7 @@ from metaxy_cli.suggest import did_you_mean
 
 PROJECT_SCHEMA = "project.schema.json"
 FEATURES_SCHEMA = "features.schema.json"
-SCHEMA_NAMES = (PROJECT_SCHEMA, FEATURES_SCHEMA, "graph.schema.json")
+SCHEMA_NAMES = (PROJECT_SCHEMA, FEATURES_SCHEMA, "graph.schema.json", "diff.schema.json", "plan.schema.json")
 _KEY_PATTERN = "^[a-z_][a-z0-9_-]*(/[a-z0-9_][a-z0-9_-]*)*$"  # featureKey and fieldKey in the schema
 
 
