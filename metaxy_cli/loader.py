@@ -257,9 +257,9 @@ def _check_feature(reporter: _Reporter, spec: FeatureSpec, features: dict[str, F
             reporter.add(origin, where + ("key",), f"{spec.key}: fields {other!r} and {field.key!r} map to the same column name {column_stem(field.key)!r}")
         seen_fields.add(field.key)
         stems.setdefault(column_stem(field.key), field.key)
-        for column in field.source or ():
+        for source_index, column in enumerate(field.source or ()):
             if column not in column_names:
-                reporter.add(origin, where + ("source",), f"{fq}: source column {column!r} is not a declared column{did_you_mean(column, column_names)}")
+                reporter.add(origin, where + ("source", source_index), f"{fq}: source column {column!r} is not a declared column{did_you_mean(column, column_names)}")
         if field.source is not None and not spec.is_root:
             reporter.add(origin, where + ("source",), f"{fq}: 'source' is only for root features (its inputs come from deps)")
         if field.data_version is not None and field.data_version not in column_names:

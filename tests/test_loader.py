@@ -340,7 +340,7 @@ def test_include_pattern_outside_the_project(errors) -> None:
 def test_source_and_data_version_columns_must_be_declared(errors) -> None:
     text = "- key: a\n  columns: {audio_sha: string}\n  fields:\n    - {key: f, source: [audio_sh], data_version: sha}\n"
     assert errors(features(text)) == [
-        "metaxy.yaml:6:26: a.f: source column 'audio_sh' is not a declared column (did you mean 'audio_sha'?)",
+        "metaxy.yaml:6:27: a.f: source column 'audio_sh' is not a declared column (did you mean 'audio_sha'?)",
         "metaxy.yaml:6:52: a.f: data_version column 'sha' is not a declared column",
     ]
 
