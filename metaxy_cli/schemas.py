@@ -51,8 +51,45 @@ def readable_path(path: tuple[str | int, ...]) -> str:
     return text or "top level"
 
 
+@cache
+def _fast_validator(name: str):
+    """A compiled jsonschema-rs validator, or None when the package is not installed."""
+    try:
+        import jsonschema_rs
+    except ImportError:
+        return None
+
+    def retrieve(uri: str) -> dict[str, Any]:  # `features.schema.json#/...` refs between our schemas
+        return load_schema(uri.rsplit("/", 1)[-1])
+
+    try:
+        return jsonschema_rs.validator_for(
+            load_schema(name), base_uri=f"file:///metaxy_cli/schemas/{name}", retriever=retrieve
+        )
+    except Exception:  # an older jsonschema-rs without these options: use jsonschema only
+        return None
+
+
+def _fast_valid(document: Any, schema_name: str) -> bool:
+    """True only when the fast validator accepts the document; anything else takes the full path."""
+    validator = _fast_validator(schema_name)
+    if validator is None:
+        return False
+    try:
+        return bool(validator.is_valid(document))
+    except Exception:  # values JSON cannot hold (dates, huge ints): let jsonschema report them
+        return False
+
+
 def validate(document: Any, schema_name: str) -> list[SchemaIssue]:
-    """Every violation of `schema_name` in `document`, not just the first."""
+    """Every violation of `schema_name` in `document`, not just the first.
+
+    Valid documents (the common case) are confirmed by jsonschema-rs, about 100x faster on big
+    projects and cheaper to import; only a document it rejects goes through jsonschema, whose
+    errors are the ones translated and reported, so the result is the same either way.
+    """
+    if _fast_valid(document, schema_name):
+        return []
     issues: list[SchemaIssue] = []
     for error in _validator(schema_name).iter_errors(document):
         issues.extend(_translate(error))
