@@ -1,0 +1,149 @@
+"""The versioning queries executed on real DuckDB and SQLite files: the overview story, sample by
+sample, checked against exact statuses and the pure-Python reference (tests/reference.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from reference import Reference, md5
+from sql_harness import Harness
+
+from metaxy_cli.loader import load_project
+from metaxy_cli.model import Project
+from metaxy_cli.sql import layout
+from metaxy_cli.sql.dialects import profile_for
+from metaxy_cli.sql.provenance import field_prefix
+from metaxy_cli.sql.query import expected_query, increment_query, write_query
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+VIDEO, CROP, FACES, STT = "example/video", "example/crop", "example/face_detection", "example/stt"
+
+
+@pytest.fixture(scope="module")
+def overview() -> Project:
+    return load_project(EXAMPLES / "overview")
+
+
+def videos(n: int, changed: dict[str, str] | None = None) -> list[dict]:
+    rows = []
+    for i in range(n):
+        uid = f"s{i}"
+        audio = (changed or {}).get(uid, f"audio-{i}")
+        rows.append({"sample_uid": uid, "path": f"v/{i}.mp4", "audio_sha": audio, "frames_sha": f"fr-{i}",
+                     "frames": i * 10, "duration": i / 3, "size": 1000 + i})  # fmt: skip
+    return rows
+
+
+def ids(samples) -> list[dict]:
+    return [{"sample_uid": uid} for (uid,) in samples]
+
+
+def bump(project: Project, key: str, field: str, code_version: str) -> Project:
+    spec = project.features[key]
+    fields = tuple(dataclasses.replace(f, code_version=code_version) if f.key == field else f for f in spec.fields)
+    features = {**project.features, key: dataclasses.replace(spec, fields=fields)}
+    return dataclasses.replace(project, features=features)
+
+
+def statuses(increment: dict) -> dict[str, tuple[str, list[str] | None]]:
+    """{uid: (status, sorted stale fields)} — the compact view the story asserts on."""
+    out = {}
+    for (uid,), (status, _, flags) in increment.items():
+        out[uid] = (status, None if flags is None else sorted(f for f, stale in flags.items() if stale))
+    return out
+
+
+@pytest.fixture(params=["duckdb", "sqlite"])
+def engine(request) -> str:
+    return request.param
+
+
+def test_overview_story(overview, engine, tmp_path):
+    db = Harness(overview, engine, tmp_path / f"store.{engine}")
+    ref = Reference(overview)
+    for store in (db, ref):
+        store.write(VIDEO, videos(6))
+    assert statuses(db.increment(CROP)) == {f"s{i}": ("new", ["audio", "frames"]) for i in range(6)}
+    assert db.increment(CROP) == ref.increment(CROP)
+
+    for key in (CROP, STT):
+        for store in (db, ref):
+            store.write(key, ids((s,) for s in [f"s{i}" for i in range(6)]))
+    assert db.increment(CROP) == {}  # idempotent: written back, nothing to do
+    assert db.summary(CROP) == {"new": 0, "stale": 0, "orphaned": 0, "up_to_date": 6,
+                                "metaxy_stale__audio": 0, "metaxy_stale__frames": 0}  # fmt: skip
+    for store in (db, ref):
+        store.write(FACES, ids((f"s{i}",) for i in range(6)))
+
+    # Change one audio input: exactly that sample is stale, for crop.audio and stt only.
+    for store in (db, ref):
+        store.write(VIDEO, videos(6, {"s3": "audio-3-new"})[3:4])
+    assert statuses(db.increment(CROP)) == {"s3": ("stale", ["audio"])}
+    assert statuses(db.increment(STT)) == {"s3": ("stale", ["transcription"])}
+    assert db.increment(FACES) == {}
+    assert db.summary(CROP)["metaxy_stale__audio"] == 1
+    assert db.increment(CROP) == ref.increment(CROP)
+
+    # A deleted upstream sample orphans the downstream one.
+    for store in (db, ref):
+        store.delete(VIDEO, [("s5",)])
+    assert statuses(db.increment(CROP)) == {"s3": ("stale", ["audio"]), "s5": ("orphaned", None)}
+    assert db.summary(CROP) == {"new": 0, "stale": 1, "orphaned": 1, "up_to_date": 4,
+                                "metaxy_stale__audio": 1, "metaxy_stale__frames": 0}  # fmt: skip
+
+    # A root code_version bump: every stored sample stale on that field only.
+    bumped = bump(overview, VIDEO, "audio", "2")
+    db.project = ref.project = bumped
+    assert statuses(db.increment(VIDEO)) == {f"s{i}": ("stale", ["audio"]) for i in range(5)}
+    assert db.increment(VIDEO) == ref.increment(VIDEO)
+
+
+def test_root_listing_gives_new_and_orphaned(overview, engine, tmp_path):
+    db = Harness(overview, engine, tmp_path / f"store.{engine}")
+    db.write(VIDEO, videos(3))
+    listing = videos(4, {"s1": "other"})[1:]  # s0 gone, s1 changed, s2 same, s3 new
+    assert statuses(db.increment(VIDEO, listing)) == {
+        "s0": ("orphaned", None), "s1": ("stale", ["audio"]), "s3": ("new", ["audio", "frames"]),
+    }  # fmt: skip
+    assert db.summary(VIDEO, listing)["up_to_date"] == 1
+    ref = Reference(overview)
+    ref.write(VIDEO, videos(3))
+    assert db.increment(VIDEO, listing) == ref.increment(VIDEO, listing)
+
+
+def test_provenance_is_the_documented_md5_chain(overview, engine, tmp_path):
+    db = Harness(overview, engine, tmp_path / f"store.{engine}")
+    [row] = db.write(VIDEO, videos(1))
+    audio = md5('["example/video.audio","1"]|audio_sha=' + md5("audio-0"))
+    frames = md5('["example/video.frames","1"]|frames_sha=' + md5("fr-0"))
+    assert (row["metaxy_provenance__audio"], row["metaxy_provenance__frames"]) == (audio, frames)
+    assert row["metaxy_data_version__audio"] == audio
+    assert row["metaxy_provenance"] == md5(f"{audio}|{frames}")
+    [crop] = db.write(CROP, [{"sample_uid": "s0"}])
+    assert crop["metaxy_provenance__audio"] == md5('["example/crop.audio","1"]|example/video.audio=' + audio)
+
+
+def test_write_query_columns_follow_the_layout(overview):
+    profile = profile_for("duckdb")
+    for key in overview.features:
+        spec = overview.features[key]
+        tree = write_query(overview, key, profile, "batch", written_at=__import__("datetime").datetime(2024, 1, 1))
+        assert tree.named_selects == [name for name, _ in layout.table_columns(spec)]
+
+
+def test_increment_and_expected_columns(overview):
+    profile = profile_for("duckdb")
+    assert increment_query(overview, CROP, profile).named_selects == [
+        "sample_uid", "metaxy_status", "metaxy_provenance__audio", "metaxy_provenance__frames",
+        "metaxy_provenance", "metaxy_stale__audio", "metaxy_stale__frames",
+    ]  # fmt: skip
+    assert expected_query(overview, STT, profile).named_selects == [
+        "sample_uid", "metaxy_provenance__transcription", "metaxy_provenance",
+    ]  # fmt: skip
+
+
+def test_field_prefix_is_canonical_json(overview):
+    spec = overview.features[CROP]
+    assert field_prefix(spec, "audio") == '["example/crop.audio","1"]'
