@@ -60,7 +60,10 @@ class _Compare:
         return col(layout.provenance_column(field), S)
 
     def differs(self, field: str) -> Expr:
-        return exp.NullSafeNEQ(this=self.expected(field), expression=self.stored(field))
+        # Expected provenance is never NULL on a matched row; stored may be (a field added
+        # later), and counts as stale. Plain `<>` runs everywhere, unlike IS DISTINCT FROM.
+        stored = self.stored(field)
+        return exp.or_(is_null(stored), exp.NEQ(this=self.expected(field), expression=stored.copy()))
 
     def any_differs(self) -> Expr:
         return exp.or_(*(self.differs(f) for f in self.fields))

@@ -1,0 +1,32 @@
+SELECT
+  "e"."sample_uid" AS "sample_uid",
+  'stale' AS "metaxy_status",
+  "e"."metaxy_provenance__audio" AS "metaxy_provenance__audio",
+  "e"."metaxy_provenance__frames" AS "metaxy_provenance__frames",
+  MD5("e"."metaxy_provenance__audio" || '|' || "e"."metaxy_provenance__frames") AS "metaxy_provenance",
+  "e"."metaxy_stored__metaxy_provenance__audio" IS NULL
+  OR "e"."metaxy_provenance__audio" <> "e"."metaxy_stored__metaxy_provenance__audio" AS "metaxy_stale__audio",
+  "e"."metaxy_stored__metaxy_provenance__frames" IS NULL
+  OR "e"."metaxy_provenance__frames" <> "e"."metaxy_stored__metaxy_provenance__frames" AS "metaxy_stale__frames"
+FROM (
+  SELECT
+    "src"."sample_uid" AS "sample_uid",
+    MD5(
+      '["example/video.audio","1"]|audio_sha=' || CASE WHEN "src"."audio_sha" IS NULL THEN '~' ELSE MD5("src"."audio_sha") END
+    ) AS "metaxy_provenance__audio",
+    MD5(
+      '["example/video.frames","1"]|frames_sha=' || CASE WHEN "src"."frames_sha" IS NULL THEN '~' ELSE MD5("src"."frames_sha") END
+    ) AS "metaxy_provenance__frames",
+    "src"."metaxy_provenance__audio" AS "metaxy_stored__metaxy_provenance__audio",
+    "src"."metaxy_provenance__frames" AS "metaxy_stored__metaxy_provenance__frames"
+  FROM "example__video" AS "src"
+) AS "e"
+WHERE
+  (
+    "e"."metaxy_stored__metaxy_provenance__audio" IS NULL
+    OR "e"."metaxy_provenance__audio" <> "e"."metaxy_stored__metaxy_provenance__audio"
+  )
+  OR (
+    "e"."metaxy_stored__metaxy_provenance__frames" IS NULL
+    OR "e"."metaxy_provenance__frames" <> "e"."metaxy_stored__metaxy_provenance__frames"
+  )
