@@ -65,7 +65,7 @@ class MetaxyGroup(click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=MetaxyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="metaxy", cls=MetaxyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="metaxy")
 @click.option(
     "--project",
