@@ -163,7 +163,7 @@ class Store(ABC):
     def drop_table(self, table: str) -> None:
         from sqlglot import exp
 
-        self.run(exp.Drop(this=exp.to_table(table, quoted=True), kind="TABLE", exists=True))
+        self.run(exp.Drop(tables=[exp.to_table(table, quoted=True)], kind="TABLE", exists=True))
 
     def _column_def(self, name: str, portable_type: str) -> exp.ColumnDef:
         from sqlglot import exp

@@ -75,7 +75,7 @@ class DuckDBStore(Store):
         return self.connection
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
-        self._run(sql, parameters)
+        self._run(sql, parameters).fetchall()  # finish the result: the connection stays free
 
     def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
         return self._run(sql, parameters).fetchall()

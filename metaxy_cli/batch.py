@@ -1,0 +1,199 @@
+"""A batch of user samples, checked and typed before anything is written.
+
+DuckDB reads the input in place and casts every column to its declared portable type into a
+temporary table; the checks (columns, types, duplicate or missing ids) run there as set queries.
+On a DuckDB store this is the store's own connection, so the batch never leaves the database; other
+stores receive the typed batch as a stream of Arrow batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from metaxy_cli.errors import DataError
+from metaxy_cli.samples_io import InputSource, open_input
+from metaxy_cli.sql.layout import PREFIX, declared_columns, id_columns
+from metaxy_cli.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    import duckdb
+    from sqlglot import exp
+
+    from metaxy_cli.model import FeatureSpec
+    from metaxy_cli.store.base import Store
+
+BATCH = "metaxy_batch"
+SHOWN = 3  # offending samples named in an error
+
+
+def quote(name: str) -> str:
+    from sqlglot import exp
+
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+@contextmanager
+def duckdb_for(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The store's own DuckDB connection when it has one, else a private in-memory one."""
+    native = getattr(store, "native_duckdb", None)
+    if native is not None:
+        yield native
+        return
+    import duckdb
+
+    connection = duckdb.connect()
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def load_batch(store: Store, spec: FeatureSpec, data: Any, *, ids_only: bool = False, name: str = BATCH) -> int:
+    """Stage `data` as the temporary table `name` in `store`, typed and checked; returns its rows.
+
+    Columns named metaxy_* are ignored (provenance is computed, never trusted from input).
+    `ids_only` keeps the id columns alone (delete --ids). Raises DataError naming the feature.
+    """
+    import duckdb
+
+    native = getattr(store, "native_duckdb", None) is not None
+    with duckdb_for(store) as connection, _opened(spec, data, connection) as source:
+        present = _input_columns(connection, source.relation, spec, source.label)
+        wanted = id_columns(spec) if ids_only else id_columns(spec) + declared_columns(spec)
+        if not ids_only:
+            _refuse_unknown(spec, present, wanted, source.label)
+        _require_ids(spec, present, source.label)
+        select = _typed_select(source.relation, present, wanted)
+        # Private connections use a plain table so that a cursor (another connection) can stream it.
+        kind = "TEMP TABLE" if native else "TABLE"
+        try:
+            connection.execute(f"CREATE OR REPLACE {kind} {quote(name)} AS {select}")
+        except duckdb.Error as error:
+            typed = _type_error(connection, spec, source.relation, present, wanted, source.label)
+            raise typed or DataError(f"{spec.key}: cannot read {source.label}: {_first_line(error)}") from None
+        try:
+            _check_ids(connection, spec, name, source.label)
+            rows = connection.execute(f"SELECT count(*) FROM {quote(name)}").fetchall()[0][0]
+            if not native:
+                cursor = connection.cursor()  # the stream must not hold the main connection
+                try:
+                    store.stage(name, cursor.sql(f"SELECT * FROM {quote(name)}").to_arrow_reader(65_536))
+                finally:
+                    cursor.close()
+        finally:
+            if not native:
+                connection.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+    return rows
+
+
+@contextmanager
+def _opened(spec: FeatureSpec, data: Any, connection: duckdb.DuckDBPyConnection) -> Iterator[InputSource]:
+    """open_input, with errors about the input itself naming the feature."""
+    try:
+        context = open_input(data, connection)
+        source = context.__enter__()
+    except DataError as error:
+        raise DataError(f"{spec.key}: {error}") from None
+    try:
+        yield source
+    except BaseException as error:
+        if not context.__exit__(type(error), error, error.__traceback__):
+            raise
+    else:
+        context.__exit__(None, None, None)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _input_columns(connection: duckdb.DuckDBPyConnection, relation: str, spec: FeatureSpec, label: str) -> list[str]:
+    import duckdb
+
+    try:
+        columns = connection.sql(f"SELECT * FROM {relation} LIMIT 0").columns
+    except duckdb.Error as error:
+        raise DataError(f"{spec.key}: cannot read {label}: {_first_line(error)}") from None
+    return [column for column in columns if not column.startswith(PREFIX)]
+
+
+def _refuse_unknown(spec: FeatureSpec, present: list[str], wanted: list[tuple[str, str]], label: str) -> None:
+    known = [name for name, _ in wanted]
+    unknown = [column for column in present if column not in known]
+    if unknown:
+        first = unknown[0]
+        declared = ", ".join(known)
+        raise DataError(
+            f"{spec.key}: unknown column {first!r} in {label}{did_you_mean(first, known)}"
+            f" (declared: {declared}; declare it under `columns` or drop it)"
+        )
+
+
+def _require_ids(spec: FeatureSpec, present: list[str], label: str) -> None:
+    missing = [column for column in spec.id_columns if column not in present]
+    if missing:
+        raise DataError(f"{spec.key}: {label} has no id column {missing[0]!r} (id columns: {', '.join(spec.id_columns)})")
+
+
+def _duckdb_type(portable: str) -> str:
+    from metaxy_cli.sql.dialects import profile_for
+
+    return profile_for("duckdb").column_type(portable).sql("duckdb")
+
+
+def _typed_select(relation: str, present: list[str], wanted: list[tuple[str, str]]) -> str:
+    """Every wanted column cast to its declared type; absent declared columns are NULL."""
+    items = []
+    for name, portable in wanted:
+        value = quote(name) if name in present else "NULL"
+        items.append(f"CAST({value} AS {_duckdb_type(portable)}) AS {quote(name)}")
+    return f"SELECT {', '.join(items)} FROM {relation}"
+
+
+def _type_error(connection, spec: FeatureSpec, relation: str, present: list[str], wanted: list[tuple[str, str]], label: str) -> DataError | None:
+    """The first value that does not cast, naming its column, type and samples; None if none."""
+    import duckdb
+
+    try:
+        return _find_type_error(connection, spec, relation, present, wanted, label)
+    except duckdb.Error:
+        return None  # the input itself is unreadable
+
+
+def _find_type_error(connection, spec: FeatureSpec, relation: str, present: list[str], wanted: list[tuple[str, str]], label: str) -> DataError | None:
+    ids = ", ".join(f"CAST({quote(c)} AS VARCHAR)" for c in spec.id_columns)
+    for name, portable in wanted:
+        if name not in present:
+            continue
+        column = quote(name)
+        bad = (
+            f"SELECT CAST({column} AS VARCHAR), {ids} FROM {relation} "
+            f"WHERE {column} IS NOT NULL AND TRY_CAST({column} AS {_duckdb_type(portable)}) IS NULL LIMIT {SHOWN}"
+        )
+        rows = connection.execute(bad).fetchall()
+        if rows:
+            samples = "; ".join(_sample(spec, row[1:]) for row in rows)
+            return DataError(f"{spec.key}: column {name!r} must be {portable}, got {rows[0][0]!r} in {label} (samples: {samples})")
+    return None
+
+
+def _sample(spec: FeatureSpec, values: tuple) -> str:
+    return ", ".join(f"{column}={value!r}" for column, value in zip(spec.id_columns, values))
+
+
+def _check_ids(connection, spec: FeatureSpec, table: str, label: str) -> None:
+    """Every sample has all its ids, and no id appears twice in one batch."""
+    ids = ", ".join(quote(c) for c in spec.id_columns)
+    missing = " OR ".join(f"{quote(c)} IS NULL" for c in spec.id_columns)
+    row = connection.execute(f"SELECT count(*) FROM {quote(table)} WHERE {missing}").fetchall()[0]
+    if row[0]:
+        raise DataError(f"{spec.key}: {row[0]} sample(s) in {label} have an empty id column")
+    duplicates = connection.execute(
+        f"SELECT {ids}, count(*) AS n FROM {quote(table)} GROUP BY ALL HAVING count(*) > 1 ORDER BY {ids} LIMIT {SHOWN}"
+    ).fetchall()
+    if duplicates:
+        samples = "; ".join(f"{_sample(spec, row[:-1])} ({row[-1]} rows)" for row in duplicates)
+        raise DataError(f"{spec.key}: duplicate ids in {label}: {samples}")

@@ -1,0 +1,386 @@
+"""The sample-level operations, shared by the CLI and the Python API: write, increment, status,
+delete, sql (spec sections 3-5).
+
+Each operation is a few SQL statements built by metaxy_cli.sql and run inside the store; rows never
+pass through Python except where a caller asks for them. Heavy modules (sqlglot, duckdb, pyarrow)
+are imported inside functions so `import metaxy_cli` stays fast.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from metaxy_cli.errors import DataError, StoreError
+from metaxy_cli.sql import layout
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from sqlglot import exp
+
+    from metaxy_cli.model import FeatureSpec, Project
+    from metaxy_cli.store.base import Store
+
+Progress = Callable[[str], None]
+ROWS = "metaxy_rows"
+SHOWN = 3
+_listing_ids = itertools.count(1)
+
+
+def _quiet(message: str) -> None:
+    """The default progress callback: library code never prints."""
+
+
+# ---- tables ------------------------------------------------------------------------------------
+
+
+def require_upstream(project: Project, store: Store, spec: FeatureSpec) -> None:
+    """A required upstream without a table cannot give expected samples: say which one."""
+    for dep in spec.deps:
+        if not dep.optional and not store.table_exists(layout.current_table(dep.feature)):
+            raise StoreError(f"upstream feature {dep.feature} has no data in store {store.name!r} (write it first)")
+
+
+def prepare_tables(project: Project, store: Store, spec: FeatureSpec) -> None:
+    """Create the feature's tables (and absent optional upstream ones), add declared columns."""
+    features = [spec] + [project.feature(dep.feature) for dep in spec.deps if dep.optional]
+    with store.transaction():
+        for feature in features:
+            store.ensure_table(layout.current_table(feature.key), layout.table_columns(feature))
+            store.ensure_table(layout.history_table(feature.key), layout.table_columns(feature, history=True))
+
+
+def _names(columns: Iterable[tuple[str, str]]) -> list[str]:
+    return [name for name, _ in columns]
+
+
+def _create_temporary(name: str, query: exp.Query) -> exp.Create:
+    from sqlglot import exp
+
+    return exp.Create(
+        this=exp.to_table(name, quoted=True),
+        kind="TABLE",
+        expression=query,
+        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+    )
+
+
+def _insert(table: str, columns: list[str], query: exp.Query) -> exp.Insert:
+    from sqlglot import exp
+
+    return exp.insert(query, exp.to_table(table, quoted=True), columns=columns)
+
+
+def _matching(spec: FeatureSpec, source: str, target: str) -> exp.Exists:
+    """EXISTS (a row of `source` with the same ids as the `target` row)."""
+    from sqlglot import exp
+
+    from metaxy_cli.sql.provenance import ids_equal, relation
+
+    inner = exp.select(exp.Literal.number(1)).from_(relation(source, "m"))
+    return exp.Exists(this=inner.where(ids_equal(spec.id_columns, "m", target)))
+
+
+def _drop_temporary(store: Store, *names: str) -> None:
+    for name in names:
+        store.drop_table(name)
+
+
+def _id_text(spec: FeatureSpec, row: tuple) -> str:
+    return ", ".join(f"{column}={value!r}" for column, value in zip(spec.id_columns, row))
+
+
+# ---- write -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    feature: str
+    rows: int
+    store: str
+
+
+def write(
+    project: Project, store: Store, key: str, data: Any, *, written_at: datetime | None = None,
+    progress: Progress = _quiet,
+) -> WriteResult:
+    """Append samples (a file path, `-`, Arrow, pandas, polars or a list of dicts) in one transaction.
+
+    Provenance and data versions are computed here; metaxy_* input columns are ignored. Any
+    problem (columns, types, duplicate ids, ids without upstream rows) raises before anything is
+    committed, so the store is left exactly as it was.
+    """
+    from metaxy_cli.batch import BATCH, load_batch
+    from metaxy_cli.sql.query import write_query
+
+    spec = project.feature(key)
+    require_upstream(project, store, spec)
+    written_at = written_at or datetime.now(UTC).replace(tzinfo=None)
+    with store.transaction():
+        progress(f"{key}: reading samples")
+        rows = load_batch(store, spec, data)
+        prepare_tables(project, store, spec)
+        progress(f"{key}: computing provenance of {rows} samples")
+        store.run(_create_temporary(ROWS, write_query(project, key, store.profile, BATCH, written_at=written_at)))
+        if not spec.is_root:
+            _refuse_orphans(store, spec)
+        progress(f"{key}: writing {rows} samples")
+        _append(store, spec)
+        _drop_temporary(store, BATCH, ROWS)
+    return WriteResult(key, rows, store.name)
+
+
+def _refuse_orphans(store: Store, spec: FeatureSpec) -> None:
+    """Batch samples without upstream rows have no provenance: name them, write nothing."""
+    from sqlglot import exp
+
+    from metaxy_cli.sql.provenance import col, is_null
+
+    missing = is_null(col(layout.PROVENANCE))
+    ids = [col(name) for name in spec.id_columns]
+    count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(ROWS, quoted=True)).where(missing)))[0][0]
+    if not count:
+        return
+    query = exp.select(*ids).from_(exp.to_table(ROWS, quoted=True)).where(missing).order_by(*ids).limit(SHOWN)
+    samples = "; ".join(_id_text(spec, row) for row in store.fetch_all(store.to_sql(query)))
+    upstream = ", ".join(dep.feature for dep in spec.deps if not dep.optional)
+    raise DataError(f"{spec.key}: {count} sample(s) have no upstream rows in {upstream} (samples: {samples})")
+
+
+def _append(store: Store, spec: FeatureSpec) -> None:
+    """History gets every row; the current table swaps the batch's ids for the new rows."""
+    from sqlglot import exp
+
+    columns = _names(layout.table_columns(spec))
+    rows = exp.select(*(exp.column(name) for name in columns)).from_(exp.to_table(ROWS, quoted=True))
+    history = rows.copy().select(exp.alias_(exp.false(), layout.DELETED))
+    store.run(_insert(layout.history_table(spec.key), columns + [layout.DELETED], history))
+    current = layout.current_table(spec.key)
+    store.run(exp.delete(exp.to_table(current, quoted=True), where=_matching(spec, ROWS, current)))
+    store.run(_insert(current, columns, rows))
+
+
+# ---- increment and summary ---------------------------------------------------------------------
+
+
+def output_types(spec: FeatureSpec) -> dict[str, str]:
+    """Portable types of the increment columns (for stores whose results are untyped)."""
+    types = dict(layout.id_columns(spec))
+    types[layout.STATUS] = "string"
+    types[layout.PROVENANCE] = "string"
+    for name in layout.field_keys(spec):
+        types[layout.provenance_column(name)] = "string"
+        types[layout.stale_column(name)] = "boolean"
+    return types
+
+
+@dataclass
+class Increment:
+    """The samples of a feature to (re)compute, as SQL in the store, fetched on demand.
+
+    `to_arrow()` / `batches()` / `rows()` read it; `write_to(path, fmt)` streams it to a file;
+    `relation()` gives a DuckDB relation on a DuckDB store (no copy at all).
+    """
+
+    store: Store
+    feature: str
+    sql: str
+    types: dict[str, str] = field(repr=False)
+
+    def batches(self, batch_rows: int = 65_536) -> pa.RecordBatchReader:
+        return self.store.fetch_batches(self.sql, batch_rows, types=self.types)
+
+    def to_arrow(self) -> pa.Table:
+        return self.batches().read_all()
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Python dicts: convenient for small increments only."""
+        return self.to_arrow().to_pylist()
+
+    def relation(self):
+        connection = getattr(self.store, "native_duckdb", None)
+        if connection is None:
+            raise StoreError(f"store {self.store.name!r} is not DuckDB: use to_arrow() or batches()")
+        return connection.sql(self.sql)
+
+    def write_to(self, path, file_format: str) -> None:
+        self.store.copy_to(self.sql, path, file_format, types=self.types)
+
+    def __len__(self) -> int:
+        return self.store.fetch_all(f"SELECT count(*) FROM ({self.sql}) AS i")[0][0]
+
+
+def _root_source(project: Project, store: Store, spec: FeatureSpec, listing: Any) -> str | None:
+    """Stage a root feature's listing (`--input`) as a temporary table; None without one."""
+    if listing is None:
+        return None
+    if not spec.is_root:
+        raise DataError(f"{spec.key}: --input is for root features only; its samples come from {', '.join(spec.dep_keys)}")
+    from metaxy_cli.batch import load_batch
+
+    name = f"metaxy_listing_{next(_listing_ids)}"
+    load_batch(store, spec, listing, name=name)
+    return name
+
+
+def _filtered(query: exp.Select, statuses: tuple[str, ...], keep: list[str] | None) -> exp.Select:
+    from sqlglot import exp
+
+    columns = [exp.column(name) for name in keep] if keep else [exp.Star()]
+    status = exp.column(layout.STATUS)
+    condition = exp.In(this=status, expressions=[exp.Literal.string(s) for s in statuses])
+    return exp.select(*columns).from_(query.subquery("i")).where(condition)
+
+
+def increment(
+    project: Project, store: Store, key: str, *, input: Any = None, orphaned: bool = False,
+    progress: Progress = _quiet,
+) -> Increment:
+    """New and stale samples of `key` with the provenance to write back and per-field stale flags
+    (`metaxy_stale__<field>`); with `orphaned`, the stored samples no longer expected instead.
+
+    `input` is a root feature's listing (path, Arrow, ...); without it a root's stored rows are
+    re-hashed under the current definitions.
+    """
+    from metaxy_cli.sql.query import increment_query
+
+    spec = project.feature(key)
+    require_upstream(project, store, spec)
+    prepare_tables(project, store, spec)
+    progress(f"{key}: comparing expected and stored samples")
+    source = _root_source(project, store, spec, input)
+    query = increment_query(project, key, store.profile, root_source=source)
+    if orphaned:
+        query = _filtered(query, (layout.ORPHANED,), spec.id_columns + [layout.STATUS])
+    else:
+        query = _filtered(query, (layout.NEW, layout.STALE), None)
+    return Increment(store, key, store.to_sql(query), output_types(spec))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Counts of one feature's samples; `waiting_for` names a required upstream without data."""
+
+    feature: str
+    new: int = 0
+    stale: int = 0
+    orphaned: int = 0
+    up_to_date: int = 0
+    stale_fields: dict[str, int] = field(default_factory=dict)
+    waiting_for: str | None = None
+
+    @property
+    def pending(self) -> int:
+        return self.new + self.stale + self.orphaned
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "feature": self.feature, "new": self.new, "stale": self.stale, "orphaned": self.orphaned,
+            "up_to_date": self.up_to_date, "stale_fields": self.stale_fields, "waiting_for": self.waiting_for,
+        }  # fmt: skip
+
+
+def summary(project: Project, store: Store, key: str, *, input: Any = None) -> Summary:
+    """Counts of new / stale (per field) / orphaned / up-to-date samples, computed in SQL."""
+    from metaxy_cli.sql.query import summary_query
+
+    spec = project.feature(key)
+    missing = next((d.feature for d in spec.deps if not d.optional and not store.table_exists(layout.current_table(d.feature))), None)
+    if missing is not None:
+        return Summary(key, waiting_for=missing)
+    if spec.is_root and input is None and not store.table_exists(layout.current_table(key)):
+        return Summary(key)
+    prepare_tables(project, store, spec)
+    source = _root_source(project, store, spec, input)
+    row = store.fetch_all(store.to_sql(summary_query(project, key, store.profile, root_source=source)))[0]
+    fields = layout.field_keys(spec)
+    new, stale, orphaned, up_to_date = (int(value or 0) for value in row[:4])
+    per_field = {name: int(value or 0) for name, value in zip(fields, row[4:])}
+    return Summary(key, new, stale, orphaned, up_to_date, per_field)
+
+
+def status(project: Project, store: Store, keys: Iterable[str] | None = None) -> list[Summary]:
+    """One Summary per feature (all of them by default), in topological order."""
+    chosen = list(keys) if keys else list(project.graph.order)
+    specs = [project.feature(key) for key in chosen]
+    order = {key: index for index, key in enumerate(project.graph.order)}
+    return [summary(project, store, spec.key) for spec in sorted(specs, key=lambda s: order[s.key])]
+
+
+# ---- delete ------------------------------------------------------------------------------------
+
+
+def delete(
+    project: Project, store: Store, key: str, *, ids: Any = None, where: str | None = None,
+    deleted_at: datetime | None = None,
+) -> int:
+    """Soft-delete samples (by an id listing, or a SQL condition in the store's dialect): append
+    tombstones to history and remove them from the current rows. Returns how many were deleted.
+    """
+    from sqlglot import exp
+
+    spec = project.feature(key)
+    if (ids is None) == (where is None):
+        raise DataError("delete needs exactly one of ids or where")
+    current = layout.current_table(key)
+    if not store.table_exists(current):
+        raise StoreError(f"feature {key} has no data in store {store.name!r}")
+    deleted_at = deleted_at or datetime.now(UTC).replace(tzinfo=None)
+    with store.transaction():
+        prepare_tables(project, store, spec)
+        if ids is not None:
+            from metaxy_cli.batch import BATCH, load_batch
+
+            load_batch(store, spec, ids, ids_only=True)
+            condition = _matching(spec, BATCH, current)
+        else:
+            condition = _condition(where, store, spec)
+        table = exp.to_table(current, quoted=True)
+        count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(table).where(condition)))[0][0]
+        store.run(_insert(layout.history_table(key), *_tombstones(store, spec, current, condition, deleted_at)))
+        store.run(exp.delete(table, where=condition.copy()))
+    return int(count)
+
+
+def _condition(where: str, store: Store, spec: FeatureSpec) -> exp.Expression:
+    import sqlglot
+    from sqlglot.errors import ParseError
+
+    try:
+        condition = sqlglot.parse_one(where, read=store.profile.name)
+    except ParseError as error:
+        raise DataError(f"{spec.key}: invalid --where condition {where!r}: {str(error).splitlines()[0]}") from None
+    if not isinstance(condition, sqlglot.exp.Condition) or isinstance(condition, sqlglot.exp.Query):
+        raise DataError(f"{spec.key}: --where must be a condition such as \"duration > 10\", got {where!r}")
+    return condition
+
+
+def _tombstones(store: Store, spec: FeatureSpec, current: str, condition, deleted_at: datetime) -> tuple[list[str], exp.Select]:
+    from sqlglot import exp
+
+    from metaxy_cli.sql.dialects import TIMESTAMP_FORMAT
+
+    stamp = exp.cast(exp.Literal.string(deleted_at.strftime(TIMESTAMP_FORMAT)), store.profile.column_type("timestamp"))
+    columns = list(spec.id_columns) + [layout.WRITTEN_AT, layout.DELETED]
+    values = [exp.column(name) for name in spec.id_columns] + [stamp, exp.true()]
+    return columns, exp.select(*values).from_(exp.to_table(current, quoted=True)).where(condition.copy())
+
+
+# ---- sql ---------------------------------------------------------------------------------------
+
+QUERIES = ("increment", "summary", "expected")
+
+
+def sql_text(project: Project, key: str, dialect: str, *, query: str = "increment") -> str:
+    """The versioning query of a feature in any dialect sqlglot knows, to run in a warehouse."""
+    from metaxy_cli.sql import query as builders
+    from metaxy_cli.sql.dialects import profile_for
+    from metaxy_cli.sql.emit import to_sql
+
+    project.feature(key)
+    profile = profile_for(dialect)
+    build = {"increment": builders.increment_query, "summary": builders.summary_query, "expected": builders.expected_query}[query]
+    return to_sql(build(project, key, profile), profile)
