@@ -19,9 +19,13 @@ if TYPE_CHECKING:
 FieldRef = tuple[str, str]
 
 
+# One encoder for every digest: json.dumps with options builds a new encoder on each call.
+_canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def digest(kind: str, payload: Any) -> str:
     """Full-length hex blake3 of `payload` under the domain tag `metaxy/<kind>/v1`."""
-    body = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body = _canonical_json(payload)
     return blake3(f"metaxy/{kind}/v1\0{body}".encode()).hexdigest()
 
 
