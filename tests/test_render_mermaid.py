@@ -139,3 +139,14 @@ def test_generated_500_feature_graph_structure(tmp_path):
     text = render_mermaid(project)
     assert_mermaid_structure(text)
     assert len(project.features) == 500
+
+
+def test_large_example_is_what_the_generator_writes(tmp_path):
+    """examples/large is committed output of the documented command; keep the two in step."""
+    load_generator().generate_project(tmp_path, features=150, fields=3, deps=2, seed=42, name="large")
+    large = EXAMPLES / "large"
+    assert (tmp_path / "metaxy.yaml").read_text() == (large / "metaxy.yaml").read_text()
+    generated = sorted(p.name for p in (tmp_path / "features").iterdir())
+    assert generated == sorted(p.name for p in (large / "features").iterdir())
+    for name in generated:
+        assert (tmp_path / "features" / name).read_text() == (large / "features" / name).read_text()
