@@ -154,3 +154,16 @@ def test_code_version_issue_asks_for_a_quote_hint() -> None:
             quote_hint=True,
         )
     ]
+
+
+@pytest.mark.parametrize(("path", "name"), _example_files(), ids=lambda v: str(v).rsplit("examples/", 1)[-1])
+def test_fast_validator_agrees_with_jsonschema(path: Path, name: str) -> None:
+    """jsonschema-rs only short-cuts valid documents; both validators must call them valid."""
+    from metaxy_cli.schemas import _fast_valid, _fast_validator, _validator
+    from metaxy_cli.yaml_io import load_fast
+
+    assert _fast_validator(name) is not None
+    document = load_fast(path.read_text(), str(path))
+    assert _fast_valid(document, name) and _validator(name).is_valid(document)
+    broken = dict(document, unexpected_key=1)
+    assert not _fast_valid(broken, name) and not _validator(name).is_valid(broken)

@@ -88,3 +88,36 @@ def test_syntax_errors_are_located(loader) -> None:
         "(while scanning a quoted scalar started at line 2, column 4)"
     )
     assert caught.value.problem.location == Location("m.yaml", 3, 1)
+
+
+_PLAIN_AND_SPECIAL = [
+    "a: yes\nb: 010\nc: 1.10\nd: 2024-01-01\ne: ~\nf: 0o7\ng: .inf\nh: [1, '1', true, True, null, '']\ni: !!str 5\n",
+    "base: &b {x: 1}\nuse:\n  <<: *b\n  y: 2\n",
+    "a: &x [1]\nb: *x\n",
+    "? [1, 2]\n: v\n",
+    "a: 1\n1: b\n",
+    "",
+    "a: !!binary aGVsbG8=\n",
+    "x: !!float 1\n",
+    "[a, {b: c}]\n",
+]
+
+
+@pytest.mark.parametrize("text", _PLAIN_AND_SPECIAL)
+def test_fast_constructor_matches_ruamel(text: str) -> None:
+    """The direct constructor and memoised resolver give exactly what ruamel's safe loader gives."""
+    from ruamel.yaml import YAML
+
+    assert load_fast(text, "x.yaml") == YAML(typ="safe", pure=False).load(text)
+
+
+@pytest.mark.parametrize("text", ["a: 1\na: 2\n", "1: a\ntrue: b\n", "a: !custom 1\n"])
+def test_fast_constructor_keeps_ruamel_errors(text: str) -> None:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError
+
+    with pytest.raises(MarkedYAMLError) as expected:
+        YAML(typ="safe", pure=False).load(text)
+    with pytest.raises(YamlSyntaxError) as caught:
+        load_fast(text, "x.yaml")
+    assert expected.value.problem.strip() in str(caught.value)
