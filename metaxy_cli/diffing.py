@@ -151,21 +151,24 @@ def _merged_edges(old: Project, new: Project, order: list[str]) -> tuple[tuple[s
     return tuple(edges)
 
 
-def _parents(project: Project, ref: FieldRef) -> tuple[str, ...]:
-    return tuple(sorted(fq_field(*parent) for parent in project.graph.field_parents[ref]))
+def _fq(parents: tuple[FieldRef, ...]) -> tuple[str, ...]:
+    """Fully qualified names; the graph already orders parents by them."""
+    return tuple(fq_field(feature, field) for feature, field in parents)
 
 
 def _field_statuses(old: Project, new: Project, old_v: Versions, new_v: Versions) -> dict[FieldRef, FieldChange]:
     """Fields present on both sides, in the new topological order, so parents come first."""
     result: dict[FieldRef, FieldChange] = {}
     for key in new.graph.order:
-        if key not in old.features:
+        old_spec = old.features.get(key)
+        if old_spec is None:
             continue
-        old_spec, new_spec = old.features[key], new.features[key]
-        for field in new_spec.fields:
-            if field.key in old_spec.field_keys():
+        old_fields = {field.key: field for field in old_spec.fields}
+        for field in new.features[key].fields:
+            before = old_fields.get(field.key)
+            if before is not None:
                 ref = (key, field.key)
-                result[ref] = _field_change(ref, old, new, old_v, new_v, old_spec.field(field.key), field, result)
+                result[ref] = _field_change(ref, old, new, old_v, new_v, before, field, result)
     return result
 
 
@@ -173,17 +176,20 @@ def _field_change(
     ref: FieldRef, old: Project, new: Project, old_v: Versions, new_v: Versions,
     before: FieldSpec, after: FieldSpec, known: dict[FieldRef, FieldChange],
 ) -> FieldChange:
-    old_parents, new_parents = _parents(old, ref), _parents(new, ref)
+    old_refs, new_refs = old.graph.field_parents[ref], new.graph.field_parents[ref]
+    new_parents = _fq(new_refs)
+    old_parents = new_parents if old_refs == new_refs else _fq(old_refs)
     metadata = tuple(name for name in _FIELD_METADATA if getattr(before, name) != getattr(after, name))
+    old_version, new_version = old_v.field[ref], new_v.field[ref]
     common = dict(
-        key=ref[1], old_version=old_v.field[ref], new_version=new_v.field[ref],
+        key=ref[1], old_version=old_version, new_version=new_version,
         old_code_version=before.code_version, new_code_version=after.code_version,
         old_parents=old_parents, new_parents=new_parents, metadata_changes=metadata,
     )
-    if before.code_version != after.code_version or old_parents != new_parents:
+    if before.code_version != after.code_version or old_refs != new_refs:
         return FieldChange(status="changed", **common)
-    if old_v.field[ref] != new_v.field[ref]:
-        causes = [p for p in new.graph.field_parents[ref] if known[p].status in ("changed", "affected")]
+    if old_version != new_version:
+        causes = [p for p in new_refs if known[p].status in ("changed", "affected")]
         roots = {fq_field(*p) for p in causes if known[p].status == "changed"}
         for parent in causes:
             roots.update(known[parent].root_causes)
@@ -213,23 +219,24 @@ def _feature_change(
         assert after is not None
         return FeatureChange(key, "added", new_version=new_v.feature[key], new_deps=after.dep_keys,
                              fields=tuple(FieldChange(f.key, "added", new_version=new_v.field[(key, f.key)],
-                                          new_code_version=f.code_version, new_parents=_parents(new, (key, f.key)))
+                                          new_code_version=f.code_version, new_parents=_fq(new.graph.field_parents[(key, f.key)]))
                                           for f in after.fields))
     if after is None:
         return FeatureChange(key, "removed", old_version=old_v.feature[key], old_deps=before.dep_keys,
                              fields=tuple(FieldChange(f.key, "removed", old_version=old_v.field[(key, f.key)],
-                                          old_code_version=f.code_version, old_parents=_parents(old, (key, f.key)))
+                                          old_code_version=f.code_version, old_parents=_fq(old.graph.field_parents[(key, f.key)]))
                                           for f in before.fields))
+    before_keys, after_keys = set(before.field_keys()), set(after.field_keys())
     changes = [
-        fields[(key, f.key)] if f.key in before.field_keys()
+        fields[(key, f.key)] if f.key in before_keys
         else FieldChange(f.key, "added", new_version=new_v.field[(key, f.key)], new_code_version=f.code_version,
-                         new_parents=_parents(new, (key, f.key)))
+                         new_parents=_fq(new.graph.field_parents[(key, f.key)]))
         for f in after.fields
     ]
     changes += [
         FieldChange(f.key, "removed", old_version=old_v.field[(key, f.key)], old_code_version=f.code_version,
-                    old_parents=_parents(old, (key, f.key)))
-        for f in before.fields if f.key not in after.field_keys()
+                    old_parents=_fq(old.graph.field_parents[(key, f.key)]))
+        for f in before.fields if f.key not in after_keys
     ]
     statuses = {change.status for change in changes}
     metadata = _metadata_changes(before, after) if old_v.metadata[key] != new_v.metadata[key] else ()

@@ -14,10 +14,13 @@ import posixpath
 import subprocess
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from metaxy_cli.errors import GitRevisionError
 from metaxy_cli.sources import WorktreeSource, display_path
+
+if TYPE_CHECKING:
+    from metaxy_cli.model import Project
 
 _SYMLINK_MODE = "120000"
 _MAX_LINK_HOPS = 16
@@ -272,6 +275,35 @@ def load_side(project_file: Path, revision: str | None, *, staged: bool = False)
         return load_from_source(source, project_file.name)
 
 
+def load_pair(project_file: Path, base: str | None, head: str | None, *, staged: bool = False) -> tuple[Project, Project]:
+    """Both sides of a comparison, with their versions computed.
+
+    Files identical on both sides (most of them, in a typical change) are parsed only once.
+    """
+    from metaxy_cli.loader import sharing_parses
+
+    with sharing_parses():
+        old, new = load_side(project_file, base), load_side(project_file, head, staged=staged)
+    old.versions, new.versions  # noqa: B018 - cached on the projects
+    return old, new
+
+
+def configured_base(project_file: Path) -> str | None:
+    """`plan.base` from metaxy.yaml, read without loading the features (None when unset or unreadable).
+
+    An invalid project file is reported by the full load that follows, with its location.
+    """
+    from metaxy_cli.yaml_io import YamlSyntaxError, load_fast
+
+    try:
+        document = load_fast(project_file.read_text(encoding="utf-8"), project_file.name)
+    except (OSError, YamlSyntaxError):
+        return None
+    plan = document.get("plan") if isinstance(document, dict) else None
+    base = plan.get("base") if isinstance(plan, dict) else None
+    return base if isinstance(base, str) and base else None
+
+
 def side_label(revision: str | None, *, staged: bool = False) -> str:
     """How a side is named in diff and plan headers."""
     if staged:
@@ -283,7 +315,9 @@ __all__ = [
     "GitRevisionSource",
     "IndexSource",
     "Repository",
+    "configured_base",
     "glob_match",
+    "load_pair",
     "load_side",
     "open_source",
     "run_git",

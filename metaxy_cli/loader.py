@@ -6,6 +6,8 @@ only looked up (by a round-trip parse) when there is something to report.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,8 +137,31 @@ def load_from_source(source: DefinitionSource, project_file: str = PROJECT_FILE)
     )
 
 
+# (schema, text) -> the document of a file that parsed and validated cleanly, inside `sharing_parses`.
+_shared_parses: dict[tuple[str, str], Any] | None = None
+
+
+@contextmanager
+def sharing_parses() -> Iterator[None]:
+    """Within the block, a file text already parsed cleanly is not parsed again.
+
+    `diff` and `plan` load two revisions that mostly share their files; this halves their YAML work.
+    Documents are only read by the loader, so sharing them between projects is safe.
+    """
+    global _shared_parses
+    outer = _shared_parses
+    _shared_parses = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _shared_parses = outer
+
+
 def _parse(reporter: _Reporter, label: str, text: str, schema: str) -> Any:
     reporter.texts[label] = text
+    memo = _shared_parses
+    if memo is not None and (schema, text) in memo:
+        return memo[(schema, text)]
     try:
         document = load_fast(text, label)
     except YamlSyntaxError as error:
@@ -149,8 +174,11 @@ def _parse(reporter: _Reporter, label: str, text: str, schema: str) -> Any:
         reporter.located.append(Problem(Location(label, 1, 1), message))
         return None
     origin = Origin(label, ())
-    for issue in validate(document, schema):
+    issues = validate(document, schema)
+    for issue in issues:
         reporter.add(origin, issue.path, issue.message, at_key=issue.at_key, quote_hint=issue.quote_hint)
+    if memo is not None and not issues:
+        memo[(schema, text)] = document
     return document
 
 

@@ -193,3 +193,25 @@ def test_blobs_are_read_by_one_cat_file_process(tmp_path: Path) -> None:
         assert first == subprocess.run(["git", "show", "HEAD:metaxy.yaml"], cwd=repo.root, capture_output=True,
                                        text=True, check=True).stdout
     assert process.returncode == 0
+
+
+def test_load_pair_parses_files_shared_by_both_sides_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import metaxy_cli.loader as loader
+    from metaxy_cli.gitsource import load_pair
+
+    repo = seed_repo(tmp_path)
+    repo.replace("features/processing.yaml", "  - key: example/stt\n", "  - key: example/stt\n    owner: speech\n")
+    parsed: list[str] = []
+    real = loader.load_fast
+    monkeypatch.setattr(loader, "load_fast", lambda text, label: parsed.append(label) or real(text, label))
+    old, new = load_pair(repo.project / "metaxy.yaml", "HEAD~1", None)
+    # metaxy.yaml is the same on both sides (parsed once); video.yaml and processing.yaml differ
+    assert parsed[:3] == ["HEAD~1:metaxy.yaml", "HEAD~1:features/processing.yaml", "HEAD~1:features/video.yaml"]
+    assert [Path(label).as_posix().rsplit("/", 2)[-2:] for label in parsed[3:]] == [
+        ["features", "processing.yaml"], ["features", "video.yaml"],
+    ]
+    assert new.features["example/stt"].owner == "speech" and old.features["example/stt"].owner is None
+    assert new.features["example/video"].field("audio").code_version == "2"
+    assert old.features["example/video"].field("audio").code_version == "1"
+    assert "versions" in vars(old) and "versions" in vars(new)
+    assert loader._shared_parses is None

@@ -34,7 +34,7 @@ def diff(context: CliContext, base: str | None, head: str | None, staged: bool, 
       metaxy diff --exit-code > /dev/null || echo "the feature graph changed"
     """
     from metaxy_cli.diffing import diff_projects
-    from metaxy_cli.gitsource import load_side, side_label
+    from metaxy_cli.gitsource import load_pair, side_label
     from metaxy_cli.render.diff import render_diff
     from metaxy_cli.sources import resolve_project_file
 
@@ -42,8 +42,7 @@ def diff(context: CliContext, base: str | None, head: str | None, staged: bool, 
         raise click.UsageError("--staged compares with the index: give at most one revision (BASE)")
     base = base or "HEAD"
     project_file = resolve_project_file(context.project_path)
-    old = load_side(project_file, base)
-    new = load_side(project_file, head, staged=staged)
+    old, new = load_pair(project_file, base, head, staged=staged)
     result = diff_projects(old, new, old_label=side_label(base), new_label=side_label(head, staged=staged))
     click.echo(render_diff(result, fmt), nl=False)
     if exit_code and result.has_changes:

@@ -31,15 +31,14 @@ def plan(context: CliContext, base: str | None, fmt: str, detailed_exitcode: boo
       metaxy plan --detailed-exitcode; test $? -ne 1
     """
     from metaxy_cli.diffing import diff_projects
-    from metaxy_cli.gitsource import load_side, side_label
+    from metaxy_cli.gitsource import configured_base, load_pair, side_label
     from metaxy_cli.planning import build_plan
     from metaxy_cli.render.diff import render_plan
     from metaxy_cli.sources import resolve_project_file
 
     project_file = resolve_project_file(context.project_path)
-    new = context.project()
-    base = base or new.plan_base or "HEAD"
-    old = load_side(project_file, base)
+    base = base or configured_base(project_file) or "HEAD"
+    old, new = load_pair(project_file, base, None)
     result = build_plan(diff_projects(old, new, old_label=side_label(base), new_label=side_label(None)))
     click.echo(render_plan(result, fmt), nl=False)
     if detailed_exitcode and result.needs_recompute:
