@@ -42,7 +42,8 @@ def sqlite_value(value: Any, portable_type: str) -> Any:
 
 
 class Harness:
-    def __init__(self, project: Project, engine: str, path: Path):
+    def __init__(self, project: Project, engine: str, path: Path | str):
+        """`path` is a database file, or ':memory:' where speed matters more (property tests)."""
         self.project = project
         self.engine = engine
         self.profile = profile_for(engine)
@@ -51,6 +52,8 @@ class Harness:
         else:
             self.con = sqlite3.connect(str(path), isolation_level=None)
             register_udfs(self.con, self.profile)
+        for key in project.features:  # a feature never written reads as empty
+            self.ensure_table(key)
 
     def sql(self, tree) -> str:
         return to_sql(tree, self.profile)
@@ -92,7 +95,6 @@ class Harness:
     def write(self, key: str, rows: list[Row]) -> list[Row]:
         """Write a batch (ids + declared columns); returns the stored rows as dicts."""
         spec = self.project.feature(key)
-        self.ensure_table(key)
         self.load("metaxy_batch", layout.id_columns(spec) + layout.declared_columns(spec), rows)
         staged = self.sql(write_query(self.project, key, self.profile, "metaxy_batch", written_at=WRITTEN_AT))
         self.con.execute("DROP TABLE IF EXISTS metaxy_staged")
@@ -112,7 +114,6 @@ class Harness:
 
     def delete(self, key: str, samples: list[tuple]) -> None:
         spec = self.project.feature(key)
-        self.ensure_table(key)
         self.load("metaxy_ids", layout.id_columns(spec), [dict(zip(spec.id_columns, s)) for s in samples])
         self.delete_where(key, "metaxy_ids")
 
@@ -124,7 +125,6 @@ class Harness:
     def increment(self, key: str, listing: list[Row] | None = None) -> dict[tuple, tuple]:
         """{id: (status, {field: provenance} | None, {field: flag} | None)}, like tests/reference.py."""
         spec = self.project.feature(key)
-        self.ensure_table(key)
         source = self.listing(key, listing) if listing is not None else None
         names, rows = self.fetch(self.sql(increment_query(self.project, key, self.profile, root_source=source)))
         result = {}
@@ -140,7 +140,6 @@ class Harness:
         return result
 
     def summary(self, key: str, listing: list[Row] | None = None) -> dict[str, int]:
-        self.ensure_table(key)
         source = self.listing(key, listing) if listing is not None else None
         names, rows = self.fetch(self.sql(summary_query(self.project, key, self.profile, root_source=source)))
         return dict(zip(names, rows[0]))

@@ -100,7 +100,7 @@ def _cast_text(value: Expr) -> Expr:
 
 
 def _boolean(value: Expr) -> Expr:
-    return exp.case().when(value, exp.Literal.string("true")).else_(exp.Literal.string("false"))
+    return exp.case().when(value, exp.Literal.string("true"), copy=False).else_(exp.Literal.string("false"), copy=False)
 
 
 def _time_format(fmt: str) -> Callable[[Expr], Expr]:
@@ -120,7 +120,7 @@ def _zero_or(render: Callable[[Expr], Expr]) -> Callable[[Expr], Expr]:
 
     def text(value: Expr) -> Expr:
         is_zero = exp.EQ(this=value, expression=exp.Literal.number(0))
-        return exp.case().when(is_zero, exp.Literal.string("0")).else_(render(value))
+        return exp.case().when(is_zero, exp.Literal.string("0"), copy=False).else_(render(value.copy()), copy=False)
 
     return text
 

@@ -51,7 +51,7 @@ def relation(source: Relation, alias: str) -> Expr:
         return source.copy().as_(alias)
     if isinstance(source, exp.Query):
         return source.subquery(alias)
-    return exp.alias_(source.copy(), alias, table=True)
+    return exp.alias_(source.copy(), alias, table=True, copy=False)
 
 
 def _concat(parts: Sequence[Expr | str]) -> Expr:
@@ -75,7 +75,7 @@ def is_null(value: Expr) -> Expr:
 
 def ids_equal(ids: Sequence[str], left: Sequence[Expr] | str, right: str) -> Expr:
     lefts = [col(name, left) for name in ids] if isinstance(left, str) else list(left)
-    return exp.and_(*(exp.EQ(this=lhs, expression=col(name, right)) for lhs, name in zip(lefts, ids)))
+    return exp.and_(*(exp.EQ(this=lhs.copy(), expression=col(name, right)) for lhs, name in zip(lefts, ids)), copy=False)
 
 
 def join(table: Expr, on: Expr, side: str | None = None) -> exp.Join:
@@ -130,7 +130,7 @@ def _root_provenance(spec: FeatureSpec, field_key: str, profile: DialectProfile,
     for name, portable_type in root_sources(spec, field_key):
         value = col(name, alias)
         digest = profile.hash(profile.value_text(value, portable_type))
-        encoded = exp.case().when(is_null(value), lit(NULL_MARK)).else_(digest)
+        encoded = exp.case().when(is_null(value.copy()), lit(NULL_MARK), copy=False).else_(digest, copy=False)
         parts += [f"|{name}=", encoded]
     return profile.hash(_concat(parts))
 
@@ -160,14 +160,14 @@ def _upstream_select(project: Project, spec: FeatureSpec) -> tuple[exp.Select, l
     deps = sorted(spec.deps, key=lambda d: d.optional)  # required first, stable otherwise
     aliases = {dep.feature: (f"u{index}", dep.optional) for index, dep in enumerate(deps)}
     first_alias = aliases[deps[0].feature][0]
-    select = exp.select().from_(relation(layout.current_table(deps[0].feature), first_alias))
+    select = exp.select().from_(relation(layout.current_table(deps[0].feature), first_alias), copy=False)
     id_exprs: list[Expr] = [col(name, first_alias) for name in ids]
     only_optional = deps[0].optional
     for dep in deps[1:]:
         alias = aliases[dep.feature][0]
         table = relation(layout.current_table(dep.feature), alias)
         side = "FULL" if only_optional else ("LEFT" if dep.optional else None)
-        select = select.join(join(table, ids_equal(ids, id_exprs, alias), side))
+        select = select.join(join(table, ids_equal(ids, id_exprs, alias), side), copy=False)
         if only_optional:
             id_exprs = [
                 exp.Coalesce(this=prev, expressions=[col(name, alias)])
@@ -184,15 +184,15 @@ def expected_fields(
     fields = layout.field_keys(spec)
     if spec.is_root:
         source = root_source if root_source is not None else layout.current_table(key)
-        select = exp.select().from_(relation(source, SRC))
+        select = exp.select().from_(relation(source, SRC), copy=False)
         id_exprs: list[Expr] = [col(name, SRC) for name in spec.id_columns]
         provenance = {f: _root_provenance(spec, f, profile, SRC) for f in fields}
     else:
         select, id_exprs, aliases = _upstream_select(project, spec)
         provenance = {f: _field_provenance(project, spec, f, profile, aliases) for f in fields}
-    projections = [exp.alias_(e, name) for e, name in zip(id_exprs, spec.id_columns)]
-    projections += [exp.alias_(provenance[f], layout.provenance_column(f)) for f in fields]
-    return select.select(*projections)
+    projections = [exp.alias_(e, name, copy=False) for e, name in zip(id_exprs, spec.id_columns)]
+    projections += [exp.alias_(provenance[f], layout.provenance_column(f), copy=False) for f in fields]
+    return select.select(*projections, copy=False)
 
 
 def expected_query(
@@ -203,5 +203,5 @@ def expected_query(
     inner = expected_fields(project, key, profile, root_source=root_source)
     provenance = [col(layout.provenance_column(f), E) for f in layout.field_keys(spec)]
     select = exp.select(*(col(name, E) for name in spec.id_columns))
-    select = select.select(*provenance, exp.alias_(sample_hash(profile, provenance), layout.PROVENANCE))
-    return profile.finalize(select.from_(inner.subquery(E)))
+    select = select.select(*provenance, exp.alias_(sample_hash(profile, provenance), layout.PROVENANCE, copy=False), copy=False)
+    return profile.finalize(select.from_(inner.subquery(E, copy=False)))

@@ -63,10 +63,10 @@ class _Compare:
         # Expected provenance is never NULL on a matched row; stored may be (a field added
         # later), and counts as stale. Plain `<>` runs everywhere, unlike IS DISTINCT FROM.
         stored = self.stored(field)
-        return exp.or_(is_null(stored), exp.NEQ(this=self.expected(field), expression=stored.copy()))
+        return exp.or_(is_null(stored), exp.NEQ(this=self.expected(field), expression=stored.copy()), copy=False)
 
     def any_differs(self) -> Expr:
-        return exp.or_(*(self.differs(f) for f in self.fields))
+        return exp.or_(*(self.differs(f) for f in self.fields), copy=False)
 
     def new(self) -> Expr:
         return is_null(col(self.spec.id_columns[0], S))
@@ -75,7 +75,7 @@ class _Compare:
         return is_null(col(self.spec.id_columns[0], E))
 
     def unmatched(self) -> Expr:
-        return exp.or_(self.new(), self.orphaned())
+        return exp.or_(self.new(), self.orphaned(), copy=False)
 
     def id_column(self, name: str) -> Expr:
         if self.self_join:
@@ -87,9 +87,9 @@ class _Compare:
             return lit(layout.STALE)
         return (
             exp.case()
-            .when(self.new(), lit(layout.NEW))
-            .when(self.orphaned(), lit(layout.ORPHANED))
-            .else_(lit(layout.STALE))
+            .when(self.new(), lit(layout.NEW), copy=False)
+            .when(self.orphaned(), lit(layout.ORPHANED), copy=False)
+            .else_(lit(layout.STALE), copy=False)
         )
 
     def stale_flag(self, field: str) -> Expr:
@@ -98,16 +98,16 @@ class _Compare:
             return self.differs(field)
         return (
             exp.case()
-            .when(self.orphaned(), exp.Null())
-            .when(self.new(), exp.true())
-            .else_(self.differs(field))
+            .when(self.orphaned(), exp.Null(), copy=False)
+            .when(self.new(), exp.true(), copy=False)
+            .else_(self.differs(field), copy=False)
         )
 
     def pending(self) -> Expr:
         """Rows to act on: new, orphaned, or some field's provenance differs."""
         if self.self_join:
             return self.any_differs()
-        return exp.or_(self.new(), self.orphaned(), self.any_differs())
+        return exp.or_(self.new(), self.orphaned(), self.any_differs(), copy=False)
 
 
 def _compared(
@@ -117,14 +117,14 @@ def _compared(
     expected = expected_fields(project, spec.key, profile, root_source=root_source)
     if spec.is_root and root_source is None:
         stored = [
-            exp.alias_(col(layout.provenance_column(f), SRC), STORED_PREFIX + layout.provenance_column(f))
+            exp.alias_(col(layout.provenance_column(f), SRC), STORED_PREFIX + layout.provenance_column(f), copy=False)
             for f in layout.field_keys(spec)
         ]
-        select = exp.select().from_(expected.select(*stored).subquery(E))
+        select = exp.select().from_(expected.select(*stored, copy=False).subquery(E, copy=False))
         return select, _Compare(spec, self_join=True)
     stored_table = relation(layout.current_table(spec.key), S)
     on = ids_equal(spec.id_columns, E, S)
-    select = exp.select().from_(expected.subquery(E)).join(full_join(stored_table, on))
+    select = exp.select().from_(expected.subquery(E, copy=False)).join(full_join(stored_table, on), copy=False)
     return select, _Compare(spec, self_join=False)
 
 
@@ -142,20 +142,19 @@ def increment_query(
     select, compare = _compared(project, spec, profile, root_source)
     fields = compare.fields
     select = select.select(
-        *(exp.alias_(compare.id_column(name), name) for name in spec.id_columns),
-        exp.alias_(compare.status(), layout.STATUS),
-        *(exp.alias_(compare.expected(f), layout.provenance_column(f)) for f in fields),
-        exp.alias_(sample_hash(profile, [compare.expected(f) for f in fields]), layout.PROVENANCE),
-        *(exp.alias_(compare.stale_flag(f), layout.stale_column(f)) for f in fields),
-    )
-    return profile.finalize(select.where(compare.pending()))
+        *(exp.alias_(compare.id_column(name), name, copy=False) for name in spec.id_columns),
+        exp.alias_(compare.status(), layout.STATUS, copy=False),
+        *(exp.alias_(compare.expected(f), layout.provenance_column(f), copy=False) for f in fields),
+        exp.alias_(sample_hash(profile, [compare.expected(f) for f in fields]), layout.PROVENANCE, copy=False),
+        *(exp.alias_(compare.stale_flag(f), layout.stale_column(f), copy=False) for f in fields), copy=False)
+    return profile.finalize(select.where(compare.pending(), copy=False))
 
 
 def _count_when(condition: Expr, *, unless: Expr | None = None) -> Expr:
     case = exp.case()
     if unless is not None:
-        case = case.when(unless, exp.Null())
-    return exp.Count(this=case.when(condition, exp.Literal.number(1)))
+        case = case.when(unless.copy(), exp.Null(), copy=False)
+    return exp.Count(this=case.when(condition, exp.Literal.number(1), copy=False))
 
 
 def summary_query(
@@ -170,11 +169,11 @@ def summary_query(
         layout.NEW: zero if compare.self_join else _count_when(compare.new()),
         layout.STALE: _count_when(compare.any_differs(), unless=unmatched),
         layout.ORPHANED: zero if compare.self_join else _count_when(compare.orphaned()),
-        layout.UP_TO_DATE: _count_when(exp.not_(compare.any_differs()), unless=unmatched),
+        layout.UP_TO_DATE: _count_when(exp.not_(compare.any_differs(), copy=False), unless=unmatched),
     }
     for f in compare.fields:
         counts[layout.stale_column(f)] = _count_when(compare.differs(f), unless=unmatched)
-    select = select.select(*(exp.alias_(value, name) for name, value in counts.items()))
+    select = select.select(*(exp.alias_(value, name, copy=False) for name, value in counts.items()), copy=False)
     return profile.finalize(select)
 
 
@@ -191,14 +190,14 @@ def _staged(project: Project, spec: FeatureSpec, profile: DialectProfile, batch:
     fields = layout.field_keys(spec)
     if spec.is_root:
         expected = expected_fields(project, spec.key, profile, root_source=batch)
-        return expected.select(*(col(name, SRC) for name in declared))
+        return expected.select(*(col(name, SRC) for name in declared), copy=False)
     expected = expected_fields(project, spec.key, profile)
     on = ids_equal(spec.id_columns, B, E)
     select = exp.select(
         *(col(name, B) for name in (*spec.id_columns, *declared)),
         *(col(layout.provenance_column(f), E) for f in fields),
     )
-    return select.from_(relation(batch, B)).join(join(expected.subquery(E), on, "LEFT"))
+    return select.from_(relation(batch, B), copy=False).join(join(expected.subquery(E, copy=False), on, "LEFT"))
 
 
 def _data_version(spec: FeatureSpec, field: str, profile: DialectProfile) -> Expr:
@@ -210,10 +209,10 @@ def _data_version(spec: FeatureSpec, field: str, profile: DialectProfile) -> Exp
     portable_type = column_types(spec).get(override, "string")
     value = col(override, W)
     text = profile.value_text(value, portable_type)
-    empty = is_null(value)
+    empty = is_null(value.copy())
     if portable_type in ("string", "json"):
-        empty = exp.or_(empty, exp.EQ(this=text.copy(), expression=lit("")))
-    return exp.case().when(empty, provenance).else_(profile.hash(text))
+        empty = exp.or_(empty, exp.EQ(this=text.copy(), expression=lit("")), copy=False)
+    return exp.case().when(empty, provenance, copy=False).else_(profile.hash(text), copy=False)
 
 
 def write_query(
@@ -229,10 +228,10 @@ def write_query(
     fields = layout.field_keys(spec)
     declared = [name for name, _ in layout.declared_columns(spec)]
     staged = _staged(project, spec, profile, batch)
-    versions = [exp.alias_(_data_version(spec, f, profile), layout.data_version_column(f)) for f in fields]
+    versions = [exp.alias_(_data_version(spec, f, profile), layout.data_version_column(f), copy=False) for f in fields]
     keep = [col(name, W) for name in (*spec.id_columns, *declared)]
     keep += [col(layout.provenance_column(f), W) for f in fields]
-    versioned = exp.select(*keep, *versions).from_(staged.subquery(W))
+    versioned = exp.select(*keep, *versions).from_(staged.subquery(W, copy=False))
 
     per_field = []
     for f in fields:
@@ -241,10 +240,10 @@ def write_query(
     final = exp.select(
         *(col(name, W) for name in (*spec.id_columns, *declared)),
         *per_field,
-        exp.alias_(sample_hash(profile, [col(layout.provenance_column(f), W) for f in fields]), layout.PROVENANCE),
-        exp.alias_(sample_hash(profile, [col(layout.data_version_column(f), W) for f in fields]), layout.DATA_VERSION),
-        exp.alias_(lit(project.versions.feature[key]), layout.FEATURE_VERSION),
-        exp.alias_(lit(project.versions.project), layout.PROJECT_VERSION),
-        exp.alias_(stamp, layout.WRITTEN_AT),
+        exp.alias_(sample_hash(profile, [col(layout.provenance_column(f), W) for f in fields]), layout.PROVENANCE, copy=False),
+        exp.alias_(sample_hash(profile, [col(layout.data_version_column(f), W) for f in fields]), layout.DATA_VERSION, copy=False),
+        exp.alias_(lit(project.versions.feature[key]), layout.FEATURE_VERSION, copy=False),
+        exp.alias_(lit(project.versions.project), layout.PROJECT_VERSION, copy=False),
+        exp.alias_(stamp, layout.WRITTEN_AT, copy=False),
     )
-    return profile.finalize(final.from_(versioned.subquery(W)))
+    return profile.finalize(final.from_(versioned.subquery(W, copy=False)))

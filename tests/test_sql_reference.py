@@ -1,0 +1,131 @@
+"""Property test: on random graphs and random histories of writes, deletes, code_version bumps and
+data-version overrides, the SQL increment (DuckDB, and SQLite for some) equals tests/reference.py."""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from reference import Reference
+from sql_harness import Harness
+
+from metaxy_cli.model import Column, FeatureDep, FeatureSpec, FieldDep, FieldSpec, Project
+
+FIELD_KEYS = ("a", "b", "sub/c")
+SAMPLES = tuple(f"s{i}" for i in range(6))
+OVERRIDES = (None, "", "out-1", "out-2")
+
+
+@st.composite
+def projects(draw, max_features: int = 5) -> Project:
+    """1-5 features, 1-3 fields each, implicit / '*' / explicit field deps, optional deps, overrides."""
+    features: dict[str, FeatureSpec] = {}
+    for index in range(draw(st.integers(1, max_features))):
+        key = f"f{index}" if index % 2 else f"g/f{index}"
+        earlier = list(features)
+        chosen = draw(st.lists(st.sampled_from(earlier), unique=True, max_size=3)) if earlier else []
+        deps = tuple(FeatureDep(k, optional=draw(st.booleans()) and draw(st.booleans())) for k in chosen)
+        field_keys = draw(st.lists(st.sampled_from(FIELD_KEYS), min_size=1, max_size=3, unique=True))
+        fields = tuple(_field(draw, f, deps, features) for f in field_keys)
+        columns = (Column("x", "string"), Column("n", "integer")) if not deps else (Column("out", "string"),)
+        features[key] = FeatureSpec(key=key, fields=fields, deps=deps, columns=columns)
+    return Project(name="random", root=Path("."), features=features)
+
+
+def _field(draw, key: str, deps: tuple[FeatureDep, ...], features: dict[str, FeatureSpec]) -> FieldSpec:
+    code_version = draw(st.sampled_from(("1", "2")))
+    override = "out" if deps and draw(st.booleans()) else None
+    if not deps:
+        source = draw(st.sampled_from((None, ("x",), ("n",), ("n", "x"))))
+        return FieldSpec(key=key, code_version=code_version, source=source)
+    kind = draw(st.sampled_from(("implicit", "star", "explicit")))
+    field_deps: tuple[FieldDep, ...] | str | None = None
+    if kind == "star":
+        field_deps = "*"
+    elif kind == "explicit":
+        field_deps = tuple(
+            FieldDep(dep.feature, draw(st.none() | st.lists(
+                st.sampled_from(features[dep.feature].field_keys()), min_size=1, unique=True
+            ).map(tuple)))
+            for dep in deps if draw(st.booleans())
+        )  # fmt: skip
+    return FieldSpec(key=key, code_version=code_version, deps=field_deps, data_version=override)
+
+
+def bumped(project: Project, key: str, field: str) -> Project:
+    spec = project.features[key]
+    fields = tuple(
+        dataclasses.replace(f, code_version=f.code_version + "+") if f.key == field else f for f in spec.fields
+    )
+    return dataclasses.replace(project, features={**project.features, key: dataclasses.replace(spec, fields=fields)})
+
+
+def root_rows(draw, samples: list[str]) -> list[dict]:
+    return [{"sample_uid": s, "x": draw(st.sampled_from(("p", "q", None))), "n": draw(st.sampled_from((1, 2, None)))}
+            for s in samples]  # fmt: skip
+
+
+def step(draw, project: Project, ref: Reference) -> tuple[str, str, object]:
+    """One random update: write (root rows, or downstream samples whose upstream exists), delete,
+    or a code_version bump."""
+    key = draw(st.sampled_from(list(project.features)))
+    spec = project.features[key]
+    action = draw(st.sampled_from(("write", "write", "write", "delete", "bump")))
+    if action == "bump":
+        return action, key, draw(st.sampled_from(spec.field_keys()))
+    if action == "delete":
+        stored = sorted(ref.tables.get(key, {}))
+        return action, key, draw(st.lists(st.sampled_from(stored), unique=True)) if stored else []
+    if spec.is_root:
+        return action, key, root_rows(draw, draw(st.lists(st.sampled_from(SAMPLES), unique=True, max_size=4)))
+    possible = sorted(s for (s,) in ref.expected(key))
+    chosen = draw(st.lists(st.sampled_from(possible), unique=True)) if possible else []
+    return action, key, [{"sample_uid": s, "out": draw(st.sampled_from(OVERRIDES))} for s in chosen]
+
+
+def check(project: Project, engine: str, data, steps: int, on_disk: bool = False) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        db = Harness(project, engine, Path(folder) / f"store.{engine}" if on_disk else ":memory:")
+        ref = Reference(project)
+        for _ in range(steps):
+            action, key, payload = step(data.draw, db.project, ref)
+            if action == "bump":
+                db.project = ref.project = bumped(db.project, key, payload)
+            elif action == "delete":
+                db.delete(key, payload)
+                ref.delete(key, payload)
+            else:
+                db.write(key, payload)
+                ref.write(key, payload)
+            for feature in db.project.features:
+                assert db.increment(feature) == ref.increment(feature), (action, key, feature)
+        listing = root_rows(data.draw, list(SAMPLES[:4]))
+        for feature, spec in db.project.features.items():
+            if spec.is_root:
+                assert db.increment(feature, listing) == ref.increment(feature, listing)
+
+
+FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(project=projects(), data=st.data())
+def test_duckdb_increment_equals_reference(project, data):
+    check(project, "duckdb", data, steps=6)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(project=projects(max_features=3), data=st.data())
+def test_sqlite_increment_equals_reference(project, data):
+    check(project, "sqlite", data, steps=5)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(project=projects(), data=st.data(), engine=st.sampled_from(("duckdb", "sqlite")))
+def test_increment_equals_reference_many(project, data, engine):
+    check(project, engine, data, steps=12, on_disk=True)
