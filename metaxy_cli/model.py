@@ -83,7 +83,7 @@ class FeatureSpec:
     def table(self) -> str:
         return table_name(self.key)
 
-    @property
+    @cached_property  # read in every graph walk; the spec is frozen, so compute it once
     def dep_keys(self) -> tuple[str, ...]:
         return tuple(dep.feature for dep in self.deps)
 
@@ -94,6 +94,10 @@ class FeatureSpec:
         raise KeyError(f"{self.key} has no field {key!r}")
 
     def field_keys(self) -> tuple[str, ...]:
+        return self._field_keys
+
+    @cached_property
+    def _field_keys(self) -> tuple[str, ...]:
         return tuple(spec.key for spec in self.fields)
 
     def fq(self, field_key: str) -> str:

@@ -82,14 +82,23 @@ class _FastConstructor(SafeConstructor):
     """
 
     def construct_document(self, node: Any) -> Any:
+        self._tag_names: dict[int, str] = {}  # id(Tag) -> name; every node is alive meanwhile
         try:
             return self._plain(node, set())
         except Exception:
             self.constructed_objects, self.recursive_objects, self.state_generators = {}, {}, []
             return super().construct_document(node)
 
+    def _tag(self, node: Any) -> str:
+        """`node.tag`, computed once per Tag object (the memoised resolver shares them)."""
+        try:
+            return self._tag_names[id(node.ctag)]
+        except KeyError:
+            name = self._tag_names[id(node.ctag)] = node.tag
+            return name
+
     def _plain(self, node: Any, seen: set[int]) -> Any:
-        tag = node.tag
+        tag = self._tag(node)
         if isinstance(node, ScalarNode):
             return node.value if tag == _STR else self.construct_object(node)
         if id(node) in seen:
@@ -101,7 +110,7 @@ class _FastConstructor(SafeConstructor):
             raise _NotPlain
         mapping: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode) or key_node.tag not in (_STR, "tag:yaml.org,2002:int"):
+            if not isinstance(key_node, ScalarNode) or self._tag(key_node) not in (_STR, "tag:yaml.org,2002:int"):
                 raise _NotPlain
             key = self._plain(key_node, seen)
             if key in mapping:
