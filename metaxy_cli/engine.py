@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from metaxy_cli.store.base import Store
 
 Progress = Callable[[str], None]
-ROWS = "metaxy_rows"
 SHOWN = 3
 _listing_ids = itertools.count(1)
 
@@ -55,17 +54,6 @@ def prepare_tables(project: Project, store: Store, spec: FeatureSpec) -> None:
 
 def _names(columns: Iterable[tuple[str, str]]) -> list[str]:
     return [name for name, _ in columns]
-
-
-def _create_temporary(name: str, query: exp.Query) -> exp.Create:
-    from sqlglot import exp
-
-    return exp.Create(
-        this=exp.to_table(name, quoted=True),
-        kind="TABLE",
-        expression=query,
-        properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
-    )
 
 
 def _insert(table: str, columns: list[str], query: exp.Query) -> exp.Insert:
@@ -123,44 +111,52 @@ def write(
         progress(f"{key}: reading samples")
         rows = load_batch(store, spec, data)
         prepare_tables(project, store, spec)
-        progress(f"{key}: computing provenance of {rows} samples")
-        store.run(_create_temporary(ROWS, write_query(project, key, store.profile, BATCH, written_at=written_at)))
         if not spec.is_root:
-            _refuse_orphans(store, spec)
+            _refuse_orphans(project, store, spec)
         progress(f"{key}: writing {rows} samples")
-        _append(store, spec)
-        _drop_temporary(store, BATCH, ROWS)
+        current = layout.current_table(key)
+        supersede(store, spec, _matching(spec, BATCH, current))
+        rows_query = write_query(project, key, store.profile, BATCH, written_at=written_at)
+        store.run(_insert(current, _names(layout.table_columns(spec)), rows_query))
+        _drop_temporary(store, BATCH)
     return WriteResult(key, rows, store.name)
 
 
-def _refuse_orphans(store: Store, spec: FeatureSpec) -> None:
-    """Batch samples without upstream rows have no provenance: name them, write nothing."""
+def _refuse_orphans(project: Project, store: Store, spec: FeatureSpec) -> None:
+    """Batch samples without (required) upstream rows cannot get a provenance: name them.
+
+    An anti-join on ids only: the engine prunes the hashing from the expected side.
+    """
     from sqlglot import exp
 
-    from metaxy_cli.sql.provenance import col, is_null
+    from metaxy_cli.batch import BATCH
+    from metaxy_cli.sql.provenance import col, expected_query, ids_equal, is_null, join, relation
 
-    missing = is_null(col(layout.PROVENANCE))
-    ids = [col(name) for name in spec.id_columns]
-    count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(ROWS, quoted=True)).where(missing)))[0][0]
+    expected = expected_query(project, spec.key, store.profile).subquery("e")
+    missing = is_null(col(spec.id_columns[0], "e"))
+    orphans = exp.select().from_(relation(BATCH, "b")).join(join(expected, ids_equal(spec.id_columns, "b", "e"), "LEFT")).where(missing)
+    count = store.fetch_all(store.to_sql(orphans.copy().select(exp.Count(this=exp.Star()))))[0][0]
     if not count:
         return
-    query = exp.select(*ids).from_(exp.to_table(ROWS, quoted=True)).where(missing).order_by(*ids).limit(SHOWN)
-    samples = "; ".join(_id_text(spec, row) for row in store.fetch_all(store.to_sql(query)))
+    ids = [col(name, "b") for name in spec.id_columns]
+    shown = store.fetch_all(store.to_sql(orphans.select(*ids).order_by(*(i.copy() for i in ids)).limit(SHOWN)))
+    samples = "; ".join(_id_text(spec, row) for row in shown)
     upstream = ", ".join(dep.feature for dep in spec.deps if not dep.optional)
     raise DataError(f"{spec.key}: {count} sample(s) have no upstream rows in {upstream} (samples: {samples})")
 
 
-def _append(store: Store, spec: FeatureSpec) -> None:
-    """History gets every row; the current table swaps the batch's ids for the new rows."""
+def supersede(store: Store, spec: FeatureSpec, condition: exp.Expression) -> None:
+    """Move the current rows matching `condition` to history (they are being replaced or
+    deleted), so the current table holds one row per id and every row ever written is kept:
+    current ∪ history is the full append-only log.
+    """
     from sqlglot import exp
 
     columns = _names(layout.table_columns(spec))
-    rows = exp.select(*(exp.column(name) for name in columns)).from_(exp.to_table(ROWS, quoted=True))
-    history = rows.copy().select(exp.alias_(exp.false(), layout.DELETED))
-    store.run(_insert(layout.history_table(spec.key), columns + [layout.DELETED], history))
-    current = layout.current_table(spec.key)
-    store.run(exp.delete(exp.to_table(current, quoted=True), where=_matching(spec, ROWS, current)))
-    store.run(_insert(current, columns, rows))
+    current = exp.to_table(layout.current_table(spec.key), quoted=True)
+    old = exp.select(*(exp.column(name) for name in columns), exp.alias_(exp.false(), layout.DELETED))
+    store.run(_insert(layout.history_table(spec.key), columns + [layout.DELETED], old.from_(current).where(condition.copy())))
+    store.run(exp.delete(current.copy(), where=condition.copy()))
 
 
 # ---- increment and summary ---------------------------------------------------------------------
@@ -206,8 +202,9 @@ class Increment:
             raise StoreError(f"store {self.store.name!r} is not DuckDB: use to_arrow() or batches()")
         return connection.sql(self.sql)
 
-    def write_to(self, path, file_format: str) -> None:
-        self.store.copy_to(self.sql, path, file_format, types=self.types)
+    def write_to(self, path, file_format: str) -> int:
+        """Stream the increment to a parquet, csv or jsonl file; returns the row count."""
+        return self.store.copy_to(self.sql, path, file_format, types=self.types)
 
     def __len__(self) -> int:
         return self.store.fetch_all(f"SELECT count(*) FROM ({self.sql}) AS i")[0][0]
@@ -254,7 +251,7 @@ def increment(
     source = _root_source(project, store, spec, input)
     query = increment_query(project, key, store.profile, root_source=source)
     if orphaned:
-        query = _filtered(query, (layout.ORPHANED,), spec.id_columns + [layout.STATUS])
+        query = _filtered(query, (layout.ORPHANED,), [*spec.id_columns, layout.STATUS])
     else:
         query = _filtered(query, (layout.NEW, layout.STALE), None)
     return Increment(store, key, store.to_sql(query), output_types(spec))
@@ -341,7 +338,9 @@ def delete(
         table = exp.to_table(current, quoted=True)
         count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(table).where(condition)))[0][0]
         store.run(_insert(layout.history_table(key), *_tombstones(store, spec, current, condition, deleted_at)))
-        store.run(exp.delete(table, where=condition.copy()))
+        supersede(store, spec, condition)
+        if ids is not None:
+            _drop_temporary(store, BATCH)
     return int(count)
 
 

@@ -140,14 +140,15 @@ def copy_options(file_format: str) -> str:
     return {"parquet": "FORMAT PARQUET", "csv": "FORMAT CSV, HEADER", "jsonl": "FORMAT JSON"}[file_format]
 
 
-def write_batches(reader: pa.RecordBatchReader, path: str | Path, file_format: str) -> None:
-    """Stream Arrow batches to a file; DuckDB consumes the reader batch by batch."""
+def write_batches(reader: pa.RecordBatchReader, path: str | Path, file_format: str) -> int:
+    """Stream Arrow batches to a file (DuckDB consumes the reader batch by batch); row count."""
     import duckdb
 
     connection = duckdb.connect()
     try:
         connection.register("metaxy_output", reader)
-        connection.execute(f"COPY (SELECT * FROM metaxy_output) TO {string_literal(str(path))} ({copy_options(file_format)})")
+        copy = f"COPY (SELECT * FROM metaxy_output) TO {string_literal(str(path))} ({copy_options(file_format)})"
+        return int(connection.execute(copy).fetchall()[0][0])
     finally:
         connection.close()
 

@@ -89,11 +89,11 @@ class Store(ABC):
     def fetch_arrow(self, sql: str, types: Mapping[str, str] | None = None) -> pa.Table:
         return self.fetch_batches(sql, types=types).read_all()
 
-    def copy_to(self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None) -> None:
-        """Stream a query's result to a parquet, csv or jsonl file."""
+    def copy_to(self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None) -> int:
+        """Stream a query's result to a parquet, csv or jsonl file; returns the row count."""
         from metaxy_cli.samples_io import write_batches
 
-        write_batches(self.fetch_batches(sql, types=types), path, file_format)
+        return write_batches(self.fetch_batches(sql, types=types), path, file_format)
 
     def to_sql(self, expression: exp.Expression) -> str:
         from metaxy_cli.sql.emit import to_sql

@@ -59,7 +59,9 @@ class DuckDBStore(Store):
 
         location = open_database_file(str(path))
         try:
-            connection = duckdb.connect(location)
+            # No progress bar on stdout; output order is not part of any contract (less memory).
+            connection = duckdb.connect(location, config={"preserve_insertion_order": False})
+            connection.execute("SET enable_progress_bar = false").fetchall()
         except duckdb.Error as error:
             raise StoreError(f"cannot open store {name!r} at {location}: {database_message(error)}") from None
         return cls(name, location, connection)
@@ -118,11 +120,11 @@ class DuckDBStore(Store):
         )
         return [row[0] for row in rows] or None
 
-    def copy_to(self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None) -> None:
+    def copy_to(self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None) -> int:
         """COPY (query) TO file: DuckDB writes the result without handing rows to Python."""
         from metaxy_cli.samples_io import copy_options
 
-        self.execute(f"COPY ({sql}) TO {_string_literal(str(path))} ({copy_options(file_format)})")
+        return int(self.fetch_all(f"COPY ({sql}) TO {_string_literal(str(path))} ({copy_options(file_format)})")[0][0])
 
     def close(self) -> None:
         if self.connection is not None:
