@@ -1,0 +1,257 @@
+"""The seed story end to end on DuckDB and SQLite, data-version overrides, cross-backend identity."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from metaxy_cli import engine
+from metaxy_cli.errors import DataError, StoreError
+from metaxy_cli.loader import load_project
+from metaxy_cli.store.duckdb import DuckDBStore
+from metaxy_cli.store.sqlite import SQLiteStore
+
+BACKENDS = {"duckdb": DuckDBStore, "sqlite": SQLiteStore}
+VIDEO, CROP, FACES, STT = "example/video", "example/crop", "example/face_detection", "example/stt"
+N = 200
+CHANGED = ["s013", "s150"]  # 1% of the samples
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def store(request, tmp_path: Path):
+    opened = BACKENDS[request.param].open(tmp_path / f"store.{request.param}")
+    yield opened
+    opened.close()
+
+
+def videos(changed: tuple[str, ...] = ()) -> list[dict]:
+    return [
+        {
+            "sample_uid": f"s{i:03d}", "path": f"/videos/{i}.mp4",
+            "audio_sha": f"audio-{i}" + ("-v2" if f"s{i:03d}" in changed else ""),
+            "frames_sha": f"frames-{i}", "frames": 100 + i, "duration": i / 3, "size": 1000 * i,
+        }  # fmt: skip
+        for i in range(N)
+    ]
+
+
+def todo(project, store, key, **options) -> dict[str, list[str]]:
+    """{sample id: sorted stale fields} of an increment."""
+    fields = project.feature(key).field_keys()
+    found = {}
+    for row in engine.increment(project, store, key, **options).rows():
+        found[row["sample_uid"]] = sorted(f for f in fields if row[f"metaxy_stale__{f}"])
+    return found
+
+
+def compute(project, store, key) -> None:
+    """Fake the pipeline: write back exactly the increment's rows."""
+    engine.write(project, store, key, engine.increment(project, store, key).to_arrow())
+
+
+def all_ids(fields: list[str]) -> dict[str, list[str]]:
+    return {f"s{i:03d}": fields for i in range(N)}
+
+
+def bump_audio(project_dir: Path) -> None:
+    video = project_dir / "features" / "video.yaml"
+    text = video.read_text()
+    old = 'key: audio\n        code_version: "1"'
+    assert old in text
+    video.write_text(text.replace(old, 'key: audio\n        code_version: "2"'))
+
+
+def test_seed_story(overview_dir: Path, store) -> None:
+    project = load_project(overview_dir)
+    engine.write(project, store, VIDEO, videos())
+    assert todo(project, store, VIDEO) == {}
+    assert todo(project, store, CROP) == all_ids(["audio", "frames"])
+    for key in (CROP, FACES, STT):
+        compute(project, store, key)
+        assert todo(project, store, key) == {}
+
+    # 1% of the audio inputs change: the listing shows them, then they are ingested.
+    listing = videos(tuple(CHANGED))
+    assert todo(project, store, VIDEO, input=listing) == {uid: ["audio"] for uid in CHANGED}
+    engine.write(project, store, VIDEO, listing)
+    assert todo(project, store, VIDEO, input=listing) == {}
+    assert todo(project, store, CROP) == {uid: ["audio"] for uid in CHANGED}
+    assert todo(project, store, STT) == {uid: ["transcription"] for uid in CHANGED}
+    assert todo(project, store, FACES) == {}
+    for key in (CROP, STT):
+        compute(project, store, key)
+        assert todo(project, store, key) == {}
+    assert todo(project, store, FACES) == {}
+
+    # video.audio's code changes: every sample is stale on the audio fields only.
+    bump_audio(overview_dir)
+    project = load_project(overview_dir)
+    assert todo(project, store, VIDEO) == all_ids(["audio"])
+    engine.write(project, store, VIDEO, listing)
+    assert todo(project, store, VIDEO) == {}
+    assert todo(project, store, CROP) == all_ids(["audio"])
+    assert todo(project, store, STT) == all_ids(["transcription"])
+    assert todo(project, store, FACES) == {}
+    for key in (CROP, STT, FACES):
+        compute(project, store, key)
+    assert [s.pending for s in engine.status(project, store)] == [0, 0, 0, 0]
+    assert [s.up_to_date for s in engine.status(project, store)] == [N, N, N, N]
+
+
+def test_summary_counts_per_field(overview_dir: Path, store) -> None:
+    project = load_project(overview_dir)
+    engine.write(project, store, VIDEO, videos())
+    compute(project, store, CROP)
+    engine.write(project, store, VIDEO, videos(tuple(CHANGED))[:150])  # s150.. keep old inputs
+    summary = engine.summary(project, store, CROP)
+    assert (summary.new, summary.stale, summary.orphaned, summary.up_to_date) == (0, 1, 0, N - 1)
+    assert summary.stale_fields == {"audio": 1, "frames": 0}
+
+
+def test_orphaned_after_delete(overview_dir: Path, store) -> None:
+    project = load_project(overview_dir)
+    engine.write(project, store, VIDEO, videos())
+    compute(project, store, CROP)
+    assert engine.delete(project, store, VIDEO, where="frames >= 298") == 2
+    orphans = sorted(engine.increment(project, store, CROP, orphaned=True).rows(), key=lambda r: r["sample_uid"])
+    assert orphans == [{"sample_uid": "s198", "metaxy_status": "orphaned"}, {"sample_uid": "s199", "metaxy_status": "orphaned"}]
+    assert engine.summary(project, store, CROP).orphaned == 2
+    # The deleted rows moved to history with a tombstone each.
+    tombstones = store.fetch_all('SELECT sample_uid FROM "example__video__history" WHERE metaxy_deleted ORDER BY 1')
+    assert tombstones == [("s198",), ("s199",)]
+
+
+def test_write_keeps_history(overview_dir: Path, store) -> None:
+    project = load_project(overview_dir)
+    engine.write(project, store, VIDEO, videos()[:3])
+    engine.write(project, store, VIDEO, videos(("s001",))[:3])
+    assert store.fetch_all('SELECT count(*) FROM "example__video"') == [(3,)]
+    # Current rows are the latest; the replaced ones moved to history, which keeps every version.
+    history = store.fetch_all('SELECT sample_uid, audio_sha, metaxy_deleted FROM "example__video__history" ORDER BY 1')
+    assert [row[:2] for row in history] == [("s000", "audio-0"), ("s001", "audio-1"), ("s002", "audio-2")]
+    assert all(not row[2] for row in history)
+    current = store.fetch_all('SELECT sample_uid, audio_sha FROM "example__video" ORDER BY 1')
+    assert current == [("s000", "audio-0"), ("s001", "audio-1-v2"), ("s002", "audio-2")]
+
+
+OVERRIDE_PROJECT = """\
+project: override
+features:
+  - key: raw
+    columns: {blob_sha: string}
+  - key: clean
+    deps: [raw]
+    columns: {content_sha: string}
+    fields:
+      - key: default
+        data_version: content_sha
+  - key: model
+    deps: [clean]
+"""
+
+
+def test_data_version_override_stops_propagation(tmp_path: Path, store) -> None:
+    (tmp_path / "metaxy.yaml").write_text(OVERRIDE_PROJECT)
+    project = load_project(tmp_path)
+    raws = [{"sample_uid": f"r{i}", "blob_sha": f"b{i}"} for i in range(4)]
+    engine.write(project, store, "raw", raws)
+    engine.write(project, store, "clean", [{"sample_uid": f"r{i}", "content_sha": f"c{i}"} for i in range(4)])
+    compute(project, store, "model")
+    raws[1]["blob_sha"] = "changed"
+    raws[2]["blob_sha"] = "changed"
+    engine.write(project, store, "raw", raws)
+    assert todo(project, store, "clean") == {"r1": ["default"], "r2": ["default"]}
+    # r1's output content is unchanged, r2's changed; an empty override falls back to provenance.
+    engine.write(project, store, "clean", [{"sample_uid": "r1", "content_sha": "c1"}, {"sample_uid": "r2", "content_sha": "c2-new"}])
+    assert todo(project, store, "model") == {"r2": ["default"]}
+    engine.write(project, store, "clean", [{"sample_uid": "r3", "content_sha": ""}])
+    assert todo(project, store, "model") == {"r2": ["default"], "r3": ["default"]}
+
+
+TYPED_PROJECT = """\
+project: typed
+features:
+  - key: media
+    columns:
+      label: string
+      count: integer
+      score: double
+      flag: boolean
+      day: date
+      seen: timestamp
+      blob: binary
+      meta: json
+"""
+
+
+def typed_rows() -> list[dict]:
+    return [
+        {"sample_uid": "a", "label": "x", "count": -3, "score": 0.1, "flag": True, "day": dt.date(2024, 2, 29),
+         "seen": dt.datetime(2024, 1, 2, 3, 4, 5, 6), "blob": b"\x00\xff", "meta": '{"k": [1, 2]}'},
+        {"sample_uid": "b", "label": "é ü", "count": 2**40, "score": -1e300, "flag": False, "day": dt.date(1970, 1, 1),
+         "seen": dt.datetime(1999, 12, 31, 23, 59, 59), "blob": b"", "meta": "null"},
+        {"sample_uid": "c", "label": None, "count": None, "score": None, "flag": None, "day": None,
+         "seen": None, "blob": None, "meta": None},
+        {"sample_uid": "d", "label": "", "count": 0, "score": 1 / 3, "flag": True, "day": dt.date(2000, 1, 1),
+         "seen": dt.datetime(2000, 1, 1), "blob": b"abc", "meta": "{}"},
+    ]  # fmt: skip
+
+
+def stored_versions(store, project, key: str) -> list[tuple]:
+    columns = [name for name in store.list_columns(key.replace("/", "__")) if name.startswith("metaxy_") and name != "metaxy_written_at"]
+    select = ", ".join(f'"{c}"' for c in ["sample_uid", *columns])
+    return store.fetch_all(f'SELECT {select} FROM "{key.replace("/", "__")}" ORDER BY sample_uid')
+
+
+def test_cross_backend_identity(tmp_path: Path, overview_dir: Path) -> None:
+    (tmp_path / "metaxy.yaml").write_text(TYPED_PROJECT)
+    typed = load_project(tmp_path)
+    overview = load_project(overview_dir)
+    results = []
+    for backend in sorted(BACKENDS):
+        with BACKENDS[backend].open(tmp_path / f"identity.{backend}") as store:
+            engine.write(typed, store, "media", typed_rows())
+            engine.write(overview, store, VIDEO, videos())
+            for key in (CROP, FACES, STT):
+                compute(overview, store, key)
+            engine.write(overview, store, VIDEO, videos(tuple(CHANGED)))
+            compute(overview, store, CROP)
+            keys = ("media", VIDEO, CROP, FACES, STT)
+            projects = (typed, overview, overview, overview, overview)
+            results.append([stored_versions(store, p, k) for p, k in zip(projects, keys)])
+    assert results[0] == results[1]
+    assert len(results[0][0]) == 4 and len(results[0][2]) == N
+
+
+def test_missing_upstream_is_named(overview_dir: Path, store) -> None:
+    project = load_project(overview_dir)
+    with pytest.raises(StoreError, match=f"upstream feature example/video has no data in store '{store.name}'"):
+        engine.increment(project, store, CROP)
+    assert store.list_columns("example__crop") is None
+
+
+def test_ids_without_upstream_rows_write_nothing(overview_dir: Path, store) -> None:
+    project = load_project(overview_dir)
+    engine.write(project, store, VIDEO, videos()[:2])
+    rows = [{"sample_uid": "s000"}, {"sample_uid": "zz1"}, {"sample_uid": "zz0"}]
+    with pytest.raises(DataError, match=r"example/crop: 2 sample\(s\) have no upstream rows in example/video \(samples: sample_uid='zz0'; sample_uid='zz1'\)"):
+        engine.write(project, store, CROP, rows)
+    assert store.list_columns("example__crop") is None
+
+
+def test_root_input_listing_new_and_orphaned(overview_dir: Path, store) -> None:
+    project = load_project(overview_dir)
+    engine.write(project, store, VIDEO, videos()[:3])
+    listing = videos()[1:4]
+    assert todo(project, store, VIDEO, input=listing) == {"s003": ["audio", "frames"]}
+    orphans = engine.increment(project, store, VIDEO, input=listing, orphaned=True).rows()
+    assert orphans == [{"sample_uid": "s000", "metaxy_status": "orphaned"}]
+
+
+def test_sql_text_for_many_dialects(overview_dir: Path) -> None:
+    project = load_project(overview_dir)
+    for dialect in ("duckdb", "sqlite", "postgres", "clickhouse", "spark", "bigquery"):
+        text = engine.sql_text(project, CROP, dialect)
+        assert text.startswith("SELECT") and "metaxy_stale__audio" in text
