@@ -107,17 +107,20 @@ def write(
     spec = project.feature(key)
     require_upstream(project, store, spec)
     written_at = written_at or datetime.now(UTC).replace(tzinfo=None)
-    with store.transaction():
-        progress(f"{key}: reading samples")
-        rows = load_batch(store, spec, data)
-        prepare_tables(project, store, spec)
-        if not spec.is_root:
-            _refuse_orphans(project, store, spec)
-        progress(f"{key}: writing {rows} samples")
-        current = layout.current_table(key)
-        supersede(store, spec, _matching(spec, BATCH, current))
-        rows_query = write_query(project, key, store.profile, BATCH, written_at=written_at)
-        store.run(_insert(current, _names(layout.table_columns(spec)), rows_query))
+    progress(f"{key}: reading samples")
+    # Staged before the transaction: a bad batch is diagnosed on a connection still usable.
+    rows = load_batch(store, spec, data)
+    try:
+        with store.transaction():
+            prepare_tables(project, store, spec)
+            if not spec.is_root:
+                _refuse_orphans(project, store, spec)
+            progress(f"{key}: writing {rows} samples")
+            current = layout.current_table(key)
+            supersede(store, spec, _matching(spec, BATCH, current))
+            rows_query = write_query(project, key, store.profile, BATCH, written_at=written_at)
+            store.run(_insert(current, _names(layout.table_columns(spec)), rows_query))
+    finally:
         _drop_temporary(store, BATCH)
     return WriteResult(key, rows, store.name)
 
@@ -325,22 +328,23 @@ def delete(
     current = layout.current_table(key)
     if not store.table_exists(current):
         raise StoreError(f"feature {key} has no data in store {store.name!r}")
-    deleted_at = deleted_at or datetime.now(UTC).replace(tzinfo=None)
-    with store.transaction():
-        prepare_tables(project, store, spec)
-        if ids is not None:
-            from metaxy_cli.batch import BATCH, load_batch
+    from metaxy_cli.batch import BATCH, load_batch
 
-            load_batch(store, spec, ids, ids_only=True)
-            condition = _matching(spec, BATCH, current)
-        else:
-            condition = _condition(where, store, spec)
-        table = exp.to_table(current, quoted=True)
-        count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(table).where(condition)))[0][0]
-        store.run(_insert(layout.history_table(key), *_tombstones(store, spec, current, condition, deleted_at)))
-        supersede(store, spec, condition)
-        if ids is not None:
-            _drop_temporary(store, BATCH)
+    deleted_at = deleted_at or datetime.now(UTC).replace(tzinfo=None)
+    if ids is not None:
+        load_batch(store, spec, ids, ids_only=True)
+        condition = _matching(spec, BATCH, current)
+    else:
+        condition = _condition(where, store, spec)
+    table = exp.to_table(current, quoted=True)
+    try:
+        with store.transaction():
+            prepare_tables(project, store, spec)
+            count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(table).where(condition)))[0][0]
+            store.run(_insert(layout.history_table(key), *_tombstones(store, spec, current, condition, deleted_at)))
+            supersede(store, spec, condition)
+    finally:
+        _drop_temporary(store, BATCH)
     return int(count)
 
 

@@ -130,7 +130,9 @@ def _to_stdout(found: Increment, fmt: str) -> None:
     os.close(handle)
     try:
         found.write_to(path, fmt)
-        copy_file_to(path, click.get_binary_stream("stdout"))
+        sys.stdout.flush()
+        copy_file_to(path, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
     finally:
         os.unlink(path)
 
