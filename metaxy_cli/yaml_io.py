@@ -13,7 +13,17 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.constructor import SafeConstructor
-from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from ruamel.yaml.events import (
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 
 from metaxy_cli.errors import Location, Problem
@@ -66,64 +76,94 @@ class _MemoResolver(VersionedResolver):
             return super().resolve(kind, value, implicit)
 
 
-_STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+_STR, _INT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int"
 
 
 class _NotPlain(Exception):
-    """The document uses something the fast path leaves to ruamel (aliases, merge keys, ...)."""
+    """The document uses something the event path leaves to ruamel (aliases, tags, merge keys, ...)."""
 
 
-class _FastConstructor(SafeConstructor):
-    """Builds plain documents (maps, lists, scalars) directly from the node tree.
+def _event_loader(text: str) -> Any:
+    """ruamel's C parser, constructor and memoised resolver on one object, as ruamel wires them."""
+    from _ruamel_yaml import CParser  # ruamel.yaml.clib; without it the event path is skipped
 
-    ruamel's generator-based construction was a third of loading a big project. Anything that is
-    not plain (aliases, merge keys, duplicate or complex keys, other tags) or any error makes the
-    whole document go through ruamel's own construction, so results and errors are unchanged.
+    class EventLoader(CParser, SafeConstructor, _MemoResolver):
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            self._parser = self._composer = self
+            SafeConstructor.__init__(self, loader=self)
+            _MemoResolver.__init__(self, loadumper=self)
+
+    return EventLoader(text)
+
+
+def _load_plain(text: str) -> Any:
+    """A plain document (maps, lists, untagged scalars, no anchors) built straight from events.
+
+    Skipping ruamel's node tree and generator-based construction halves the loading time of big
+    projects. Scalars get their tag from ruamel's resolver and, when not strings, their value from
+    ruamel's constructor. Anything else raises, and `load_fast` then lets ruamel load the document,
+    so results and errors are exactly ruamel's.
     """
-
-    def construct_document(self, node: Any) -> Any:
-        self._tag_names: dict[int, str] = {}  # id(Tag) -> name; every node is alive meanwhile
-        try:
-            return self._plain(node, set())
-        except Exception:
-            self.constructed_objects, self.recursive_objects, self.state_generators = {}, {}, []
-            return super().construct_document(node)
-
-    def _tag(self, node: Any) -> str:
-        """`node.tag`, computed once per Tag object (the memoised resolver shares them)."""
-        try:
-            return self._tag_names[id(node.ctag)]
-        except KeyError:
-            name = self._tag_names[id(node.ctag)] = node.tag
-            return name
-
-    def _plain(self, node: Any, seen: set[int]) -> Any:
-        tag = self._tag(node)
-        if isinstance(node, ScalarNode):
-            return node.value if tag == _STR else self.construct_object(node)
-        if id(node) in seen:
-            raise _NotPlain  # an alias: ruamel shares (or recurses into) the object
-        seen.add(id(node))
-        if tag == _SEQ and isinstance(node, SequenceNode):
-            return [self._plain(child, seen) for child in node.value]
-        if tag != _MAP or not isinstance(node, MappingNode):
-            raise _NotPlain
-        mapping: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode) or self._tag(key_node) not in (_STR, "tag:yaml.org,2002:int"):
+    loader = _event_loader(text)
+    get = loader.get_event
+    get()  # StreamStartEvent
+    event = get()
+    if isinstance(event, StreamEndEvent):
+        return None
+    if not isinstance(event, DocumentStartEvent) or event.explicit or event.version or event.tags:
+        raise _NotPlain
+    names: dict[int, str] = {}  # id(Tag) -> name: the memoised resolver shares Tag objects
+    stack: list[list[Any]] = []  # [container, pending key] per open mapping or sequence
+    unset = result = object()
+    while True:
+        event = get()
+        kind = type(event)
+        if kind is ScalarEvent:
+            if event.anchor is not None or event.tag is not None:
                 raise _NotPlain
-            key = self._plain(key_node, seen)
-            if key in mapping:
-                raise _NotPlain  # ruamel reports duplicate keys
-            mapping[key] = self._plain(value_node, seen)
-        return mapping
+            tag = loader.resolve(ScalarNode, event.value, event.implicit)
+            name = names.get(id(tag)) or names.setdefault(id(tag), str(tag))
+            value = event.value if name == _STR else loader.construct_object(
+                ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+            )
+        elif kind is MappingStartEvent or kind is SequenceStartEvent:
+            if event.anchor is not None or event.tag is not None:
+                raise _NotPlain
+            stack.append([{} if kind is MappingStartEvent else [], unset])
+            continue
+        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            value = stack.pop()[0]
+        elif kind is DocumentEndEvent and stack == []:
+            break
+        else:
+            raise _NotPlain  # aliases, anything unexpected
+        if not stack:
+            result = value
+            continue
+        top = stack[-1]
+        if isinstance(top[0], list):
+            top[0].append(value)
+        elif top[1] is unset:
+            if kind is not ScalarEvent or name not in (_STR, _INT) or value in top[0]:
+                raise _NotPlain  # complex, merge or duplicate keys: ruamel's rules and errors
+            top[1] = value
+        else:
+            top[0][top[1]] = value
+            top[1] = unset
+    if not isinstance(get(), StreamEndEvent):
+        raise _NotPlain  # a second document: ruamel reports it
+    return result
 
 
 def load_fast(text: str, label: str) -> Any:
     """Parse YAML into plain Python objects (no positions)."""
+    try:
+        return _load_plain(text)
+    except Exception:
+        pass  # not a plain document, a syntax error, or no C parser: ruamel decides
     yaml = YAML(typ="safe", pure=False)
     yaml.Resolver = _MemoResolver
-    yaml.Constructor = _FastConstructor
     try:
         return yaml.load(text)
     except MarkedYAMLError as error:

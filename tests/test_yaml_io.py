@@ -104,15 +104,38 @@ _PLAIN_AND_SPECIAL = [
 
 
 @pytest.mark.parametrize("text", _PLAIN_AND_SPECIAL)
-def test_fast_constructor_matches_ruamel(text: str) -> None:
-    """The direct constructor and memoised resolver give exactly what ruamel's safe loader gives."""
+def test_fast_path_matches_ruamel(text: str) -> None:
+    """The event path (or its fallback) gives exactly what ruamel's safe loader gives."""
     from ruamel.yaml import YAML
 
     assert load_fast(text, "x.yaml") == YAML(typ="safe", pure=False).load(text)
 
 
+_PLAIN = (
+    "a: yes\nb: 010\nc: 1.10\nd: 2024-01-01\ne: ~\nf: 0o7\ng: .inf\nh: [1, '1', true, null, '']\n"
+    "j: 2024-01-01T10:00:00Z\nk: |\n  block\n  text\nl: >-\n  folded\n  line\nm: {x: [y, {z: 1}]}\n"
+)
+
+
+def test_plain_documents_take_the_event_path() -> None:
+    from ruamel.yaml import YAML
+
+    from metaxy_cli.yaml_io import _load_plain
+
+    assert _load_plain(_PLAIN) == YAML(typ="safe", pure=False).load(_PLAIN)
+    assert _load_plain(TEXT) == YAML(typ="safe", pure=False).load(TEXT)
+
+
+@pytest.mark.parametrize("text", ["a: &x 1\nb: *x\n", "a: !!str 5\n", "<<: {a: 1}\n", "a: 1\na: 2\n", "a\n---\nb\n"])
+def test_other_documents_leave_the_event_path(text: str) -> None:
+    from metaxy_cli.yaml_io import _load_plain
+
+    with pytest.raises(Exception):
+        _load_plain(text)
+
+
 @pytest.mark.parametrize("text", ["a: 1\na: 2\n", "1: a\ntrue: b\n", "a: !custom 1\n"])
-def test_fast_constructor_keeps_ruamel_errors(text: str) -> None:
+def test_fast_path_keeps_ruamel_errors(text: str) -> None:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError
 
