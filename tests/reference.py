@@ -29,11 +29,13 @@ def canonical_text(value: Any, portable_type: str) -> str:
     if portable_type == "integer":
         return str(int(value))
     if portable_type == "double":
-        return "0" if value == 0 else "%.17g" % value
+        return "0" if value == 0 else "%.17g" % value  # noqa: UP031 (C printf, on purpose)
     if portable_type == "date":
         return value.isoformat() if isinstance(value, dt.date) else str(value)
     if portable_type == "timestamp":
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, dt.datetime) else str(value)
+        return (
+            value.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(value, dt.datetime) else str(value)
+        )
     if portable_type == "binary":
         return bytes(value).hex()
     return str(value)
@@ -61,12 +63,18 @@ class Reference:
         chosen = spec.field(field_key).source
         if chosen is None:
             outputs = {f.data_version for f in spec.fields if f.data_version}
-            chosen = [c.name for c in spec.columns if c.name not in spec.id_columns and c.name not in outputs]
+            chosen = [
+                c.name
+                for c in spec.columns
+                if c.name not in spec.id_columns and c.name not in outputs
+            ]
         return sorted(chosen)
 
     def prefix(self, spec: FeatureSpec, field_key: str) -> str:
         fq = f"{spec.key}.{field_key}"
-        return json.dumps([fq, spec.field(field_key).code_version], separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(
+            [fq, spec.field(field_key).code_version], separators=(",", ":"), ensure_ascii=False
+        )
 
     def root_provenance(self, spec: FeatureSpec, row: Row) -> dict[str, str]:
         types = self.types(spec)
@@ -75,7 +83,9 @@ class Reference:
             text = self.prefix(spec, f)
             for name in self.root_columns(spec, f):
                 value = row.get(name)
-                text += f"|{name}=" + ("~" if value is None else md5(canonical_text(value, types[name])))
+                text += f"|{name}=" + (
+                    "~" if value is None else md5(canonical_text(value, types[name]))
+                )
             result[f] = md5(text)
         return result
 
@@ -110,7 +120,6 @@ class Reference:
 
     def increment(self, key: str, listing: list[Row] | None = None) -> dict[Id, tuple]:
         """{id: (status, {field: expected provenance} | None, {field: stale flag} | None)}."""
-        spec = self.spec(key)
         expected = self.expected(key, listing)
         stored = self.tables.get(key, {})
         result: dict[Id, tuple] = {}
@@ -119,7 +128,9 @@ class Reference:
             if row is None:
                 result[sample] = ("new", provenance, {f: True for f in provenance})
                 continue
-            flags = {f: row.get(f"metaxy_provenance__{stem(f)}") != p for f, p in provenance.items()}
+            flags = {
+                f: row.get(f"metaxy_provenance__{stem(f)}") != p for f, p in provenance.items()
+            }
             if any(flags.values()):
                 result[sample] = ("stale", provenance, flags)
         for sample in stored.keys() - expected.keys():

@@ -64,7 +64,9 @@ class Harness:
         return names, [tuple(r) for r in cursor.fetchall()]
 
     def create(self, name: str, columns: layout.Columns, *, temp: bool = False) -> None:
-        body = ", ".join(f"{quote(n)} {self.profile.column_type(t).sql(self.engine)}" for n, t in columns)
+        body = ", ".join(
+            f"{quote(n)} {self.profile.column_type(t).sql(self.engine)}" for n, t in columns
+        )
         self.con.execute(f"DROP TABLE IF EXISTS {quote(name)}")
         self.con.execute(f"CREATE {'TEMP ' if temp else ''}TABLE {quote(name)} ({body})")
 
@@ -72,7 +74,8 @@ class Harness:
         spec = self.project.feature(key)
         name = layout.current_table(key)
         body = ", ".join(
-            f"{quote(n)} {self.profile.column_type(t).sql(self.engine)}" for n, t in layout.table_columns(spec)
+            f"{quote(n)} {self.profile.column_type(t).sql(self.engine)}"
+            for n, t in layout.table_columns(spec)
         )
         self.con.execute(f"CREATE TABLE IF NOT EXISTS {quote(name)} ({body})")
 
@@ -96,25 +99,37 @@ class Harness:
         """Write a batch (ids + declared columns); returns the stored rows as dicts."""
         spec = self.project.feature(key)
         self.load("metaxy_batch", layout.id_columns(spec) + layout.declared_columns(spec), rows)
-        staged = self.sql(write_query(self.project, key, self.profile, "metaxy_batch", written_at=WRITTEN_AT))
+        staged = self.sql(
+            write_query(self.project, key, self.profile, "metaxy_batch", written_at=WRITTEN_AT)
+        )
         self.con.execute("DROP TABLE IF EXISTS metaxy_staged")
         self.con.execute(f"CREATE TEMP TABLE metaxy_staged AS {staged}")
-        _, missing = self.fetch("SELECT COUNT(*) FROM metaxy_staged WHERE metaxy_provenance IS NULL")
+        _, missing = self.fetch(
+            "SELECT COUNT(*) FROM metaxy_staged WHERE metaxy_provenance IS NULL"
+        )
         assert missing[0][0] == 0, f"{key}: batch samples without upstream rows"
         self.delete_where(key, "metaxy_staged")
-        self.con.execute(f"INSERT INTO {quote(layout.current_table(key))} SELECT * FROM metaxy_staged")
+        self.con.execute(
+            f"INSERT INTO {quote(layout.current_table(key))} SELECT * FROM metaxy_staged"
+        )
         names, result = self.fetch("SELECT * FROM metaxy_staged")
         return [dict(zip(names, r)) for r in result]
 
     def delete_where(self, key: str, ids_table: str) -> None:
         spec = self.project.feature(key)
         table = quote(layout.current_table(key))
-        match = " AND ".join(f"{quote(ids_table)}.{quote(c)} = {table}.{quote(c)}" for c in spec.id_columns)
-        self.con.execute(f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {quote(ids_table)} WHERE {match})")
+        match = " AND ".join(
+            f"{quote(ids_table)}.{quote(c)} = {table}.{quote(c)}" for c in spec.id_columns
+        )
+        self.con.execute(
+            f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {quote(ids_table)} WHERE {match})"
+        )
 
     def delete(self, key: str, samples: list[tuple]) -> None:
         spec = self.project.feature(key)
-        self.load("metaxy_ids", layout.id_columns(spec), [dict(zip(spec.id_columns, s)) for s in samples])
+        self.load(
+            "metaxy_ids", layout.id_columns(spec), [dict(zip(spec.id_columns, s)) for s in samples]
+        )
         self.delete_where(key, "metaxy_ids")
 
     def listing(self, key: str, rows: list[Row]) -> str:
@@ -126,7 +141,9 @@ class Harness:
         """{id: (status, {field: provenance} | None, {field: flag} | None)}, like tests/reference.py."""
         spec = self.project.feature(key)
         source = self.listing(key, listing) if listing is not None else None
-        names, rows = self.fetch(self.sql(increment_query(self.project, key, self.profile, root_source=source)))
+        names, rows = self.fetch(
+            self.sql(increment_query(self.project, key, self.profile, root_source=source))
+        )
         result = {}
         for row in rows:
             record = dict(zip(names, row))
@@ -141,7 +158,9 @@ class Harness:
 
     def summary(self, key: str, listing: list[Row] | None = None) -> dict[str, int]:
         source = self.listing(key, listing) if listing is not None else None
-        names, rows = self.fetch(self.sql(summary_query(self.project, key, self.profile, root_source=source)))
+        names, rows = self.fetch(
+            self.sql(summary_query(self.project, key, self.profile, root_source=source))
+        )
         return dict(zip(names, rows[0]))
 
     def current(self, key: str) -> dict[tuple, Row]:

@@ -13,7 +13,7 @@ from sql_harness import Harness
 
 from metaxy_cli.errors import DialectError
 from metaxy_cli.loader import load_project
-from metaxy_cli.model import Column, FieldSpec, FeatureSpec, Project
+from metaxy_cli.model import Column, FeatureSpec, FieldSpec, Project
 from metaxy_cli.sql.dialects import PROFILES, double_text, md5_hex, profile_for
 from metaxy_cli.sql.emit import to_sql
 from metaxy_cli.sql.query import increment_query, summary_query, write_query
@@ -23,7 +23,15 @@ ENGINES = ("duckdb", "sqlite", "postgres", "clickhouse", "spark")
 # Where engine names may appear: the profile registry, the stores, CLI help texts, the JSON
 # Schemas (store `type` enum), the two modules that use DuckDB as the file reader for every
 # store (samples_io.py, batch.py) and the Python API's `relation()` (a DuckDB relation, engine.py).
-ALLOWED = ("sql/dialects.py", "store/", "cli/", "schemas/", "samples_io.py", "batch.py", "engine.py")
+ALLOWED = (
+    "sql/dialects.py",
+    "store/",
+    "cli/",
+    "schemas/",
+    "samples_io.py",
+    "batch.py",
+    "engine.py",
+)
 
 TYPES = ("string", "integer", "double", "boolean", "date", "timestamp", "binary", "json")
 ROWS = [
@@ -55,7 +63,11 @@ def test_every_portable_type_hashes_identically_on_duckdb_sqlite_and_python(tmp_
         written[engine] = {r["sample_uid"]: r for r in rows}
     reference = Reference(project)
     reference.write("typed", ROWS)
-    system = [c for c in written["duckdb"]["a"] if c.startswith(("metaxy_provenance", "metaxy_data_version"))]
+    system = [
+        c
+        for c in written["duckdb"]["a"]
+        if c.startswith(("metaxy_provenance", "metaxy_data_version"))
+    ]
     assert len(system) == 2 * 9 + 2
     for uid in written["duckdb"]:
         duck = {c: written["duckdb"][uid][c] for c in system}
@@ -76,11 +88,15 @@ def test_double_text_is_exact_and_zero_is_unsigned():
 
 
 def test_unknown_dialect_is_a_dialect_error_with_a_suggestion():
-    with pytest.raises(DialectError, match=r"unknown SQL dialect 'duckbd' \(did you mean 'duckdb'\?\)"):
+    with pytest.raises(
+        DialectError, match=r"unknown SQL dialect 'duckbd' \(did you mean 'duckdb'\?\)"
+    ):
         profile_for("duckbd")
 
 
-@pytest.mark.parametrize("dialect", ["bigquery", "snowflake", "trino", "mysql", "databricks", "tsql"])
+@pytest.mark.parametrize(
+    "dialect", ["bigquery", "snowflake", "trino", "mysql", "databricks", "tsql"]
+)
 def test_any_sqlglot_dialect_gets_the_increment(dialect):
     project = load_project(PACKAGE.parent / "examples" / "overview")
     profile = profile_for(dialect)
@@ -91,7 +107,10 @@ def test_any_sqlglot_dialect_gets_the_increment(dialect):
 
 
 def test_generic_profile_lowercases_md5():
-    sql = to_sql(profile_for("snowflake").hash(__import__("sqlglot").exp.column("x")), profile_for("snowflake"))
+    sql = to_sql(
+        profile_for("snowflake").hash(__import__("sqlglot").exp.column("x")),
+        profile_for("snowflake"),
+    )
     assert sql == 'LOWER(MD5("x"))'
 
 

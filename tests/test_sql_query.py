@@ -42,7 +42,10 @@ def ids(samples) -> list[dict]:
 
 def bump(project: Project, key: str, field: str, code_version: str) -> Project:
     spec = project.features[key]
-    fields = tuple(dataclasses.replace(f, code_version=code_version) if f.key == field else f for f in spec.fields)
+    fields = tuple(
+        dataclasses.replace(f, code_version=code_version) if f.key == field else f
+        for f in spec.fields
+    )
     features = {**project.features, key: dataclasses.replace(spec, fields=fields)}
     return dataclasses.replace(project, features=features)
 
@@ -51,7 +54,10 @@ def statuses(increment: dict) -> dict[str, tuple[str, list[str] | None]]:
     """{uid: (status, sorted stale fields)} — the compact view the story asserts on."""
     out = {}
     for (uid,), (status, _, flags) in increment.items():
-        out[uid] = (status, None if flags is None else sorted(f for f, stale in flags.items() if stale))
+        out[uid] = (
+            status,
+            None if flags is None else sorted(f for f, stale in flags.items() if stale),
+        )
     return out
 
 
@@ -122,14 +128,18 @@ def test_provenance_is_the_documented_md5_chain(overview, engine, tmp_path):
     assert row["metaxy_data_version__audio"] == audio
     assert row["metaxy_provenance"] == md5(f"{audio}|{frames}")
     [crop] = db.write(CROP, [{"sample_uid": "s0"}])
-    assert crop["metaxy_provenance__audio"] == md5('["example/crop.audio","1"]|example/video.audio=' + audio)
+    assert crop["metaxy_provenance__audio"] == md5(
+        '["example/crop.audio","1"]|example/video.audio=' + audio
+    )
 
 
 def test_write_query_columns_follow_the_layout(overview):
     profile = profile_for("duckdb")
     for key in overview.features:
         spec = overview.features[key]
-        tree = write_query(overview, key, profile, "batch", written_at=__import__("datetime").datetime(2024, 1, 1))
+        tree = write_query(
+            overview, key, profile, "batch", written_at=__import__("datetime").datetime(2024, 1, 1)
+        )
         assert tree.named_selects == [name for name, _ in layout.table_columns(spec)]
 
 

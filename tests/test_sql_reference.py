@@ -27,16 +27,28 @@ def projects(draw, max_features: int = 5) -> Project:
     for index in range(draw(st.integers(1, max_features))):
         key = f"f{index}" if index % 2 else f"g/f{index}"
         earlier = list(features)
-        chosen = draw(st.lists(st.sampled_from(earlier), unique=True, max_size=3)) if earlier else []
-        deps = tuple(FeatureDep(k, optional=draw(st.booleans()) and draw(st.booleans())) for k in chosen)
-        field_keys = draw(st.lists(st.sampled_from(FIELD_KEYS), min_size=1, max_size=3, unique=True))
+        chosen = (
+            draw(st.lists(st.sampled_from(earlier), unique=True, max_size=3)) if earlier else []
+        )
+        deps = tuple(
+            FeatureDep(k, optional=draw(st.booleans()) and draw(st.booleans())) for k in chosen
+        )
+        field_keys = draw(
+            st.lists(st.sampled_from(FIELD_KEYS), min_size=1, max_size=3, unique=True)
+        )
         fields = tuple(_field(draw, f, deps, features) for f in field_keys)
-        columns = (Column("x", "string"), Column("n", "integer")) if not deps else (Column("out", "string"),)
+        columns = (
+            (Column("x", "string"), Column("n", "integer"))
+            if not deps
+            else (Column("out", "string"),)
+        )
         features[key] = FeatureSpec(key=key, fields=fields, deps=deps, columns=columns)
     return Project(name="random", root=Path("."), features=features)
 
 
-def _field(draw, key: str, deps: tuple[FeatureDep, ...], features: dict[str, FeatureSpec]) -> FieldSpec:
+def _field(
+    draw, key: str, deps: tuple[FeatureDep, ...], features: dict[str, FeatureSpec]
+) -> FieldSpec:
     code_version = draw(st.sampled_from(("1", "2")))
     override = "out" if deps and draw(st.booleans()) else None
     if not deps:
@@ -59,9 +71,12 @@ def _field(draw, key: str, deps: tuple[FeatureDep, ...], features: dict[str, Fea
 def bumped(project: Project, key: str, field: str) -> Project:
     spec = project.features[key]
     fields = tuple(
-        dataclasses.replace(f, code_version=f.code_version + "+") if f.key == field else f for f in spec.fields
+        dataclasses.replace(f, code_version=f.code_version + "+") if f.key == field else f
+        for f in spec.fields
     )
-    return dataclasses.replace(project, features={**project.features, key: dataclasses.replace(spec, fields=fields)})
+    return dataclasses.replace(
+        project, features={**project.features, key: dataclasses.replace(spec, fields=fields)}
+    )
 
 
 def root_rows(draw, samples: list[str]) -> list[dict]:
@@ -81,7 +96,11 @@ def step(draw, project: Project, ref: Reference) -> tuple[str, str, object]:
         stored = sorted(ref.tables.get(key, {}))
         return action, key, draw(st.lists(st.sampled_from(stored), unique=True)) if stored else []
     if spec.is_root:
-        return action, key, root_rows(draw, draw(st.lists(st.sampled_from(SAMPLES), unique=True, max_size=4)))
+        return (
+            action,
+            key,
+            root_rows(draw, draw(st.lists(st.sampled_from(SAMPLES), unique=True, max_size=4))),
+        )
     possible = sorted(s for (s,) in ref.expected(key))
     chosen = draw(st.lists(st.sampled_from(possible), unique=True)) if possible else []
     return action, key, [{"sample_uid": s, "out": draw(st.sampled_from(OVERRIDES))} for s in chosen]

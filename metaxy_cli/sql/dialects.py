@@ -100,7 +100,11 @@ def _cast_text(value: Expr) -> Expr:
 
 
 def _boolean(value: Expr) -> Expr:
-    return exp.case().when(value, exp.Literal.string("true"), copy=False).else_(exp.Literal.string("false"), copy=False)
+    return (
+        exp.case()
+        .when(value, exp.Literal.string("true"), copy=False)
+        .else_(exp.Literal.string("false"), copy=False)
+    )
 
 
 def _time_format(fmt: str) -> Callable[[Expr], Expr]:
@@ -120,7 +124,11 @@ def _zero_or(render: Callable[[Expr], Expr]) -> Callable[[Expr], Expr]:
 
     def text(value: Expr) -> Expr:
         is_zero = exp.EQ(this=value, expression=exp.Literal.number(0))
-        return exp.case().when(is_zero, exp.Literal.string("0"), copy=False).else_(render(value.copy()), copy=False)
+        return (
+            exp.case()
+            .when(is_zero, exp.Literal.string("0"), copy=False)
+            .else_(render(value.copy()), copy=False)
+        )
 
     return text
 
@@ -193,9 +201,15 @@ PROFILES: dict[str, DialectProfile] = {
         hash=_md5,
         texts=_texts(double=_zero_or(_udf_double), date=_string, timestamp=_string),
         types={
-            "string": "TEXT", "integer": "INTEGER", "double": "REAL", "boolean": "INTEGER",
-            "date": "TEXT", "timestamp": "TEXT", "binary": "BLOB", "json": "TEXT",
-        },  # fmt: skip
+            "string": "TEXT",
+            "integer": "INTEGER",
+            "double": "REAL",
+            "boolean": "INTEGER",
+            "date": "TEXT",
+            "timestamp": "TEXT",
+            "binary": "BLOB",
+            "json": "TEXT",
+        },
         udfs=(Udf("md5", 1, md5_hex), Udf(DOUBLE_TEXT_UDF, 1, double_text)),
     ),
     # Doubles: PostgreSQL, ClickHouse and Spark have no C '%.17g' formatter, so double root
@@ -211,9 +225,15 @@ PROFILES: dict[str, DialectProfile] = {
         hash=_md5,
         texts=_texts(),
         types={
-            "string": "String", "integer": "Int64", "double": "Float64", "boolean": "Bool",
-            "date": "Date32", "timestamp": "DateTime64(6)", "binary": "String", "json": "String",
-        },  # fmt: skip
+            "string": "String",
+            "integer": "Int64",
+            "double": "Float64",
+            "boolean": "Bool",
+            "date": "Date32",
+            "timestamp": "DateTime64(6)",
+            "binary": "String",
+            "json": "String",
+        },
         finalize=_clickhouse_finalize,
     ),
     "spark": DialectProfile(
@@ -223,6 +243,7 @@ PROFILES: dict[str, DialectProfile] = {
         types={**_GENERIC_TYPES, "string": "STRING", "binary": "BINARY", "json": "STRING"},
     ),
 }
+
 
 def known_dialects() -> list[str]:
     """Every dialect name sqlglot knows (the generic one excepted)."""
@@ -256,6 +277,12 @@ def register_udfs(connection: Any, profile: DialectProfile) -> None:
 
 
 __all__ = [
-    "DialectProfile", "PROFILES", "Udf", "double_text", "known_dialects", "md5_hex",
-    "profile_for", "register_udfs",
+    "PROFILES",
+    "DialectProfile",
+    "Udf",
+    "double_text",
+    "known_dialects",
+    "md5_hex",
+    "profile_for",
+    "register_udfs",
 ]  # fmt: skip

@@ -23,4 +23,6 @@ def to_sql(expression: exp.Expression, profile: DialectProfile, *, pretty: bool 
             pretty=pretty,
         )
     except SqlglotError as error:
-        raise DialectError(f"cannot express the query in dialect {profile.name!r}: {error}") from error
+        raise DialectError(
+            f"cannot express the query in dialect {profile.name!r}: {error}"
+        ) from error

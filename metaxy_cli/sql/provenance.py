@@ -75,7 +75,10 @@ def is_null(value: Expr) -> Expr:
 
 def ids_equal(ids: Sequence[str], left: Sequence[Expr] | str, right: str) -> Expr:
     lefts = [col(name, left) for name in ids] if isinstance(left, str) else list(left)
-    return exp.and_(*(exp.EQ(this=lhs.copy(), expression=col(name, right)) for lhs, name in zip(lefts, ids)), copy=False)
+    return exp.and_(
+        *(exp.EQ(this=lhs.copy(), expression=col(name, right)) for lhs, name in zip(lefts, ids)),
+        copy=False,
+    )
 
 
 def join(table: Expr, on: Expr, side: str | None = None) -> exp.Join:
@@ -125,12 +128,18 @@ def sample_hash(profile: DialectProfile, values: Sequence[Expr]) -> Expr:
 # ---- expected per-field provenance --------------------------------------------------------------
 
 
-def _root_provenance(spec: FeatureSpec, field_key: str, profile: DialectProfile, alias: str) -> Expr:
+def _root_provenance(
+    spec: FeatureSpec, field_key: str, profile: DialectProfile, alias: str
+) -> Expr:
     parts: list[Expr | str] = [field_prefix(spec, field_key)]
     for name, portable_type in root_sources(spec, field_key):
         value = col(name, alias)
         digest = profile.hash(profile.value_text(value, portable_type))
-        encoded = exp.case().when(is_null(value.copy()), lit(NULL_MARK), copy=False).else_(digest, copy=False)
+        encoded = (
+            exp.case()
+            .when(is_null(value.copy()), lit(NULL_MARK), copy=False)
+            .else_(digest, copy=False)
+        )
         parts += [f"|{name}=", encoded]
     return profile.hash(_concat(parts))
 
@@ -160,7 +169,9 @@ def _upstream_select(project: Project, spec: FeatureSpec) -> tuple[exp.Select, l
     deps = sorted(spec.deps, key=lambda d: d.optional)  # required first, stable otherwise
     aliases = {dep.feature: (f"u{index}", dep.optional) for index, dep in enumerate(deps)}
     first_alias = aliases[deps[0].feature][0]
-    select = exp.select().from_(relation(layout.current_table(deps[0].feature), first_alias), copy=False)
+    select = exp.select().from_(
+        relation(layout.current_table(deps[0].feature), first_alias), copy=False
+    )
     id_exprs: list[Expr] = [col(name, first_alias) for name in ids]
     only_optional = deps[0].optional
     for dep in deps[1:]:
@@ -191,7 +202,9 @@ def expected_fields(
         select, id_exprs, aliases = _upstream_select(project, spec)
         provenance = {f: _field_provenance(project, spec, f, profile, aliases) for f in fields}
     projections = [exp.alias_(e, name, copy=False) for e, name in zip(id_exprs, spec.id_columns)]
-    projections += [exp.alias_(provenance[f], layout.provenance_column(f), copy=False) for f in fields]
+    projections += [
+        exp.alias_(provenance[f], layout.provenance_column(f), copy=False) for f in fields
+    ]
     return select.select(*projections, copy=False)
 
 
@@ -203,5 +216,9 @@ def expected_query(
     inner = expected_fields(project, key, profile, root_source=root_source)
     provenance = [col(layout.provenance_column(f), E) for f in layout.field_keys(spec)]
     select = exp.select(*(col(name, E) for name in spec.id_columns))
-    select = select.select(*provenance, exp.alias_(sample_hash(profile, provenance), layout.PROVENANCE, copy=False), copy=False)
+    select = select.select(
+        *provenance,
+        exp.alias_(sample_hash(profile, provenance), layout.PROVENANCE, copy=False),
+        copy=False,
+    )
     return profile.finalize(select.from_(inner.subquery(E, copy=False)))

@@ -17,19 +17,19 @@ from metaxy_cli.model import FeatureSpec, Project
 from metaxy_cli.sql import layout
 from metaxy_cli.sql.dialects import TIMESTAMP_FORMAT, DialectProfile
 from metaxy_cli.sql.provenance import (
-    E,
     SRC,
     STORED_PREFIX,
+    E,
     Expr,
     Relation,
     col,
-    join,
     column_types,
     expected_fields,
     expected_query,
     full_join,
     ids_equal,
     is_null,
+    join,
     lit,
     relation,
     sample_hash,
@@ -63,7 +63,11 @@ class _Compare:
         # Expected provenance is never NULL on a matched row; stored may be (a field added
         # later), and counts as stale. Plain `<>` runs everywhere, unlike IS DISTINCT FROM.
         stored = self.stored(field)
-        return exp.or_(is_null(stored), exp.NEQ(this=self.expected(field), expression=stored.copy()), copy=False)
+        return exp.or_(
+            is_null(stored),
+            exp.NEQ(this=self.expected(field), expression=stored.copy()),
+            copy=False,
+        )
 
     def any_differs(self) -> Expr:
         return exp.or_(*(self.differs(f) for f in self.fields), copy=False)
@@ -117,14 +121,22 @@ def _compared(
     expected = expected_fields(project, spec.key, profile, root_source=root_source)
     if spec.is_root and root_source is None:
         stored = [
-            exp.alias_(col(layout.provenance_column(f), SRC), STORED_PREFIX + layout.provenance_column(f), copy=False)
+            exp.alias_(
+                col(layout.provenance_column(f), SRC),
+                STORED_PREFIX + layout.provenance_column(f),
+                copy=False,
+            )
             for f in layout.field_keys(spec)
         ]
         select = exp.select().from_(expected.select(*stored, copy=False).subquery(E, copy=False))
         return select, _Compare(spec, self_join=True)
     stored_table = relation(layout.current_table(spec.key), S)
     on = ids_equal(spec.id_columns, E, S)
-    select = exp.select().from_(expected.subquery(E, copy=False)).join(full_join(stored_table, on), copy=False)
+    select = (
+        exp.select()
+        .from_(expected.subquery(E, copy=False))
+        .join(full_join(stored_table, on), copy=False)
+    )
     return select, _Compare(spec, self_join=False)
 
 
@@ -145,8 +157,14 @@ def increment_query(
         *(exp.alias_(compare.id_column(name), name, copy=False) for name in spec.id_columns),
         exp.alias_(compare.status(), layout.STATUS, copy=False),
         *(exp.alias_(compare.expected(f), layout.provenance_column(f), copy=False) for f in fields),
-        exp.alias_(sample_hash(profile, [compare.expected(f) for f in fields]), layout.PROVENANCE, copy=False),
-        *(exp.alias_(compare.stale_flag(f), layout.stale_column(f), copy=False) for f in fields), copy=False)
+        exp.alias_(
+            sample_hash(profile, [compare.expected(f) for f in fields]),
+            layout.PROVENANCE,
+            copy=False,
+        ),
+        *(exp.alias_(compare.stale_flag(f), layout.stale_column(f), copy=False) for f in fields),
+        copy=False,
+    )
     return profile.finalize(select.where(compare.pending(), copy=False))
 
 
@@ -169,18 +187,24 @@ def summary_query(
         layout.NEW: zero if compare.self_join else _count_when(compare.new()),
         layout.STALE: _count_when(compare.any_differs(), unless=unmatched),
         layout.ORPHANED: zero if compare.self_join else _count_when(compare.orphaned()),
-        layout.UP_TO_DATE: _count_when(exp.not_(compare.any_differs(), copy=False), unless=unmatched),
+        layout.UP_TO_DATE: _count_when(
+            exp.not_(compare.any_differs(), copy=False), unless=unmatched
+        ),
     }
     for f in compare.fields:
         counts[layout.stale_column(f)] = _count_when(compare.differs(f), unless=unmatched)
-    select = select.select(*(exp.alias_(value, name, copy=False) for name, value in counts.items()), copy=False)
+    select = select.select(
+        *(exp.alias_(value, name, copy=False) for name, value in counts.items()), copy=False
+    )
     return profile.finalize(select)
 
 
 # ---- write ---------------------------------------------------------------------------------------
 
 
-def _staged(project: Project, spec: FeatureSpec, profile: DialectProfile, batch: Relation) -> exp.Select:
+def _staged(
+    project: Project, spec: FeatureSpec, profile: DialectProfile, batch: Relation
+) -> exp.Select:
     """The batch's ids and declared columns with the provenance metaxy computes for each field.
 
     Non-root: the batch LEFT JOIN the expected rows, so a batch id without upstream rows gets NULL
@@ -197,7 +221,9 @@ def _staged(project: Project, spec: FeatureSpec, profile: DialectProfile, batch:
         *(col(name, B) for name in (*spec.id_columns, *declared)),
         *(col(layout.provenance_column(f), E) for f in fields),
     )
-    return select.from_(relation(batch, B), copy=False).join(join(expected.subquery(E, copy=False), on, "LEFT"))
+    return select.from_(relation(batch, B), copy=False).join(
+        join(expected.subquery(E, copy=False), on, "LEFT")
+    )
 
 
 def _data_version(spec: FeatureSpec, field: str, profile: DialectProfile) -> Expr:
@@ -228,7 +254,10 @@ def write_query(
     fields = layout.field_keys(spec)
     declared = [name for name, _ in layout.declared_columns(spec)]
     staged = _staged(project, spec, profile, batch)
-    versions = [exp.alias_(_data_version(spec, f, profile), layout.data_version_column(f), copy=False) for f in fields]
+    versions = [
+        exp.alias_(_data_version(spec, f, profile), layout.data_version_column(f), copy=False)
+        for f in fields
+    ]
     keep = [col(name, W) for name in (*spec.id_columns, *declared)]
     keep += [col(layout.provenance_column(f), W) for f in fields]
     versioned = exp.select(*keep, *versions).from_(staged.subquery(W, copy=False))
@@ -240,8 +269,16 @@ def write_query(
     final = exp.select(
         *(col(name, W) for name in (*spec.id_columns, *declared)),
         *per_field,
-        exp.alias_(sample_hash(profile, [col(layout.provenance_column(f), W) for f in fields]), layout.PROVENANCE, copy=False),
-        exp.alias_(sample_hash(profile, [col(layout.data_version_column(f), W) for f in fields]), layout.DATA_VERSION, copy=False),
+        exp.alias_(
+            sample_hash(profile, [col(layout.provenance_column(f), W) for f in fields]),
+            layout.PROVENANCE,
+            copy=False,
+        ),
+        exp.alias_(
+            sample_hash(profile, [col(layout.data_version_column(f), W) for f in fields]),
+            layout.DATA_VERSION,
+            copy=False,
+        ),
         exp.alias_(lit(project.versions.feature[key]), layout.FEATURE_VERSION, copy=False),
         exp.alias_(lit(project.versions.project), layout.PROJECT_VERSION, copy=False),
         exp.alias_(stamp, layout.WRITTEN_AT, copy=False),
