@@ -10,5 +10,10 @@ __version__ = "0.1.0"
 from metaxy_cli.errors import ConfigError, MetaxyError
 from metaxy_cli.loader import load_project
 from metaxy_cli.model import FeatureSpec, FieldSpec, Project
+from metaxy_cli.engine import Increment, Summary, delete, increment, status, summary, write
+from metaxy_cli.store.config import open_store
 
-__all__ = ["ConfigError", "FeatureSpec", "FieldSpec", "MetaxyError", "Project", "__version__", "load_project"]
+__all__ = [
+    "ConfigError", "FeatureSpec", "FieldSpec", "Increment", "MetaxyError", "Project", "Summary",
+    "__version__", "delete", "increment", "load_project", "open_store", "status", "summary", "write",
+]
