@@ -1,0 +1,50 @@
+"""The duckdb store on a real database file: DDL, staging Arrow, typed fetches, transactions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from metaxy_cli.store.duckdb import DuckDBStore
+from tests import store_contract as contract
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    opened = DuckDBStore.open(tmp_path / "store.db", name="duckdb")
+    yield opened
+    opened.close()
+
+
+def test_tables(store) -> None:
+    contract.check_tables(store)
+
+
+def test_stage_and_fetch(store, tmp_path: Path) -> None:
+    contract.check_stage_and_fetch(store, tmp_path)
+
+
+def test_transaction(store) -> None:
+    contract.check_transaction(store)
+
+
+def test_errors(store) -> None:
+    contract.check_errors(store)
+
+
+def test_unopenable(tmp_path: Path) -> None:
+    contract.check_unopenable(DuckDBStore, tmp_path)
+
+
+def test_file_persists(tmp_path: Path) -> None:
+    with DuckDBStore.open(tmp_path / "deep" / "er" / "store.db") as store:
+        store.ensure_table("t", contract.COLUMNS)
+    with DuckDBStore.open(tmp_path / "deep" / "er" / "store.db") as store:
+        assert store.list_columns("t") == [name for name, _ in contract.COLUMNS]
+
+
+def test_memory_store_and_native_connection() -> None:
+    with DuckDBStore.open(":memory:") as store:
+        assert store.location == ":memory:"
+        assert store.native_duckdb.sql("SELECT md5('abc')").fetchall() == [("900150983cd24fb0d6963f7d28e17f72",)]
