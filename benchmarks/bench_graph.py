@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate_graph import generate_project  # noqa: E402
+from generate_graph import generate_project
 
 REPO = Path(__file__).resolve().parent.parent
 OVERVIEW = REPO / "examples" / "overview"

@@ -11,8 +11,8 @@ import re
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.events import (
     DocumentEndEvent,
     DocumentStartEvent,
