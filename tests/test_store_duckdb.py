@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from metaxy_cli.errors import StoreError
 from metaxy_cli.store.duckdb import DuckDBStore
 from tests import store_contract as contract
 
@@ -48,3 +49,12 @@ def test_memory_store_and_native_connection() -> None:
     with DuckDBStore.open(":memory:") as store:
         assert store.location == ":memory:"
         assert store.native_duckdb.sql("SELECT md5('abc')").fetchall() == [("900150983cd24fb0d6963f7d28e17f72",)]
+
+
+def test_compression_setting(tmp_path: Path) -> None:
+    with DuckDBStore.open(tmp_path / "fast.db", compression="uncompressed") as store:
+        assert store.fetch_all("SELECT current_setting('force_compression')") == [("uncompressed",)]
+    with pytest.raises(StoreError, match=r"^cannot open store 'duckdb' at .*: Not implemented Error: .*\"bogus\""):
+        DuckDBStore.open(tmp_path / "bad.db", compression="bogus")
+    with pytest.raises(StoreError, match=r"^store 'duckdb': compression \"x'; DROP\" is not a DuckDB compression method$"):
+        DuckDBStore.open(tmp_path / "bad.db", compression="x'; DROP")
