@@ -295,7 +295,11 @@ def summary(project: Project, store: Store, key: str, *, input: Any = None) -> S
         return Summary(key)
     prepare_tables(project, store, spec)
     source = _root_source(project, store, spec, input)
-    row = store.fetch_all(store.to_sql(summary_query(project, key, store.profile, root_source=source)))[0]
+    try:
+        row = store.fetch_all(store.to_sql(summary_query(project, key, store.profile, root_source=source)))[0]
+    finally:
+        if source is not None:
+            _drop_temporary(store, source)
     fields = layout.field_keys(spec)
     new, stale, orphaned, up_to_date = (int(value or 0) for value in row[:4])
     per_field = {name: int(value or 0) for name, value in zip(fields, row[4:])}

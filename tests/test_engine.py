@@ -255,3 +255,47 @@ def test_sql_text_for_many_dialects(overview_dir: Path) -> None:
     for dialect in ("duckdb", "sqlite", "postgres", "clickhouse", "spark", "bigquery"):
         text = engine.sql_text(project, CROP, dialect)
         assert text.startswith("SELECT") and "metaxy_stale__audio" in text
+
+
+def test_declared_column_and_field_added_later(overview_dir: Path, store) -> None:
+    project = load_project(overview_dir)
+    engine.write(project, store, VIDEO, videos()[:2])
+    compute(project, store, CROP)
+    video = overview_dir / "features" / "video.yaml"
+    video.write_text(video.read_text().replace("      size: integer\n", "      size: integer\n      codec: string\n"))
+    crop = overview_dir / "features" / "processing.yaml"
+    crop.write_text(crop.read_text().replace(
+        "      - key: frames\n        code_version: \"1\"\n        deps:\n          - feature: example/video\n            fields: [frames]\n\n  - key: example/face_detection",
+        "      - key: frames\n        code_version: \"1\"\n        deps:\n          - feature: example/video\n            fields: [frames]\n      - key: thumbnail\n\n  - key: example/face_detection",
+    ))  # fmt: skip
+    project = load_project(overview_dir)
+    rows = [{**row, "codec": "h264"} for row in videos()[:2]]
+    engine.write(project, store, VIDEO, rows)
+    assert store.list_columns("example__video")[-1] == "codec"
+    assert store.fetch_all('SELECT codec FROM "example__video" ORDER BY sample_uid') == [("h264",), ("h264",)]
+    # The new field of crop (default parents: every video field) is stale; the others are not.
+    assert todo(project, store, CROP) == {"s000": ["thumbnail"], "s001": ["thumbnail"]}
+    compute(project, store, CROP)
+    assert todo(project, store, CROP) == {}
+
+
+OPTIONAL_PROJECT = """\
+project: optional
+features:
+  - key: a
+    columns: {x: string}
+  - key: b
+    columns: {y: string}
+  - key: model
+    deps: [a, {feature: b, optional: true}]
+"""
+
+
+def test_optional_upstream_without_data(tmp_path: Path, store) -> None:
+    (tmp_path / "metaxy.yaml").write_text(OPTIONAL_PROJECT)
+    project = load_project(tmp_path)
+    engine.write(project, store, "a", [{"sample_uid": "1", "x": "p"}, {"sample_uid": "2", "x": "q"}])
+    assert todo(project, store, "model") == {"1": ["default"], "2": ["default"]}
+    compute(project, store, "model")
+    engine.write(project, store, "b", [{"sample_uid": "2", "y": "z"}])
+    assert todo(project, store, "model") == {"2": ["default"]}
