@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from metaxy_cli.doc_cache import DocumentCache
 from metaxy_cli.errors import GitRevisionError
 from metaxy_cli.sources import WorktreeSource, display_path
 
@@ -257,7 +258,7 @@ def open_source(folder: Path, revision: str | None, *, staged: bool = False) -> 
     return GitRevisionSource(folder, revision)
 
 
-def load_side(project_file: Path, revision: str | None, *, staged: bool = False):
+def load_side(project_file: Path, revision: str | None, *, staged: bool = False, cache: DocumentCache | None = None):
     """Load the project whose metaxy.yaml is `project_file` as it is at one side of a comparison.
 
     The working tree when `revision` is None and not `staged`; else the index or the revision.
@@ -267,23 +268,23 @@ def load_side(project_file: Path, revision: str | None, *, staged: bool = False)
 
     source = open_source(project_file.parent, revision, staged=staged)
     if isinstance(source, WorktreeSource):
-        return load_from_source(source, project_file.name)
+        return load_from_source(source, project_file.name, cache=cache)
     with source:
         if not source.exists(project_file.name):
             where = "in the index" if staged else f"at revision {revision}"
             raise GitRevisionError(f"{source.repo.prefix}{project_file.name} does not exist {where}")
-        return load_from_source(source, project_file.name)
+        return load_from_source(source, project_file.name, cache=cache)
 
 
 def load_pair(project_file: Path, base: str | None, head: str | None, *, staged: bool = False) -> tuple[Project, Project]:
     """Both sides of a comparison, with their versions computed.
 
-    Files identical on both sides (most of them, in a typical change) are parsed only once.
+    Files identical on both sides (most of them, in a typical change) are parsed only once, and
+    not at all when the project's document cache already holds them.
     """
-    from metaxy_cli.loader import sharing_parses
-
-    with sharing_parses():
-        old, new = load_side(project_file, base), load_side(project_file, head, staged=staged)
+    cache = DocumentCache.for_project(project_file.parent)
+    old = load_side(project_file, base, cache=cache)
+    new = load_side(project_file, head, staged=staged, cache=cache)
     old.versions, new.versions  # noqa: B018 - cached on the projects
     return old, new
 

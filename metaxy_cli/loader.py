@@ -6,12 +6,11 @@ only looked up (by a round-trip parse) when there is something to report.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from metaxy_cli.doc_cache import DocumentCache
 from metaxy_cli.errors import ConfigError, Location, Problem, ProjectNotFoundError
 from metaxy_cli.graph import find_cycle, topological_order
 from metaxy_cli.keys import column_stem, key_problem, table_name
@@ -82,21 +81,29 @@ class _Reporter:
             raise ConfigError(problems)
 
 
-def load_project(path: str | Path | None = None) -> Project:
-    """Load the project whose metaxy.yaml is at `path` (file or folder), or found upward from cwd."""
+def load_project(path: str | Path | None = None, *, cache: DocumentCache | None = None) -> Project:
+    """Load the project whose metaxy.yaml is at `path` (file or folder), or found upward from cwd.
+
+    Clean documents are remembered in the project's `.metaxy/cache` unless `cache` says otherwise.
+    """
     project_file = resolve_project_file(path)
-    return load_from_source(WorktreeSource(project_file.parent), project_file.name)
+    if cache is None:
+        cache = DocumentCache.for_project(project_file.parent)
+    return load_from_source(WorktreeSource(project_file.parent), project_file.name, cache=cache)
 
 
-def load_from_source(source: DefinitionSource, project_file: str = PROJECT_FILE) -> Project:
+def load_from_source(
+    source: DefinitionSource, project_file: str = PROJECT_FILE, *, cache: DocumentCache | None = None
+) -> Project:
     """Load and validate a project from any source (working tree, git revision)."""
+    cache = cache if cache is not None else DocumentCache()
     reporter = _Reporter()
     project_label = source.label(project_file)
     try:
         text = source.read_text(project_file)
     except FileNotFoundError:
         raise ProjectNotFoundError(f"{project_label}: project file not found") from None
-    document = _parse(reporter, project_label, text, PROJECT_SCHEMA)
+    document = _parse(reporter, project_label, text, PROJECT_SCHEMA, cache)
     entries: list[tuple[Origin, dict[str, Any]]] = []
     if isinstance(document, dict):
         root = Origin(project_label, ())
@@ -114,7 +121,7 @@ def load_from_source(source: DefinitionSource, project_file: str = PROJECT_FILE)
                 label = source.label(relpath)
                 if label in reporter.texts:
                     continue
-                included = _parse(reporter, label, source.read_text(relpath), FEATURES_SCHEMA)
+                included = _parse(reporter, label, source.read_text(relpath), FEATURES_SCHEMA, cache)
                 if isinstance(included, dict):
                     entries += _feature_entries(label, included)
     reporter.raise_if_any()
@@ -137,31 +144,11 @@ def load_from_source(source: DefinitionSource, project_file: str = PROJECT_FILE)
     )
 
 
-# (schema, text) -> the document of a file that parsed and validated cleanly, inside `sharing_parses`.
-_shared_parses: dict[tuple[str, str], Any] | None = None
-
-
-@contextmanager
-def sharing_parses() -> Iterator[None]:
-    """Within the block, a file text already parsed cleanly is not parsed again.
-
-    `diff` and `plan` load two revisions that mostly share their files; this halves their YAML work.
-    Documents are only read by the loader, so sharing them between projects is safe.
-    """
-    global _shared_parses
-    outer = _shared_parses
-    _shared_parses = {} if outer is None else outer
-    try:
-        yield
-    finally:
-        _shared_parses = outer
-
-
-def _parse(reporter: _Reporter, label: str, text: str, schema: str) -> Any:
+def _parse(reporter: _Reporter, label: str, text: str, schema: str, cache: DocumentCache) -> Any:
     reporter.texts[label] = text
-    memo = _shared_parses
-    if memo is not None and (schema, text) in memo:
-        return memo[(schema, text)]
+    remembered = cache.get(schema, text)
+    if remembered is not None:
+        return remembered
     try:
         document = load_fast(text, label)
     except YamlSyntaxError as error:
@@ -177,8 +164,8 @@ def _parse(reporter: _Reporter, label: str, text: str, schema: str) -> Any:
     issues = validate(document, schema)
     for issue in issues:
         reporter.add(origin, issue.path, issue.message, at_key=issue.at_key, quote_hint=issue.quote_hint)
-    if memo is not None and not issues:
-        memo[(schema, text)] = document
+    if not issues:
+        cache.put(schema, text, document)
     return document
 
 

@@ -57,9 +57,18 @@ def test_errors_on_stderr_sorted_and_exit_1(invoke, overview_dir: Path, monkeypa
     ]
 
 
-def test_validate_writes_nothing(invoke, overview_dir: Path) -> None:
+def test_validate_writes_nothing_but_its_cache(invoke, overview_dir: Path) -> None:
     before = sorted(path for path in overview_dir.rglob("*"))
     assert invoke("--project", overview_dir, "validate").exit_code == 0
+    after = sorted(path for path in overview_dir.rglob("*"))
+    cache = overview_dir / ".metaxy" / "cache"
+    assert [p for p in after if p != cache.parent and cache not in (p, *p.parents)] == before
+    assert (cache / ".gitignore").read_text() == "*\n"
+
+
+def test_validate_with_cache_disabled_writes_nothing(invoke, overview_dir: Path) -> None:
+    before = sorted(path for path in overview_dir.rglob("*"))
+    assert invoke("--project", overview_dir, "validate", env={"METAXY_NO_CACHE": "1"}).exit_code == 0
     assert sorted(path for path in overview_dir.rglob("*")) == before
 
 

@@ -214,4 +214,3 @@ def test_load_pair_parses_files_shared_by_both_sides_once(tmp_path: Path, monkey
     assert new.features["example/video"].field("audio").code_version == "2"
     assert old.features["example/video"].field("audio").code_version == "1"
     assert "versions" in vars(old) and "versions" in vars(new)
-    assert loader._shared_parses is None
