@@ -14,40 +14,18 @@ os.wait4, repeated; the median and the worst run are reported. Target (issue: di
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate_graph import generate_project  # noqa: E402
+from harness import COLD, WARM, machine, measure, metaxy_command  # noqa: E402
 
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@metaxy.invalid", "-c", "commit.gpgsign=false"]
 CODE_VERSION = re.compile(r'code_version: "([^"]*)"')
-
-
-def metaxy_command() -> list[str]:
-    """The installed `metaxy` script next to this Python, else `python -m metaxy_cli`."""
-    script = Path(sys.executable).with_name("metaxy")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "metaxy_cli"]
-
-
-def run_once(args: list[str], cwd: Path, ok_codes: tuple[int, ...] = (0,)) -> tuple[float, float, float]:
-    """(wall s, CPU s, peak RSS MB) of one process; output discarded, failure is fatal."""
-    start = time.perf_counter()
-    process = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code not in ok_codes:
-        raise SystemExit(f"{' '.join(args)} exited {code}: {process.stderr.read().decode()}")  # type: ignore[union-attr]
-    process.stderr.close()  # type: ignore[union-attr]
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def bump_code_versions(project: Path, bumps: int) -> list[str]:
@@ -75,24 +53,6 @@ def make_repo(folder: Path, features: int, bumps: int, seed: int) -> Path:
     return folder
 
 
-def measure(args: list[str], cwd: Path, runs: int, ok_codes: tuple[int, ...] = (0,)) -> dict[str, float]:
-    samples = [run_once(args, cwd, ok_codes) for _ in range(runs)]
-    walls, cpus, rss = zip(*samples)
-    return {"median": statistics.median(walls), "worst": max(walls), "cpu": statistics.median(cpus), "rss": max(rss)}
-
-
-def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000], help="feature counts")
@@ -106,20 +66,23 @@ def main(argv: list[str] | None = None) -> int:
         for size in args.sizes:
             repo = make_repo(Path(tmp) / f"g{size}", size, args.bumps, args.seed)
             commands = {
+                "diff HEAD~1 (text), cold": ([*metaxy, "diff", "HEAD~1"], (0,), COLD),
                 "diff HEAD~1 (text)": ([*metaxy, "diff", "HEAD~1"], (0,)),
                 "diff HEAD~1 HEAD --format json": ([*metaxy, "diff", "HEAD~1", "HEAD", "--format", "json"], (0,)),
                 "plan --base HEAD~1 --detailed-exitcode": ([*metaxy, "plan", "--base", "HEAD~1", "--detailed-exitcode"], (2,)),
                 "validate (one load, for reference)": ([*metaxy, "validate"], (0,)),
             }
-            for name, (command, codes) in commands.items():
-                result = measure(command, repo, args.runs, codes)
+            for name, (command, codes, *env) in commands.items():
+                result = measure(command, args.runs, cwd=repo, ok_codes=codes, env=env[0] if env else WARM)
                 rows.append((size, name, result))
                 print(f"{size:>6} {name}: median {result['median']:.2f} s", file=sys.stderr)
-    print(f"Machine: {machine()}. {args.runs} runs each; {args.bumps} code_versions bumped.\n")
+    print(f"Machine: {machine()}. {args.runs} runs each after a warm-up; {args.bumps} code_versions bumped.")
+    print("cold: METAXY_NO_CACHE=1 (every YAML file of both sides parsed and checked, as on a fresh CI")
+    print("clone); other rows: unchanged files come from the project's document cache.\n")
     print("| features | command | median wall | worst wall | CPU (median) | peak RSS |")
     print("|---:|---|---:|---:|---:|---:|")
     for size, name, r in rows:
-        print(f"| {size:,} | `metaxy {name}` | {r['median']:.2f} s | {r['worst']:.2f} s | {r['cpu']:.2f} s | {r['rss']:.0f} MB |")
+        print(f"| {size:,} | `metaxy {name}` | {r['median']:.2f} s | {r['max']:.2f} s | {r['cpu']:.2f} s | {r['rss']:.0f} MB |")
     return 0
 
 

@@ -12,66 +12,17 @@ validated, versioned and rendered as Mermaid under 3 s and 500 MB.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generate_graph import generate_project
+from generate_graph import generate_project  # noqa: E402
+from harness import COLD, machine, measure, metaxy_command  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 OVERVIEW = REPO / "examples" / "overview"
-
-
-def metaxy_command() -> list[str]:
-    """The installed `metaxy` script next to this Python, else `python -m metaxy_cli`."""
-    script = Path(sys.executable).with_name("metaxy")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "metaxy_cli"]
-
-
-COLD = {**os.environ, "METAXY_NO_CACHE": "1"}  # every run parses and validates all YAML
-
-
-def run_once(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds, peak RSS in MB) of one process; output discarded, failure is fatal."""
-    start = time.perf_counter()
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(args)} failed: {process.stderr.read().decode()}")
-    process.stderr.close()
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # ru_maxrss: KiB on Linux
-
-
-def measure(args: list[str], runs: int, env: dict[str, str] | None = None) -> dict[str, float]:
-    run_once(args, env)  # warm-up: file cache, .pyc files, and the document cache unless COLD
-    samples = [run_once(args, env) for _ in range(runs)]
-    walls = [wall for wall, _, _ in samples]
-    return {
-        "median": statistics.median(walls),
-        "max": max(walls),
-        "cpu": statistics.median(cpu for _, cpu, _ in samples),
-        "rss": max(rss for _, _, rss in samples),
-    }
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
 
 
 def rows(sizes: list[int], runs: int, workdir: Path) -> list[tuple[str, dict[str, float], str]]:
@@ -86,9 +37,9 @@ def rows(sizes: list[int], runs: int, workdir: Path) -> list[tuple[str, dict[str
         target = "< 3 s, < 500 MB" if size == 10_000 else ""
         validate = metaxy + ["--project", str(project), "validate"]
         render = metaxy + ["--project", str(project), "render", "--format", "mermaid"]
-        found.append((f"{size:,} features: `validate`, cold", measure(validate, runs, COLD), ""))
+        found.append((f"{size:,} features: `validate`, cold", measure(validate, runs, env=COLD), ""))
         found.append((f"{size:,} features: `validate`, cached documents", measure(validate, runs), ""))
-        found.append((f"{size:,} features: validate + versions + Mermaid, cold", measure(render, runs, COLD), target))
+        found.append((f"{size:,} features: validate + versions + Mermaid, cold", measure(render, runs, env=COLD), target))
         found.append((f"{size:,} features: validate + versions + Mermaid, cached documents", measure(render, runs), target))
     return found
 
