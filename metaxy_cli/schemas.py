@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from metaxy_cli.keys import key_problem
+from metaxy_cli.schema_check import UnsupportedSchema, compile_schema
 from metaxy_cli.suggest import did_you_mean
 
 PROJECT_SCHEMA = "project.schema.json"
@@ -35,8 +37,9 @@ _ANNOTATIONS = frozenset({"title", "description", "examples", "default", "$comme
 _NAMED_SUBSCHEMAS = frozenset({"properties", "patternProperties", "dependentSchemas"})
 
 
-def inlined_schema(name: str) -> dict[str, Any]:
-    """`name` with every `$ref` replaced by its target and annotations dropped.
+def inlined_schema(name: str, pointer: str = "") -> dict[str, Any]:
+    """`name` (or its subschema at the JSON `pointer`) with every `$ref` replaced by its target
+    and annotations dropped.
 
     The same constraints as the published schema, but jsonschema then spends no time resolving
     references or walking descriptions: about 3x faster on large feature files.
@@ -67,7 +70,7 @@ def inlined_schema(name: str) -> dict[str, Any]:
                 result[key] = inline(value, home)
         return result
 
-    return inline(load_schema(name), name)
+    return inline(*target(f"{name}#{pointer}", name))
 
 
 @cache
@@ -85,8 +88,25 @@ def readable_path(path: tuple[str | int, ...]) -> str:
     return text or "top level"
 
 
+@cache
+def _fast_check(name: str) -> Callable[[Any], bool] | None:
+    """The compiled yes/no check of `name`, or None if it uses keywords the compiler lacks."""
+    try:
+        return compile_schema(inlined_schema(name))
+    except UnsupportedSchema:
+        return None
+
+
 def validate(document: Any, schema_name: str) -> list[SchemaIssue]:
-    """Every violation of `schema_name` in `document`, not just the first."""
+    """Every violation of `schema_name` in `document`, not just the first.
+
+    A valid document is recognised by the compiled check alone (never looser than jsonschema,
+    about 25x faster, and jsonschema is not even imported); any other goes through jsonschema,
+    whose errors are the ones reported.
+    """
+    fast = _fast_check(schema_name)
+    if fast is not None and fast(document):
+        return []
     issues: list[SchemaIssue] = []
     for error in _validator(schema_name).iter_errors(document):
         issues.extend(_translate(error))
