@@ -188,11 +188,12 @@ def best_of(variants: dict[str, Callable[[], object]], repeat: int) -> dict[str,
 class Child:
     """One size: a fresh store, the story's steps, every measurement appended to `rows`."""
 
-    def __init__(self, n: int, repeat: int, files: dict[str, Path], workdir: Path):
+    def __init__(self, n: int, repeat: int, files: dict[str, Path], workdir: Path, memory_limit: str | None):
         from metaxy_cli.loader import load_project
         from metaxy_cli.store.duckdb import DuckDBStore
 
         self.n, self.repeat, self.files, self.workdir = n, repeat, files, workdir
+        self.memory_limit = memory_limit
         self.project = load_project(OVERVIEW)
         self.database = workdir / "store.duckdb"
         self.store = DuckDBStore.open(self.database)
@@ -265,6 +266,8 @@ class Child:
             for path in (self.database, self.database.with_name(self.database.name + ".wal")):
                 path.unlink(missing_ok=True)
         self.store = DuckDBStore.open(self.database, compression=compression)
+        if self.memory_limit:  # DuckDB's default is 80% of RAM; its buffer pool fills it
+            self.store.execute(f"SET memory_limit = '{self.memory_limit}'")
 
     def run(self) -> None:
         self.root_write()
@@ -301,13 +304,13 @@ def engine_increment_sql(child: Child, key: str) -> str:
 # ---- driver ---------------------------------------------------------------------------------------
 
 
-def child_main(n: int, repeat: int, output: Path) -> int:
+def child_main(n: int, repeat: int, output: Path, memory_limit: str | None) -> int:
     import resource
 
     log(f"N={n:,}: generating input data")
     files = generate(n)
     with tempfile.TemporaryDirectory(dir=DATA, prefix=f"run-{n}-") as workdir:
-        child = Child(n, repeat, files, Path(workdir))
+        child = Child(n, repeat, files, Path(workdir), memory_limit)
         child.run()
         child.store.close()
         size = child.database.stat().st_size
@@ -327,10 +330,11 @@ def machine() -> dict[str, str]:
     }  # fmt: skip
 
 
-def run_size(n: int, repeat: int) -> dict:
+def run_size(n: int, repeat: int, memory_limit: str | None) -> dict:
     """The size in a child process: its own peak RSS, nothing cached between sizes."""
     with tempfile.NamedTemporaryFile(suffix=".json") as handle:
         command = [sys.executable, __file__, "--child", str(n), "--repeat", str(repeat), "--json", handle.name]
+        command += ["--memory-limit", memory_limit] if memory_limit else []
         start = time.perf_counter()
         process = subprocess.Popen(command)
         _, status, usage = os.wait4(process.pid, 0)
@@ -359,16 +363,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated N (default 100000,1000000)")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved repetitions; the best is kept")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--memory-limit", help="DuckDB memory_limit of the store connection, e.g. 4GB (default: DuckDB's, 80%% of RAM)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.child:
-        return child_main(options.child, options.repeat, options.json)
+        return child_main(options.child, options.repeat, options.json, options.memory_limit)
     info = machine()
     sizes = [int(size) for size in options.sizes.split(",")]
-    results = {n: run_size(n, options.repeat) for n in sizes}
+    results = {n: run_size(n, options.repeat, options.memory_limit) for n in sizes}
     info["load_after"] = "%.1f %.1f %.1f" % os.getloadavg()
     print(f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, Python {info['python']}, DuckDB {info['duckdb']}; "
-          f"load average {info['load']} before, {info['load_after']} after. Best of {options.repeat}.\n")  # fmt: skip
+          f"load average {info['load']} before, {info['load_after']} after. Best of {options.repeat}; "
+          f"memory_limit {options.memory_limit or 'DuckDB default'}.\n")  # fmt: skip
     print(markdown(results))
     if options.json:
         options.json.write_text(json.dumps({"machine": info, "results": {str(n): r for n, r in results.items()}}, indent=1))
