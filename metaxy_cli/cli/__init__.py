@@ -13,6 +13,7 @@ import sys
 import click
 
 from metaxy_cli import __version__
+from metaxy_cli.cli import context
 from metaxy_cli.cli.context import CliContext
 from metaxy_cli.errors import ConfigError, MetaxyError
 
@@ -89,6 +90,7 @@ def cli(ctx: click.Context, project_path: str | None) -> None:
 
 
 def main() -> None:
+    context.freeze_loaded_project = True
     cli(prog_name="metaxy")
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 
 import click
 
 from metaxy_cli.model import Project
+
+# Set by the console-script entry point, whose process ends with the command (in-process callers
+# such as tests leave it off): the loaded project then lives until exit, so it is moved out of the
+# garbage collector's reach (gc.freeze) instead of being rescanned, ~10% of a 10,000-feature render.
+freeze_loaded_project = False
 
 
 @dataclass
@@ -19,6 +25,8 @@ class CliContext:
             from metaxy_cli.loader import load_project
 
             self._project = load_project(self.project_path)
+            if freeze_loaded_project:
+                gc.freeze()
         return self._project
 
 
