@@ -51,6 +51,13 @@ def test_memory_store_and_native_connection() -> None:
         assert store.native_duckdb.sql("SELECT md5('abc')").fetchall() == [("900150983cd24fb0d6963f7d28e17f72",)]
 
 
+def test_memory_limit_setting(tmp_path: Path) -> None:
+    with DuckDBStore.open(tmp_path / "small.db", memory_limit="1GB") as store:
+        assert store.fetch_all("SELECT current_setting('memory_limit')") == [("953.6 MiB",)]
+    with pytest.raises(StoreError, match=r"^cannot open store 'duckdb' at .*bad\.db: Parser Error: Memory must have a number"):
+        DuckDBStore.open(tmp_path / "bad.db", memory_limit="lots")
+
+
 def test_compression_setting(tmp_path: Path) -> None:
     with DuckDBStore.open(tmp_path / "fast.db", compression="uncompressed") as store:
         assert store.fetch_all("SELECT current_setting('force_compression')") == [("uncompressed",)]

@@ -52,13 +52,18 @@ class DuckDBStore(Store):
     @classmethod
     def from_settings(cls, name: str, settings: dict[str, Any], root: Path) -> DuckDBStore:
         path = settings.get("path") or str(root / DEFAULT_PATH)
-        return cls.open(path, name=name, compression=settings.get("compression"))
+        return cls.open(path, name=name, compression=settings.get("compression"), memory_limit=settings.get("memory_limit"))
 
     @classmethod
-    def open(cls, path: str | Path = MEMORY, *, name: str = "duckdb", compression: str | None = None) -> DuckDBStore:
+    def open(
+        cls, path: str | Path = MEMORY, *, name: str = "duckdb", compression: str | None = None,
+        memory_limit: str | None = None,
+    ) -> DuckDBStore:  # fmt: skip
         """`compression`: "auto" (DuckDB chooses per column, the default) or a DuckDB method
         forced for every write, e.g. "uncompressed": writes of random hex hashes get ~1.5x faster
-        (no compression analysis) for ~2x the file size.
+        (no compression analysis) for ~2x the file size. `memory_limit` (e.g. "4GB"): DuckDB's
+        default is 80% of RAM, which its buffer pool fills on big stores (10M samples: 10 GB
+        RSS; with "4GB": under 5 GB and no slower, benchmarks/README.md).
         """
         import duckdb
 
@@ -67,7 +72,10 @@ class DuckDBStore(Store):
             raise StoreError(f"store {name!r}: compression {compression!r} is not a DuckDB compression method")
         try:
             # No progress bar on stdout; output order is not part of any contract (less memory).
-            connection = duckdb.connect(location, config={"preserve_insertion_order": False})
+            config: dict[str, Any] = {"preserve_insertion_order": False}
+            if memory_limit is not None:
+                config["memory_limit"] = str(memory_limit)
+            connection = duckdb.connect(location, config=config)
             connection.execute("SET enable_progress_bar = false").fetchall()
             if compression not in (None, "auto"):
                 connection.execute(f"SET force_compression = '{compression}'").fetchall()
