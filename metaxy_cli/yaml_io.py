@@ -113,44 +113,53 @@ def _load_plain(text: str) -> Any:
         return None
     if not isinstance(event, DocumentStartEvent) or event.explicit or event.version or event.tags:
         raise _NotPlain
-    names: dict[int, str] = {}  # id(Tag) -> name: the memoised resolver shares Tag objects
-    stack: list[list[Any]] = []  # [container, pending key] per open mapping or sequence
-    unset = result = object()
+    resolve = loader.resolve
+    names: dict[tuple[str, Any], str] = {}  # (text, implicit) -> tag name: one resolver call each
+    stack: list[tuple[Any, Any, bool]] = []  # the enclosing (container, pending key, is a list)
+    container: Any = None  # the innermost open mapping or sequence
+    unset = key = result = object()
+    in_list = False
     while True:
         event = get()
         kind = type(event)
         if kind is ScalarEvent:
-            if event.anchor is not None or event.tag is not None:
+            if event.anchor is not None or event.ctag is not None:  # .ctag: .tag is a str() property
                 raise _NotPlain
-            tag = loader.resolve(ScalarNode, event.value, event.implicit)
-            name = names.get(id(tag)) or names.setdefault(id(tag), str(tag))
-            value = event.value if name == _STR else loader.construct_object(
-                ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
-            )
+            scalar, implicit = event.value, event.implicit
+            name = names.get((scalar, implicit))
+            if name is None:
+                name = names[(scalar, implicit)] = str(resolve(ScalarNode, scalar, implicit))
+            if name == _STR:
+                value = scalar
+            else:
+                tag = resolve(ScalarNode, scalar, implicit)
+                node = ScalarNode(tag, scalar, event.start_mark, event.end_mark, style=event.style)
+                value = loader.construct_object(node)
         elif kind is MappingStartEvent or kind is SequenceStartEvent:
-            if event.anchor is not None or event.tag is not None:
+            if event.anchor is not None or event.ctag is not None:
                 raise _NotPlain
-            stack.append([{} if kind is MappingStartEvent else [], unset])
+            stack.append((container, key, in_list))
+            in_list = kind is SequenceStartEvent
+            container, key = ([] if in_list else {}), unset
             continue
         elif kind is MappingEndEvent or kind is SequenceEndEvent:
-            value = stack.pop()[0]
-        elif kind is DocumentEndEvent and stack == []:
+            value = container
+            container, key, in_list = stack.pop()
+        elif kind is DocumentEndEvent and not stack:
             break
         else:
             raise _NotPlain  # aliases, anything unexpected
         if not stack:
             result = value
-            continue
-        top = stack[-1]
-        if isinstance(top[0], list):
-            top[0].append(value)
-        elif top[1] is unset:
-            if kind is not ScalarEvent or name not in (_STR, _INT) or value in top[0]:
+        elif in_list:
+            container.append(value)
+        elif key is unset:
+            if kind is not ScalarEvent or name not in (_STR, _INT) or value in container:
                 raise _NotPlain  # complex, merge or duplicate keys: ruamel's rules and errors
-            top[1] = value
+            key = value
         else:
-            top[0][top[1]] = value
-            top[1] = unset
+            container[key] = value
+            key = unset
     if not isinstance(get(), StreamEndEvent):
         raise _NotPlain  # a second document: ruamel reports it
     return result
