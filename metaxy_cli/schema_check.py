@@ -343,7 +343,7 @@ def _enum_check(options: Any) -> Predicate:
         raise UnsupportedSchema("enum must be a list")
     if all(type(option) is str for option in options):
         strings = frozenset(options)
-        # a non-str value equals a str option only through its own __eq__; ask it like jsonschema does
+        # a non-str value equals a str option only through its own __eq__: ask it, like jsonschema
         return lambda value: (
             value in strings
             if isinstance(value, str)

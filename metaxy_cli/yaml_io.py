@@ -123,7 +123,7 @@ def _load_plain(text: str) -> Any:
         event = get()
         kind = type(event)
         if kind is ScalarEvent:
-            if event.anchor is not None or event.ctag is not None:  # .ctag: .tag is a str() property
+            if event.anchor is not None or event.ctag is not None:  # .tag: a str() property
                 raise _NotPlain
             scalar, implicit = event.value, event.implicit
             name = names.get((scalar, implicit))
