@@ -44,12 +44,28 @@ def require_upstream(project: Project, store: Store, spec: FeatureSpec) -> None:
 
 
 def prepare_tables(project: Project, store: Store, spec: FeatureSpec) -> None:
-    """Create the feature's tables (and absent optional upstream ones), add declared columns."""
+    """Create the feature's tables (and absent optional upstream ones) and the write log, add
+    declared columns; required upstream tables written before write ids existed get the column
+    (NULL: such rows always take the hashing path)."""
     features = [spec] + [project.feature(dep.feature) for dep in spec.deps if dep.optional]
     with store.transaction():
+        store.ensure_table(layout.WRITES, layout.WRITES_COLUMNS)
         for feature in features:
             store.ensure_table(layout.current_table(feature.key), layout.table_columns(feature))
             store.ensure_table(layout.history_table(feature.key), layout.table_columns(feature, history=True))
+        for dep in spec.deps:
+            table = layout.current_table(dep.feature)
+            if not dep.optional and layout.WRITE_ID not in (store.list_columns(table) or [layout.WRITE_ID]):
+                store.add_columns(table, [(layout.WRITE_ID, "integer")])
+
+
+def begin_write(project: Project, store: Store, key: str, operation: str, rows: int, written_at: datetime) -> int:
+    """Take the next write id and log the write; call inside the write's transaction."""
+    from metaxy_cli.sql.writes import log_write, next_write_id
+
+    write_id = int(store.fetch_all(store.to_sql(next_write_id()))[0][0])
+    store.run(log_write(project, key, store.profile, write_id=write_id, operation=operation, rows=rows, written_at=written_at))
+    return write_id
 
 
 def _names(columns: Iterable[tuple[str, str]]) -> list[str]:
@@ -116,9 +132,10 @@ def write(
             if not spec.is_root:
                 _refuse_orphans(project, store, spec)
             progress(f"{key}: writing {rows} samples")
+            write_id = begin_write(project, store, key, "write", rows, written_at)
             current = layout.current_table(key)
             supersede(store, spec, _matching(spec, BATCH, current))
-            rows_query = write_query(project, key, store.profile, BATCH, written_at=written_at)
+            rows_query = write_query(project, key, store.profile, BATCH, written_at=written_at, write_id=write_id)
             store.run(_insert(current, _names(layout.table_columns(spec)), rows_query))
     finally:
         _drop_temporary(store, BATCH)
@@ -345,7 +362,8 @@ def delete(
         with store.transaction():
             prepare_tables(project, store, spec)
             count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(table).where(condition)))[0][0]
-            store.run(_insert(layout.history_table(key), *_tombstones(store, spec, current, condition, deleted_at)))
+            write_id = begin_write(project, store, key, "delete", count, deleted_at)
+            store.run(_insert(layout.history_table(key), *_tombstones(store, spec, current, condition, deleted_at, write_id)))
             supersede(store, spec, condition)
     finally:
         _drop_temporary(store, BATCH)
@@ -365,14 +383,15 @@ def _condition(where: str, store: Store, spec: FeatureSpec) -> exp.Expression:
     return condition
 
 
-def _tombstones(store: Store, spec: FeatureSpec, current: str, condition, deleted_at: datetime) -> tuple[list[str], exp.Select]:
+def _tombstones(store: Store, spec: FeatureSpec, current: str, condition, deleted_at: datetime, write_id: int) -> tuple[list[str], exp.Select]:
     from sqlglot import exp
 
     from metaxy_cli.sql.dialects import TIMESTAMP_FORMAT
+    from metaxy_cli.sql.writes import write_id_literal
 
     stamp = exp.cast(exp.Literal.string(deleted_at.strftime(TIMESTAMP_FORMAT)), store.profile.column_type("timestamp"))
-    columns = list(spec.id_columns) + [layout.WRITTEN_AT, layout.DELETED]
-    values = [exp.column(name) for name in spec.id_columns] + [stamp, exp.true()]
+    columns = list(spec.id_columns) + [layout.WRITTEN_AT, layout.WRITE_ID, layout.DELETED]
+    values = [exp.column(name) for name in spec.id_columns] + [stamp, write_id_literal(write_id, store.profile), exp.true()]
     return columns, exp.select(*values).from_(exp.to_table(current, quoted=True)).where(condition.copy())
 
 

@@ -19,6 +19,7 @@ from metaxy_cli.sql import layout
 from metaxy_cli.sql.dialects import profile_for, register_udfs
 from metaxy_cli.sql.emit import to_sql
 from metaxy_cli.sql.query import increment_query, summary_query, write_query
+from metaxy_cli.sql.writes import log_write, next_write_id
 
 Row = dict[str, Any]
 WRITTEN_AT = dt.datetime(2024, 5, 6, 7, 8, 9, 123456)
@@ -54,6 +55,7 @@ class Harness:
             register_udfs(self.con, self.profile)
         for key in project.features:  # a feature never written reads as empty
             self.ensure_table(key)
+        self.create(layout.WRITES, layout.WRITES_COLUMNS)
 
     def sql(self, tree) -> str:
         return to_sql(tree, self.profile)
@@ -99,9 +101,13 @@ class Harness:
         """Write a batch (ids + declared columns); returns the stored rows as dicts."""
         spec = self.project.feature(key)
         self.load("metaxy_batch", layout.id_columns(spec) + layout.declared_columns(spec), rows)
+        write_id = self.begin_write(key, len(rows))
         staged = self.sql(
-            write_query(self.project, key, self.profile, "metaxy_batch", written_at=WRITTEN_AT)
-        )
+            write_query(
+                self.project, key, self.profile, "metaxy_batch",
+                written_at=WRITTEN_AT, write_id=write_id,
+            )
+        )  # fmt: skip
         self.con.execute("DROP TABLE IF EXISTS metaxy_staged")
         self.con.execute(f"CREATE TEMP TABLE metaxy_staged AS {staged}")
         _, missing = self.fetch(
@@ -114,6 +120,15 @@ class Harness:
         )
         names, result = self.fetch("SELECT * FROM metaxy_staged")
         return [dict(zip(names, r)) for r in result]
+
+    def begin_write(self, key: str, rows: int, operation: str = "write") -> int:
+        """The next write id, logged like the engine does (tests/test_engine.py runs the real one)."""
+        _, [(write_id,)] = self.fetch(self.sql(next_write_id()))
+        self.con.execute(
+            self.sql(log_write(self.project, key, self.profile, write_id=write_id,
+                               operation=operation, rows=rows, written_at=WRITTEN_AT))
+        )  # fmt: skip
+        return write_id
 
     def delete_where(self, key: str, ids_table: str) -> None:
         spec = self.project.feature(key)
@@ -130,6 +145,7 @@ class Harness:
         self.load(
             "metaxy_ids", layout.id_columns(spec), [dict(zip(spec.id_columns, s)) for s in samples]
         )
+        self.begin_write(key, len(samples), "delete")
         self.delete_where(key, "metaxy_ids")
 
     def listing(self, key: str, rows: list[Row]) -> str:

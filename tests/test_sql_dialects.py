@@ -118,7 +118,7 @@ def test_generic_profile_lowercases_md5():
 def test_double_sources_are_refused_where_no_exact_formatter_exists(dialect):
     profile = profile_for(dialect)
     with pytest.raises(DialectError, match="no canonical text for double"):
-        write_query(typed_project(), "typed", profile, "batch", written_at=dt.datetime(2024, 1, 1))
+        write_query(typed_project(), "typed", profile, "batch", written_at=dt.datetime(2024, 1, 1), write_id=1)
 
 
 def test_specific_profiles_cover_the_five_engines():

@@ -32,7 +32,7 @@ def generated(project, dialect: str, key: str, kind: str) -> str:
     if kind == "increment":
         tree = increment_query(project, key, profile)
     else:
-        tree = write_query(project, key, profile, "metaxy_batch", written_at=WRITTEN_AT)
+        tree = write_query(project, key, profile, "metaxy_batch", written_at=WRITTEN_AT, write_id=7)
     return to_sql(tree, profile) + "\n"
 
 

@@ -138,7 +138,7 @@ def test_write_query_columns_follow_the_layout(overview):
     for key in overview.features:
         spec = overview.features[key]
         tree = write_query(
-            overview, key, profile, "batch", written_at=__import__("datetime").datetime(2024, 1, 1)
+            overview, key, profile, "batch", written_at=__import__("datetime").datetime(2024, 1, 1), write_id=1
         )
         assert tree.named_selects == [name for name, _ in layout.table_columns(spec)]
 

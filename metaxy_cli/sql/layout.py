@@ -19,11 +19,24 @@ DATA_VERSION = "metaxy_data_version"
 FEATURE_VERSION = "metaxy_feature_version"
 PROJECT_VERSION = "metaxy_project_version"
 WRITTEN_AT = "metaxy_written_at"
+# The write (metaxy_writes) that stored the row; NULL in tables from before write ids.
+WRITE_ID = "metaxy_write_id"
 DELETED = "metaxy_deleted"
 # Increment output only (never stored).
 STATUS = "metaxy_status"
 STALE_PREFIX = "metaxy_stale__"
 HISTORY_SUFFIX = "__history"
+# The write log: one row per write transaction (write, delete), ids strictly increasing.
+WRITES = "metaxy_writes"
+WRITES_COLUMNS = [
+    ("write_id", "integer"),
+    ("feature", "string"),
+    ("operation", "string"),  # 'write' | 'delete'
+    ("rows", "integer"),
+    ("feature_version", "string"),
+    ("definition", "string"),  # provenance.definition(): how the rows' provenance was computed
+    ("written_at", "timestamp"),
+]
 
 NEW, STALE, ORPHANED, UP_TO_DATE = "new", "stale", "orphaned", "up_to_date"
 STATUSES = (NEW, STALE, ORPHANED)
@@ -83,6 +96,7 @@ def system_columns(spec: FeatureSpec) -> Columns:
         (FEATURE_VERSION, "string"),
         (PROJECT_VERSION, "string"),
         (WRITTEN_AT, "timestamp"),
+        (WRITE_ID, "integer"),
     ]
     return columns
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlglot import exp
 
@@ -30,6 +31,8 @@ Relation = exp.Expression | str
 E, S, SRC, B, W = "e", "s", "src", "b", "w"
 STORED_PREFIX = "metaxy_stored__"
 NULL_MARK = "~"
+# Bump when the canonical strings (module doc) change: stored rows then get re-hashed once.
+SCHEME = 1
 
 
 # ---- small expression helpers ------------------------------------------------------------------
@@ -187,25 +190,71 @@ def _upstream_select(project: Project, spec: FeatureSpec) -> tuple[exp.Select, l
     return select, id_exprs, aliases
 
 
-def expected_fields(
+@dataclass(frozen=True)
+class Inputs:
+    """Where a feature's expected provenance comes from: the FROM clause (upstream current tables
+    joined, or a root's rows aliased `src`), the expected id expressions over it, the per-field
+    provenance expressions, and the aliases of the upstream tables (empty for a root)."""
+
+    select: exp.Select
+    ids: list[Expr]
+    provenance: dict[str, Expr]
+    upstream: list[str]
+
+
+def provenance_inputs(
     project: Project, key: str, profile: DialectProfile, *, root_source: Relation | None = None
-) -> exp.Select:
-    """ids + expected `metaxy_provenance__<f>` per field (no sample hash): the increment's input."""
+) -> Inputs:
+    """The FROM clause and expressions every expected-provenance query is built from."""
     spec = project.feature(key)
     fields = layout.field_keys(spec)
     if spec.is_root:
         source = root_source if root_source is not None else layout.current_table(key)
         select = exp.select().from_(relation(source, SRC), copy=False)
-        id_exprs: list[Expr] = [col(name, SRC) for name in spec.id_columns]
+        ids: list[Expr] = [col(name, SRC) for name in spec.id_columns]
         provenance = {f: _root_provenance(spec, f, profile, SRC) for f in fields}
-    else:
-        select, id_exprs, aliases = _upstream_select(project, spec)
-        provenance = {f: _field_provenance(project, spec, f, profile, aliases) for f in fields}
-    projections = [exp.alias_(e, name, copy=False) for e, name in zip(id_exprs, spec.id_columns)]
+        return Inputs(select, ids, provenance, [])
+    select, ids, aliases = _upstream_select(project, spec)
+    provenance = {f: _field_provenance(project, spec, f, profile, aliases) for f in fields}
+    return Inputs(select, ids, provenance, [alias for alias, _ in aliases.values()])
+
+
+def expected_fields(
+    project: Project, key: str, profile: DialectProfile, *, root_source: Relation | None = None
+) -> exp.Select:
+    """ids + expected `metaxy_provenance__<f>` per field (no sample hash): the increment's input."""
+    spec = project.feature(key)
+    inputs = provenance_inputs(project, key, profile, root_source=root_source)
+    projections = [exp.alias_(e, name, copy=False) for e, name in zip(inputs.ids, spec.id_columns)]
     projections += [
-        exp.alias_(provenance[f], layout.provenance_column(f), copy=False) for f in fields
+        exp.alias_(inputs.provenance[f], layout.provenance_column(f), copy=False)
+        for f in layout.field_keys(spec)
     ]
-    return select.select(*projections, copy=False)
+    return inputs.select.select(*projections, copy=False)
+
+
+def definition(project: Project, key: str) -> str:
+    """A digest of everything a sample's provenance depends on besides its inputs' values: the
+    hashing scheme, and per field its canonical prefix (fq name, code_version) with the parent
+    fields it reads (non-root) or the source columns and their types (root).
+
+    Two writes with the same definition hash the same inputs to the same provenance, so a stored
+    row whose write had the current definition, and whose inputs did not change since, is up to
+    date without hashing (query.py). The feature version is not enough for roots: it leaves out
+    `source` and column types.
+    """
+    from metaxy_cli.hashing import digest
+
+    spec = project.feature(key)
+    fields = []
+    for f in layout.field_keys(spec):
+        if spec.is_root:
+            inputs = [list(item) for item in root_sources(spec, f)]
+        else:
+            parents = project.graph.field_parents[(spec.key, f)]
+            inputs = sorted(fq_field(feature, parent) for feature, parent in parents)
+        fields.append([field_prefix(spec, f), inputs])
+    return digest("provenance", {"scheme": SCHEME, "feature": key, "fields": fields})
 
 
 def expected_query(

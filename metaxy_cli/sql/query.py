@@ -1,10 +1,28 @@
 """The versioning queries a store runs: increment, summary and write (spec sections 3-5).
 
 Every builder returns a sqlglot tree finished for the profile's dialect; `emit.to_sql` turns it
-into text. The increment FULL JOINs the expected rows with the stored ones on the ids, compares
-per-field provenance (cheaper than hashing every sample first) and hashes the sample provenance
-only for the rows it returns. A root feature without a listing re-hashes its own stored rows
-(no join): a root code_version bump shows every sample stale on that field.
+into text. The increment FULL JOINs the expected inputs (upstream current rows, or a root's rows)
+with the stored rows on the ids and compares per-field provenance; it hashes the sample
+provenance only for the rows it returns. A root feature without a listing re-hashes its own
+stored rows (no join): a root code_version bump shows every sample stale on that field.
+
+Fast path: a stored row is up to date WITHOUT hashing when the write that stored it had the
+feature's current `definition` (provenance.py; recorded in the write log, writes.py) and, for a
+non-root feature, every upstream row joined to it has a strictly smaller write id. Only the other
+rows are hashed (the increment filters the fast ones out before hashing; the summary hashes
+under CASE, which engines evaluate only for the rows that select it). Why this is exact:
+  - a row's provenance was computed by metaxy inside its write transaction, from the upstream
+    rows current then, under the definition logged by that same transaction;
+  - an upstream row's data version changes only through a write (or delete), which takes a
+    larger write id (writes.py: ids strictly increase in commit order); a current row with a
+    smaller id than ours was therefore current, unchanged, when our row was computed;
+  - an optional upstream row that is missing now may have been present then (a delete leaves no
+    newer row behind): its NULL write id fails the check, so such rows are hashed;
+  - the definition covers everything else the provenance depends on (code versions, parent
+    fields, root source columns and their types, the hashing scheme); a root's other input, its
+    own column values, changes only by rewriting the row;
+  - rows without a write id (tables from before write ids) fail the check and are hashed.
+A root feature WITH a listing (external data) always hashes the listing.
 """
 
 from __future__ import annotations
@@ -24,6 +42,7 @@ from metaxy_cli.sql.provenance import (
     Relation,
     col,
     column_types,
+    definition,
     expected_fields,
     expected_query,
     full_join,
@@ -31,36 +50,39 @@ from metaxy_cli.sql.provenance import (
     is_null,
     join,
     lit,
+    provenance_inputs,
     relation,
     sample_hash,
 )
+from metaxy_cli.sql.writes import write_id_literal
 
 __all__ = ["expected_fields", "expected_query", "increment_query", "summary_query", "write_query"]
-S, B, W = "s", "b", "w"
+S, B, W, D = "s", "b", "w", "d"
+FAST = "metaxy_fast"
 
 
 class _Compare:
-    """The expected (e) and stored (s) sides of one increment, and the predicates over them.
+    """Predicates over the joined relation `e` (see `_joined`): expected columns under their own
+    names, stored ones under STORED_PREFIX, and the fast-path flag.
 
-    `self_join`: a root feature without a listing; e holds the stored provenance too, so there
-    are no new or orphaned rows and no join.
+    `self_join`: a root feature without a listing; its stored rows are the expected ones, so there
+    are no new or orphaned rows.
     """
 
-    def __init__(self, spec: FeatureSpec, *, self_join: bool):
+    def __init__(self, spec: FeatureSpec, *, self_join: bool, fast: Expr | None):
         self.spec = spec
         self.fields = layout.field_keys(spec)
         self.self_join = self_join
+        self.fast = fast
 
     def expected(self, field: str) -> Expr:
         return col(layout.provenance_column(field), E)
 
     def stored(self, field: str) -> Expr:
-        if self.self_join:
-            return col(STORED_PREFIX + layout.provenance_column(field), E)
-        return col(layout.provenance_column(field), S)
+        return col(STORED_PREFIX + layout.provenance_column(field), E)
 
     def differs(self, field: str) -> Expr:
-        # Expected provenance is never NULL on a matched row; stored may be (a field added
+        # Expected provenance is never NULL on a hashed matched row; stored may be (a field added
         # later), and counts as stale. Plain `<>` runs everywhere, unlike IS DISTINCT FROM.
         stored = self.stored(field)
         return exp.or_(
@@ -73,18 +95,21 @@ class _Compare:
         return exp.or_(*(self.differs(f) for f in self.fields), copy=False)
 
     def new(self) -> Expr:
-        return is_null(col(self.spec.id_columns[0], S))
+        return is_null(col(STORED_PREFIX + self.spec.id_columns[0], E))
 
     def orphaned(self) -> Expr:
         return is_null(col(self.spec.id_columns[0], E))
 
     def unmatched(self) -> Expr:
-        return exp.or_(self.new(), self.orphaned(), copy=False)
+        """Rows that are not compared: new, orphaned, or up to date by the fast path."""
+        conditions = [] if self.self_join else [self.new(), self.orphaned()]
+        conditions += [self.fast.copy()] if self.fast is not None else []
+        return exp.or_(*conditions, copy=False) if conditions else exp.false()
 
     def id_column(self, name: str) -> Expr:
         if self.self_join:
             return col(name, E)
-        return exp.Coalesce(this=col(name, E), expressions=[col(name, S)])
+        return exp.Coalesce(this=col(name, E), expressions=[col(STORED_PREFIX + name, E)])
 
     def status(self) -> Expr:
         if self.self_join:
@@ -114,30 +139,75 @@ class _Compare:
         return exp.or_(self.new(), self.orphaned(), self.any_differs(), copy=False)
 
 
-def _compared(
-    project: Project, spec: FeatureSpec, profile: DialectProfile, root_source: Relation | None
-) -> tuple[exp.Select, _Compare]:
-    """SELECT ... FROM expected e FULL JOIN stored s ON ids (or a root's stored rows alone)."""
-    expected = expected_fields(project, spec.key, profile, root_source=root_source)
-    if spec.is_root and root_source is None:
-        stored = [
-            exp.alias_(
-                col(layout.provenance_column(f), SRC),
-                STORED_PREFIX + layout.provenance_column(f),
-                copy=False,
-            )
-            for f in layout.field_keys(spec)
-        ]
-        select = exp.select().from_(expected.select(*stored, copy=False).subquery(E, copy=False))
-        return select, _Compare(spec, self_join=True)
-    stored_table = relation(layout.current_table(spec.key), S)
-    on = ids_equal(spec.id_columns, E, S)
-    select = (
-        exp.select()
-        .from_(expected.subquery(E, copy=False))
-        .join(full_join(stored_table, on), copy=False)
+def _written_with(project: Project, key: str) -> Expr:
+    """The writes of `key` whose rows were hashed under its current definition (a tiny table)."""
+    condition = exp.and_(
+        exp.EQ(this=col("feature"), expression=lit(key)),
+        exp.EQ(this=col("definition"), expression=lit(definition(project, key))),
+        copy=False,
     )
-    return select, _Compare(spec, self_join=False)
+    writes = exp.select(col("write_id")).distinct().from_(layout.WRITES).where(condition)
+    return writes.subquery(D, copy=False)
+
+
+def _fast(stored: str, upstream: list[str]) -> Expr:
+    """TRUE (never NULL) when the stored row is up to date without hashing: its write used the
+    current definition and every upstream row is older than it (a missing optional one is NULL,
+    so it is not)."""
+    stored_id = col(layout.WRITE_ID, stored)
+    conditions = [exp.Not(this=is_null(col("write_id", D)))]
+    conditions += [
+        exp.LT(this=col(layout.WRITE_ID, alias), expression=stored_id.copy()) for alias in upstream
+    ]
+    return exp.Coalesce(this=exp.and_(*conditions, copy=False), expressions=[exp.false()])
+
+
+def _joined(
+    project: Project, spec: FeatureSpec, profile: DialectProfile, root_source: Relation | None,
+    *, lazy: bool,
+) -> tuple[exp.Select, _Compare]:  # fmt: skip
+    """SELECT ... FROM e: the expected inputs FULL JOIN the stored rows on ids, in ONE join, so
+    that rows passing the fast check are never hashed: the increment filters them out before
+    hashing; the summary (`lazy`) hashes under CASE WHEN NOT fast (evaluated per selected row).
+
+    A root feature without a listing compares its stored rows with themselves (no join); with a
+    listing (external data) every listed row is hashed.
+    """
+    inputs = provenance_inputs(project, spec.key, profile, root_source=root_source)
+    select, ids = inputs.select, inputs.ids
+    self_join = spec.is_root and root_source is None
+    stored_alias = SRC if self_join else S
+    if not self_join:
+        on = ids_equal(spec.id_columns, ids, S)
+        select = select.join(full_join(relation(layout.current_table(spec.key), S), on), copy=False)
+    fast = None
+    if not (spec.is_root and root_source is not None):
+        on = exp.EQ(this=col(layout.WRITE_ID, stored_alias), expression=col("write_id", D))
+        select = select.join(join(_written_with(project, spec.key), on, "LEFT"), copy=False)
+        fast = _fast(stored_alias, inputs.upstream)
+    projections = [exp.alias_(e, name, copy=False) for e, name in zip(ids, spec.id_columns)]
+    if not self_join:
+        projections += [
+            exp.alias_(col(name, S), STORED_PREFIX + name, copy=False) for name in spec.id_columns
+        ]
+    for f in layout.field_keys(spec):
+        expected = inputs.provenance[f]
+        if lazy and fast is not None:
+            expected = exp.case().when(fast.copy(), exp.Null(), copy=False).else_(expected)
+        stored = col(layout.provenance_column(f), stored_alias)
+        projections += [
+            exp.alias_(expected, layout.provenance_column(f), copy=False),
+            exp.alias_(stored, STORED_PREFIX + layout.provenance_column(f), copy=False),
+        ]
+    fast_flag = None
+    if fast is not None and lazy:
+        projections.append(exp.alias_(fast.copy(), FAST, copy=False))
+        fast_flag = col(FAST, E)
+    elif fast is not None:
+        select = select.where(exp.Not(this=fast.copy()), copy=False)
+    select = select.select(*projections, copy=False)
+    outer = exp.select().from_(select.subquery(E, copy=False), copy=False)
+    return outer, _Compare(spec, self_join=self_join, fast=fast_flag)
 
 
 def increment_query(
@@ -151,7 +221,7 @@ def increment_query(
     have NULL expectations and flags. Up-to-date samples are left out.
     """
     spec = project.feature(key)
-    select, compare = _compared(project, spec, profile, root_source)
+    select, compare = _joined(project, spec, profile, root_source, lazy=False)
     fields = compare.fields
     select = select.select(
         *(exp.alias_(compare.id_column(name), name, copy=False) for name in spec.id_columns),
@@ -180,16 +250,18 @@ def summary_query(
 ) -> exp.Select:
     """One row: `new`, `stale`, `orphaned`, `up_to_date` counts, then `metaxy_stale__<f>` counts."""
     spec = project.feature(key)
-    select, compare = _compared(project, spec, profile, root_source)
-    unmatched = None if compare.self_join else compare.unmatched()
+    select, compare = _joined(project, spec, profile, root_source, lazy=True)
+    unmatched = compare.unmatched()
     zero = exp.Literal.number(0)
+    compared = exp.not_(compare.any_differs(), copy=False)
+    if compare.fast is not None:
+        compared = exp.or_(compare.fast.copy(), compared, copy=False)
+    pending = None if compare.self_join else exp.or_(compare.new(), compare.orphaned())
     counts = {
         layout.NEW: zero if compare.self_join else _count_when(compare.new()),
         layout.STALE: _count_when(compare.any_differs(), unless=unmatched),
         layout.ORPHANED: zero if compare.self_join else _count_when(compare.orphaned()),
-        layout.UP_TO_DATE: _count_when(
-            exp.not_(compare.any_differs(), copy=False), unless=unmatched
-        ),
+        layout.UP_TO_DATE: _count_when(compared, unless=pending),
     }
     for f in compare.fields:
         counts[layout.stale_column(f)] = _count_when(compare.differs(f), unless=unmatched)
@@ -242,13 +314,15 @@ def _data_version(spec: FeatureSpec, field: str, profile: DialectProfile) -> Exp
 
 
 def write_query(
-    project: Project, key: str, profile: DialectProfile, batch: Relation, *, written_at: datetime
-) -> exp.Select:
+    project: Project, key: str, profile: DialectProfile, batch: Relation, *,
+    written_at: datetime, write_id: int,
+) -> exp.Select:  # fmt: skip
     """The full rows to append for a batch: exactly `layout.table_columns(spec)` in that order.
 
     `batch` has the id columns and every declared column (NULL where the user gave none).
     Provenance and data versions are computed here, never taken from the batch. A NULL
-    `metaxy_provenance` marks a batch sample whose upstream rows are missing.
+    `metaxy_provenance` marks a batch sample whose upstream rows are missing. `write_id` comes
+    from `writes.next_write_id`, allocated in the same transaction (see the module doc).
     """
     spec = project.feature(key)
     fields = layout.field_keys(spec)
@@ -282,5 +356,6 @@ def write_query(
         exp.alias_(lit(project.versions.feature[key]), layout.FEATURE_VERSION, copy=False),
         exp.alias_(lit(project.versions.project), layout.PROJECT_VERSION, copy=False),
         exp.alias_(stamp, layout.WRITTEN_AT, copy=False),
+        exp.alias_(write_id_literal(write_id, profile), layout.WRITE_ID, copy=False),
     )
     return profile.finalize(final.from_(versioned.subquery(W, copy=False)))

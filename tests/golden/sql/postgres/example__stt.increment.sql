@@ -1,7 +1,7 @@
 SELECT
-  COALESCE("e"."sample_uid", "s"."sample_uid") AS "sample_uid",
+  COALESCE("e"."sample_uid", "e"."metaxy_stored__sample_uid") AS "sample_uid",
   CASE
-    WHEN "s"."sample_uid" IS NULL
+    WHEN "e"."metaxy_stored__sample_uid" IS NULL
     THEN 'new'
     WHEN "e"."sample_uid" IS NULL
     THEN 'orphaned'
@@ -12,25 +12,41 @@ SELECT
   CASE
     WHEN "e"."sample_uid" IS NULL
     THEN NULL
-    WHEN "s"."sample_uid" IS NULL
+    WHEN "e"."metaxy_stored__sample_uid" IS NULL
     THEN TRUE
-    ELSE "s"."metaxy_provenance__transcription" IS NULL
-    OR "e"."metaxy_provenance__transcription" <> "s"."metaxy_provenance__transcription"
+    ELSE "e"."metaxy_stored__metaxy_provenance__transcription" IS NULL
+    OR "e"."metaxy_provenance__transcription" <> "e"."metaxy_stored__metaxy_provenance__transcription"
   END AS "metaxy_stale__transcription"
 FROM (
   SELECT
     "u0"."sample_uid" AS "sample_uid",
+    "s"."sample_uid" AS "metaxy_stored__sample_uid",
     MD5(
       '["example/stt.transcription","1"]|example/video.audio=' || "u0"."metaxy_data_version__audio"
-    ) AS "metaxy_provenance__transcription"
+    ) AS "metaxy_provenance__transcription",
+    "s"."metaxy_provenance__transcription" AS "metaxy_stored__metaxy_provenance__transcription"
   FROM "example__video" AS "u0"
+  FULL JOIN "example__stt" AS "s"
+    ON "u0"."sample_uid" = "s"."sample_uid"
+  LEFT JOIN (
+    SELECT DISTINCT
+      "write_id"
+    FROM "metaxy_writes"
+    WHERE
+      "feature" = 'example/stt'
+      AND "definition" = 'ec6b7e39128fc1fbafd6221dd80ca6dd66970091fb16b3ce548bd39e973808c8'
+  ) AS "d"
+    ON "s"."metaxy_write_id" = "d"."write_id"
+  WHERE
+    NOT COALESCE(
+      NOT "d"."write_id" IS NULL AND "u0"."metaxy_write_id" < "s"."metaxy_write_id",
+      FALSE
+    )
 ) AS "e"
-FULL JOIN "example__stt" AS "s"
-  ON "e"."sample_uid" = "s"."sample_uid"
 WHERE
-  "s"."sample_uid" IS NULL
+  "e"."metaxy_stored__sample_uid" IS NULL
   OR "e"."sample_uid" IS NULL
   OR (
-    "s"."metaxy_provenance__transcription" IS NULL
-    OR "e"."metaxy_provenance__transcription" <> "s"."metaxy_provenance__transcription"
+    "e"."metaxy_stored__metaxy_provenance__transcription" IS NULL
+    OR "e"."metaxy_provenance__transcription" <> "e"."metaxy_stored__metaxy_provenance__transcription"
   )

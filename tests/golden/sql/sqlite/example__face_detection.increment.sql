@@ -1,7 +1,7 @@
 SELECT
-  COALESCE("e"."sample_uid", "s"."sample_uid") AS "sample_uid",
+  COALESCE("e"."sample_uid", "e"."metaxy_stored__sample_uid") AS "sample_uid",
   CASE
-    WHEN "s"."sample_uid" IS NULL
+    WHEN "e"."metaxy_stored__sample_uid" IS NULL
     THEN 'new'
     WHEN "e"."sample_uid" IS NULL
     THEN 'orphaned'
@@ -12,25 +12,41 @@ SELECT
   CASE
     WHEN "e"."sample_uid" IS NULL
     THEN NULL
-    WHEN "s"."sample_uid" IS NULL
+    WHEN "e"."metaxy_stored__sample_uid" IS NULL
     THEN TRUE
-    ELSE "s"."metaxy_provenance__detections" IS NULL
-    OR "e"."metaxy_provenance__detections" <> "s"."metaxy_provenance__detections"
+    ELSE "e"."metaxy_stored__metaxy_provenance__detections" IS NULL
+    OR "e"."metaxy_provenance__detections" <> "e"."metaxy_stored__metaxy_provenance__detections"
   END AS "metaxy_stale__detections"
 FROM (
   SELECT
     "u0"."sample_uid" AS "sample_uid",
+    "s"."sample_uid" AS "metaxy_stored__sample_uid",
     MD5(
       '["example/face_detection.detections","1"]|example/crop.frames=' || "u0"."metaxy_data_version__frames"
-    ) AS "metaxy_provenance__detections"
+    ) AS "metaxy_provenance__detections",
+    "s"."metaxy_provenance__detections" AS "metaxy_stored__metaxy_provenance__detections"
   FROM "example__crop" AS "u0"
+  FULL JOIN "example__face_detection" AS "s"
+    ON "u0"."sample_uid" = "s"."sample_uid"
+  LEFT JOIN (
+    SELECT DISTINCT
+      "write_id"
+    FROM "metaxy_writes"
+    WHERE
+      "feature" = 'example/face_detection'
+      AND "definition" = '28cc54b75d3f38a26cb75e110c28799c2ef7ebf7a240c4c4b9eb34477b682915'
+  ) AS "d"
+    ON "s"."metaxy_write_id" = "d"."write_id"
+  WHERE
+    NOT COALESCE(
+      NOT "d"."write_id" IS NULL AND "u0"."metaxy_write_id" < "s"."metaxy_write_id",
+      FALSE
+    )
 ) AS "e"
-FULL JOIN "example__face_detection" AS "s"
-  ON "e"."sample_uid" = "s"."sample_uid"
 WHERE
-  "s"."sample_uid" IS NULL
+  "e"."metaxy_stored__sample_uid" IS NULL
   OR "e"."sample_uid" IS NULL
   OR (
-    "s"."metaxy_provenance__detections" IS NULL
-    OR "e"."metaxy_provenance__detections" <> "s"."metaxy_provenance__detections"
+    "e"."metaxy_stored__metaxy_provenance__detections" IS NULL
+    OR "e"."metaxy_provenance__detections" <> "e"."metaxy_stored__metaxy_provenance__detections"
   )

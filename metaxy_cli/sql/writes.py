@@ -1,0 +1,55 @@
+"""The write log `metaxy_writes`: one row per write transaction, with a strictly increasing id.
+
+Every write (rows written, or tombstones of a delete) takes `next_write_id()` inside its own
+transaction, stamps it on every row it stores (`metaxy_write_id`) and logs itself with
+`log_write`. The embedded stores serialise writers (one writing process per file or one writer
+at a time, and a store is one connection), so MAX + 1 read in the transaction is unique and
+larger than every id committed before. query.py's fast path relies on exactly that: a row with
+a smaller id than another was committed before it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlglot import exp
+
+from metaxy_cli.model import Project
+from metaxy_cli.sql import layout
+from metaxy_cli.sql.dialects import TIMESTAMP_FORMAT, DialectProfile
+from metaxy_cli.sql.provenance import definition, lit
+
+WRITE, DELETE = "write", "delete"
+
+
+def write_id_literal(write_id: int, profile: DialectProfile) -> exp.Expression:
+    """A write id as a typed literal (a bare number could be typed INTEGER, not BIGINT)."""
+    return exp.cast(exp.Literal.number(int(write_id)), profile.column_type("integer"))
+
+
+def next_write_id() -> exp.Select:
+    """SELECT the next write id: one more than the largest logged (1 for an empty log)."""
+    largest = exp.Max(this=exp.column("write_id"))
+    return exp.select(
+        exp.Add(this=exp.Coalesce(this=largest, expressions=[exp.Literal.number(0)]),
+                expression=exp.Literal.number(1))
+    ).from_(layout.WRITES)  # fmt: skip
+
+
+def log_write(
+    project: Project, key: str, profile: DialectProfile, *, write_id: int, operation: str,
+    rows: int, written_at: datetime,
+) -> exp.Insert:  # fmt: skip
+    """INSERT the log row of one write of `key` (columns: layout.WRITES_COLUMNS)."""
+    stamp = exp.cast(lit(written_at.strftime(TIMESTAMP_FORMAT)), profile.column_type("timestamp"))
+    values = [
+        write_id_literal(write_id, profile),
+        lit(key),
+        lit(operation),
+        exp.Literal.number(int(rows)),
+        lit(project.versions.feature[key]),
+        lit(definition(project, key)),
+        stamp,
+    ]
+    columns = [name for name, _ in layout.WRITES_COLUMNS]
+    return exp.insert(exp.select(*values), layout.WRITES, columns=columns)
