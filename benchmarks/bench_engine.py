@@ -188,12 +188,12 @@ def best_of(variants: dict[str, Callable[[], object]], repeat: int) -> dict[str,
 class Child:
     """One size: a fresh store, the story's steps, every measurement appended to `rows`."""
 
-    def __init__(self, n: int, repeat: int, files: dict[str, Path], workdir: Path, memory_limit: str | None):
+    def __init__(self, n: int, repeat: int, files: dict[str, Path], workdir: Path, memory_limit: str | None, steps: str):
         from metaxy_cli.loader import load_project
         from metaxy_cli.store.duckdb import DuckDBStore
 
         self.n, self.repeat, self.files, self.workdir = n, repeat, files, workdir
-        self.memory_limit = memory_limit
+        self.memory_limit, self.steps = memory_limit, steps
         self.project = load_project(OVERVIEW)
         self.database = workdir / "store.duckdb"
         self.store = DuckDBStore.open(self.database)
@@ -226,6 +226,8 @@ class Child:
         """summary vs floor count, write_to(parquet) vs floor COPY, interleaved."""
         from metaxy_cli import engine
 
+        if step not in self.steps:  # only the setup this step needs for later ones: nothing
+            return
         project = project or self.project
         floor = Floor(project, key)
         out, floor_out = self.workdir / "increment.parquet", self.workdir / "floor.parquet"
@@ -243,6 +245,10 @@ class Child:
         also into a store opened with `compression: uncompressed` (E's store setting)."""
         from metaxy_cli import engine
 
+        if "a" not in self.steps:
+            self.reopen("auto", fresh=True)
+            engine.write(self.project, self.store, VIDEO, self.files["videos"])
+            return
         floor_sql = root_write_floor(self.project, self.files["videos"], "floor_video")
         best = {"auto": float("inf"), "uncompressed": float("inf"), "floor": float("inf")}
         for _ in range(self.repeat):
@@ -304,13 +310,13 @@ def engine_increment_sql(child: Child, key: str) -> str:
 # ---- driver ---------------------------------------------------------------------------------------
 
 
-def child_main(n: int, repeat: int, output: Path, memory_limit: str | None) -> int:
+def child_main(n: int, repeat: int, output: Path, memory_limit: str | None, steps: str) -> int:
     import resource
 
     log(f"N={n:,}: generating input data")
     files = generate(n)
     with tempfile.TemporaryDirectory(dir=DATA, prefix=f"run-{n}-") as workdir:
-        child = Child(n, repeat, files, Path(workdir), memory_limit)
+        child = Child(n, repeat, files, Path(workdir), memory_limit, steps)
         child.run()
         child.store.close()
         size = child.database.stat().st_size
@@ -330,11 +336,12 @@ def machine() -> dict[str, str]:
     }  # fmt: skip
 
 
-def run_size(n: int, repeat: int, memory_limit: str | None) -> dict:
+def run_size(n: int, repeat: int, memory_limit: str | None, steps: str) -> dict:
     """The size in a child process: its own peak RSS, nothing cached between sizes."""
     with tempfile.NamedTemporaryFile(suffix=".json") as handle:
         command = [sys.executable, __file__, "--child", str(n), "--repeat", str(repeat), "--json", handle.name]
         command += ["--memory-limit", memory_limit] if memory_limit else []
+        command += ["--steps", steps]
         start = time.perf_counter()
         process = subprocess.Popen(command)
         _, status, usage = os.wait4(process.pid, 0)
@@ -364,13 +371,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="interleaved repetitions; the best is kept")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument("--memory-limit", help="DuckDB memory_limit of the store connection, e.g. 4GB (default: DuckDB's, 80%% of RAM)")
+    parser.add_argument("--steps", default="abcde", help="steps to measure (default abcde; the others only set up)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.child:
-        return child_main(options.child, options.repeat, options.json, options.memory_limit)
+        return child_main(options.child, options.repeat, options.json, options.memory_limit, options.steps)
     info = machine()
     sizes = [int(size) for size in options.sizes.split(",")]
-    results = {n: run_size(n, options.repeat, options.memory_limit) for n in sizes}
+    results = {n: run_size(n, options.repeat, options.memory_limit, options.steps) for n in sizes}
     info["load_after"] = "%.1f %.1f %.1f" % os.getloadavg()
     print(f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, Python {info['python']}, DuckDB {info['duckdb']}; "
           f"load average {info['load']} before, {info['load_after']} after. Best of {options.repeat}; "

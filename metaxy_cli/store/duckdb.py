@@ -63,7 +63,7 @@ class DuckDBStore(Store):
         forced for every write, e.g. "uncompressed": writes of random hex hashes get ~1.5x faster
         (no compression analysis) for ~2x the file size. `memory_limit` (e.g. "4GB"): DuckDB's
         default is 80% of RAM, which its buffer pool fills on big stores (10M samples: 10 GB
-        RSS; with "4GB": under 5 GB and no slower, benchmarks/README.md).
+        RSS; with "4GB": 4.5 GB, benchmarks/README.md).
         """
         import duckdb
 
