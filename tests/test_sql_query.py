@@ -11,7 +11,7 @@ from reference import Reference, md5
 from sql_harness import Harness
 
 from metaxy_cli.loader import load_project
-from metaxy_cli.model import Project
+from metaxy_cli.model import Column, FeatureDep, FeatureSpec, FieldSpec, Project
 from metaxy_cli.sql import layout
 from metaxy_cli.sql.dialects import profile_for
 from metaxy_cli.sql.provenance import field_prefix
@@ -138,7 +138,12 @@ def test_write_query_columns_follow_the_layout(overview):
     for key in overview.features:
         spec = overview.features[key]
         tree = write_query(
-            overview, key, profile, "batch", written_at=__import__("datetime").datetime(2024, 1, 1), write_id=1
+            overview,
+            key,
+            profile,
+            "batch",
+            written_at=__import__("datetime").datetime(2024, 1, 1),
+            write_id=1,
         )
         assert tree.named_selects == [name for name, _ in layout.table_columns(spec)]
 
@@ -157,3 +162,109 @@ def test_increment_and_expected_columns(overview):
 def test_field_prefix_is_canonical_json(overview):
     spec = overview.features[CROP]
     assert field_prefix(spec, "audio") == '["example/crop.audio","1"]'
+
+
+# ---- the fast path: rows whose write had the current definition and older upstream rows ----------
+
+OPTIONAL = Project(
+    name="optional",
+    root=Path("."),
+    features={
+        "raw": FeatureSpec(
+            key="raw", fields=(FieldSpec(key="default"),), columns=(Column("x", "string"),)
+        ),
+        "extra": FeatureSpec(
+            key="extra", fields=(FieldSpec(key="default"),), columns=(Column("y", "string"),)
+        ),
+        "out": FeatureSpec(
+            key="out",
+            deps=(FeatureDep("raw"), FeatureDep("extra", optional=True)),
+            fields=(FieldSpec(key="default", data_version="o"),),
+            columns=(Column("o", "string"),),
+        ),
+    },
+)
+
+
+def tamper(db: Harness, key: str, column: str, value: str) -> None:
+    """Change a stored value WITHOUT a write (no new write id): only the hashing path sees it."""
+    db.con.execute(f'UPDATE "{layout.current_table(key)}" SET "{column}" = ?', [value])
+
+
+def test_fast_path_trusts_older_upstream_rows_and_hashes_the_rest(overview, engine, tmp_path):
+    db = Harness(overview, engine, tmp_path / f"store.{engine}")
+    db.write(VIDEO, videos(3))
+    db.write(CROP, ids([("s0",), ("s1",), ("s2",)]))
+    tamper(db, VIDEO, "metaxy_data_version__audio", "x" * 32)
+    assert db.increment(CROP) == {}  # not hashed: the upstream rows are older than crop's
+    assert db.summary(CROP)["up_to_date"] == 3
+    db.con.execute(
+        'UPDATE "example__crop" SET "metaxy_write_id" = NULL WHERE "sample_uid" = \'s1\''
+    )
+    assert statuses(db.increment(CROP)) == {"s1": ("stale", ["audio"])}  # no write id: hashed
+    assert db.summary(CROP)["metaxy_stale__audio"] == 1
+
+
+def test_upstream_rewritten_with_identical_values_stays_up_to_date(overview, engine, tmp_path):
+    db = Harness(overview, engine, tmp_path / f"store.{engine}")
+    db.write(VIDEO, videos(3))
+    db.write(CROP, ids([("s0",), ("s1",), ("s2",)]))
+    db.write(VIDEO, videos(3, {"s2": "audio-2-new"}))  # every row newer than crop's; one changed
+    assert statuses(db.increment(CROP)) == {"s2": ("stale", ["audio"])}
+    db.write(CROP, ids([("s2",)]))  # crop rewritten, then its upstream rewritten identically
+    db.write(VIDEO, videos(3, {"s2": "audio-2-new"}))
+    assert db.increment(CROP) == {}
+    assert db.summary(CROP)["up_to_date"] == 3
+
+
+def test_optional_upstream_row_deleted_after_the_write_makes_it_stale(engine, tmp_path):
+    db, ref = Harness(OPTIONAL, engine, tmp_path / f"store.{engine}"), Reference(OPTIONAL)
+    for store in (db, ref):
+        store.write("raw", [{"sample_uid": "a", "x": "1"}, {"sample_uid": "b", "x": "2"}])
+        store.write("extra", [{"sample_uid": "a", "y": "1"}])
+        store.write("out", [{"sample_uid": "a", "o": "o1"}, {"sample_uid": "b", "o": "o2"}])
+    assert db.increment("out") == {}
+    for store in (db, ref):
+        store.delete("extra", [("a",)])  # leaves no newer row behind
+    assert statuses(db.increment("out")) == {"a": ("stale", ["default"])}
+    assert db.increment("out") == ref.increment("out")
+    for store in (db, ref):
+        store.write("extra", [{"sample_uid": "b", "y": "2"}])  # appears after out's write
+    assert statuses(db.increment("out")) == {
+        "a": ("stale", ["default"]),
+        "b": ("stale", ["default"]),
+    }
+
+
+def test_upstream_bump_with_equal_data_versions_stays_up_to_date(engine, tmp_path):
+    db = Harness(OPTIONAL, engine, tmp_path / f"store.{engine}")
+    db.write("raw", [{"sample_uid": "a", "x": "1"}])
+    db.write("out", [{"sample_uid": "a", "o": "o1"}])
+    downstream = Project(name="d", root=Path("."), features={**OPTIONAL.features, "last": FeatureSpec(key="last", fields=(FieldSpec(key="default"),), deps=(FeatureDep("out"),))})  # fmt: skip
+    db.project = downstream
+    db.ensure_table("last")
+    db.write("last", [{"sample_uid": "a"}])
+    db.project = bump(downstream, "out", "default", "2")  # out's code changes, its output does not
+    assert statuses(db.increment("out")) == {"a": ("stale", ["default"])}
+    db.write("out", [{"sample_uid": "a", "o": "o1"}])
+    assert db.increment("last") == {}  # hashed (out is newer), same data version
+
+
+def test_root_source_change_is_seen_although_the_feature_version_is_equal(
+    overview, engine, tmp_path
+):
+    db, ref = Harness(overview, engine, tmp_path / f"store.{engine}"), Reference(overview)
+    for store in (db, ref):
+        store.write(VIDEO, videos(2))
+    spec = overview.features[VIDEO]
+    fields = tuple(
+        dataclasses.replace(f, source=("audio_sha", "path")) if f.key == "audio" else f
+        for f in spec.fields
+    )
+    changed = dataclasses.replace(
+        overview, features={**overview.features, VIDEO: dataclasses.replace(spec, fields=fields)}
+    )
+    assert changed.versions.feature[VIDEO] == overview.versions.feature[VIDEO]
+    db.project = ref.project = changed
+    assert statuses(db.increment(VIDEO)) == {"s0": ("stale", ["audio"]), "s1": ("stale", ["audio"])}
+    assert db.increment(VIDEO) == ref.increment(VIDEO)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference import Reference
+from reference import Reference, stem
 from sql_harness import Harness
 
 from metaxy_cli.model import Column, FeatureDep, FeatureSpec, FieldDep, FieldSpec, Project
@@ -84,12 +84,24 @@ def root_rows(draw, samples: list[str]) -> list[dict]:
             for s in samples]  # fmt: skip
 
 
+def rewrite(draw, spec: FeatureSpec, ref: Reference) -> list[dict]:
+    """Some current rows written again with identical values (new write ids, same data versions),
+    for samples whose upstream rows still exist."""
+    stored = ref.tables.get(spec.key, {})
+    possible = sorted(set(stored) & set(ref.expected(spec.key))) if stored else []
+    chosen = draw(st.lists(st.sampled_from(possible), unique=True)) if possible else []
+    columns = ("x", "n") if spec.is_root else ("out",)
+    return [{"sample_uid": s, **{c: stored[(s,)].get(c) for c in columns}} for (s,) in chosen]
+
+
 def step(draw, project: Project, ref: Reference) -> tuple[str, str, object]:
-    """One random update: write (root rows, or downstream samples whose upstream exists), delete,
-    or a code_version bump."""
+    """One random update: write (root rows, or downstream samples whose upstream exists), rewrite
+    with identical values, delete, or a code_version bump."""
     key = draw(st.sampled_from(list(project.features)))
     spec = project.features[key]
-    action = draw(st.sampled_from(("write", "write", "write", "delete", "bump")))
+    action = draw(st.sampled_from(("write", "write", "write", "rewrite", "delete", "bump")))
+    if action == "rewrite":
+        return "write", key, rewrite(draw, spec, ref)
     if action == "bump":
         return action, key, draw(st.sampled_from(spec.field_keys()))
     if action == "delete":
@@ -121,11 +133,25 @@ def check(project: Project, engine: str, data, steps: int, on_disk: bool = False
                 db.write(key, payload)
                 ref.write(key, payload)
             for feature in db.project.features:
-                assert db.increment(feature) == ref.increment(feature), (action, key, feature)
+                expected = ref.increment(feature)
+                assert db.increment(feature) == expected, (action, key, feature)
+                assert db.summary(feature) == counts(ref, feature, expected), (action, key, feature)
         listing = root_rows(data.draw, list(SAMPLES[:4]))
         for feature, spec in db.project.features.items():
             if spec.is_root:
                 assert db.increment(feature, listing) == ref.increment(feature, listing)
+
+
+def counts(ref: Reference, key: str, increment: dict) -> dict[str, int]:
+    """The summary the SQL must give, derived from the reference increment."""
+    statuses = [status for status, _, _ in increment.values()]
+    matched = len(set(ref.tables.get(key, {})) & set(ref.expected(key)))
+    result = {status: statuses.count(status) for status in ("new", "stale", "orphaned")}
+    result["up_to_date"] = matched - result["stale"]
+    for f in sorted(ref.spec(key).field_keys()):
+        stale = [flags[f] for status, _, flags in increment.values() if status == "stale"]
+        result[f"metaxy_stale__{stem(f)}"] = sum(stale)
+    return result
 
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -192,7 +192,7 @@ def _joined(
         ]
     for f in layout.field_keys(spec):
         expected = inputs.provenance[f]
-        if lazy and fast is not None:
+        if fast is not None:  # a CASE also keeps engines from hashing before filtering
             expected = exp.case().when(fast.copy(), exp.Null(), copy=False).else_(expected)
         stored = col(layout.provenance_column(f), stored_alias)
         projections += [

@@ -21,13 +21,23 @@ FROM (
   SELECT
     "u0"."sample_uid" AS "sample_uid",
     "s"."sample_uid" AS "metaxy_stored__sample_uid",
-    LOWER(
-      HEX(
-        MD5(
-          '["example/face_detection.detections","1"]|example/crop.frames=' || "u0"."metaxy_data_version__frames"
+    CASE
+      WHEN COALESCE(
+        NOT (
+          "d"."write_id" IS NULL
+        )
+        AND "u0"."metaxy_write_id" < "s"."metaxy_write_id",
+        FALSE
+      )
+      THEN NULL
+      ELSE LOWER(
+        HEX(
+          MD5(
+            '["example/face_detection.detections","1"]|example/crop.frames=' || "u0"."metaxy_data_version__frames"
+          )
         )
       )
-    ) AS "metaxy_provenance__detections",
+    END AS "metaxy_provenance__detections",
     "s"."metaxy_provenance__detections" AS "metaxy_stored__metaxy_provenance__detections"
   FROM "example__crop" AS "u0"
   FULL JOIN "example__face_detection" AS "s"

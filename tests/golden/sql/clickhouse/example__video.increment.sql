@@ -13,29 +13,41 @@ SELECT
 FROM (
   SELECT
     "src"."sample_uid" AS "sample_uid",
-    LOWER(
-      HEX(
-        MD5(
-          '["example/video.audio","1"]|audio_sha=' || CASE
-            WHEN "src"."audio_sha" IS NULL
-            THEN '~'
-            ELSE LOWER(HEX(MD5("src"."audio_sha")))
-          END
+    CASE
+      WHEN COALESCE(NOT (
+        "d"."write_id" IS NULL
+      ), FALSE)
+      THEN NULL
+      ELSE LOWER(
+        HEX(
+          MD5(
+            '["example/video.audio","1"]|audio_sha=' || CASE
+              WHEN "src"."audio_sha" IS NULL
+              THEN '~'
+              ELSE LOWER(HEX(MD5("src"."audio_sha")))
+            END
+          )
         )
       )
-    ) AS "metaxy_provenance__audio",
+    END AS "metaxy_provenance__audio",
     "src"."metaxy_provenance__audio" AS "metaxy_stored__metaxy_provenance__audio",
-    LOWER(
-      HEX(
-        MD5(
-          '["example/video.frames","1"]|frames_sha=' || CASE
-            WHEN "src"."frames_sha" IS NULL
-            THEN '~'
-            ELSE LOWER(HEX(MD5("src"."frames_sha")))
-          END
+    CASE
+      WHEN COALESCE(NOT (
+        "d"."write_id" IS NULL
+      ), FALSE)
+      THEN NULL
+      ELSE LOWER(
+        HEX(
+          MD5(
+            '["example/video.frames","1"]|frames_sha=' || CASE
+              WHEN "src"."frames_sha" IS NULL
+              THEN '~'
+              ELSE LOWER(HEX(MD5("src"."frames_sha")))
+            END
+          )
         )
       )
-    ) AS "metaxy_provenance__frames",
+    END AS "metaxy_provenance__frames",
     "src"."metaxy_provenance__frames" AS "metaxy_stored__metaxy_provenance__frames"
   FROM "example__video" AS "src"
   LEFT JOIN (

@@ -30,13 +30,27 @@ FROM (
   SELECT
     "u0"."sample_uid" AS "sample_uid",
     "s"."sample_uid" AS "metaxy_stored__sample_uid",
-    MD5(
-      '["example/crop.audio","1"]|example/video.audio=' || "u0"."metaxy_data_version__audio"
-    ) AS "metaxy_provenance__audio",
+    CASE
+      WHEN COALESCE(
+        NOT "d"."write_id" IS NULL AND "u0"."metaxy_write_id" < "s"."metaxy_write_id",
+        FALSE
+      )
+      THEN NULL
+      ELSE MD5(
+        '["example/crop.audio","1"]|example/video.audio=' || "u0"."metaxy_data_version__audio"
+      )
+    END AS "metaxy_provenance__audio",
     "s"."metaxy_provenance__audio" AS "metaxy_stored__metaxy_provenance__audio",
-    MD5(
-      '["example/crop.frames","1"]|example/video.frames=' || "u0"."metaxy_data_version__frames"
-    ) AS "metaxy_provenance__frames",
+    CASE
+      WHEN COALESCE(
+        NOT "d"."write_id" IS NULL AND "u0"."metaxy_write_id" < "s"."metaxy_write_id",
+        FALSE
+      )
+      THEN NULL
+      ELSE MD5(
+        '["example/crop.frames","1"]|example/video.frames=' || "u0"."metaxy_data_version__frames"
+      )
+    END AS "metaxy_provenance__frames",
     "s"."metaxy_provenance__frames" AS "metaxy_stored__metaxy_provenance__frames"
   FROM "example__video" AS "u0"
   FULL JOIN "example__crop" AS "s"

@@ -21,9 +21,16 @@ FROM (
   SELECT
     "u0"."sample_uid" AS "sample_uid",
     "s"."sample_uid" AS "metaxy_stored__sample_uid",
-    MD5(
-      '["example/stt.transcription","1"]|example/video.audio=' || "u0"."metaxy_data_version__audio"
-    ) AS "metaxy_provenance__transcription",
+    CASE
+      WHEN COALESCE(
+        NOT "d"."write_id" IS NULL AND "u0"."metaxy_write_id" < "s"."metaxy_write_id",
+        FALSE
+      )
+      THEN NULL
+      ELSE MD5(
+        '["example/stt.transcription","1"]|example/video.audio=' || "u0"."metaxy_data_version__audio"
+      )
+    END AS "metaxy_provenance__transcription",
     "s"."metaxy_provenance__transcription" AS "metaxy_stored__metaxy_provenance__transcription"
   FROM "example__video" AS "u0"
   FULL JOIN "example__stt" AS "s"
