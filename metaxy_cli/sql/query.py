@@ -100,12 +100,6 @@ class _Compare:
     def orphaned(self) -> Expr:
         return is_null(col(self.spec.id_columns[0], E))
 
-    def unmatched(self) -> Expr:
-        """Rows that are not compared: new, orphaned, or up to date by the fast path."""
-        conditions = [] if self.self_join else [self.new(), self.orphaned()]
-        conditions += [self.fast.copy()] if self.fast is not None else []
-        return exp.or_(*conditions, copy=False) if conditions else exp.false()
-
     def id_column(self, name: str) -> Expr:
         if self.self_join:
             return col(name, E)
@@ -162,13 +156,23 @@ def _fast(stored: str, upstream: list[str]) -> Expr:
     return exp.Coalesce(this=exp.and_(*conditions, copy=False), expressions=[exp.false()])
 
 
+def _lazy_hash(digest: Expr, fast: Expr) -> Expr:
+    """md5(CASE WHEN fast THEN NULL ELSE text END): hash functions skip NULL inputs, so only the
+    rows failing the fast check are hashed."""
+    guarded = exp.case().when(fast.copy(), exp.Null(), copy=False)
+    if isinstance(digest, exp.MD5):
+        digest.set("this", guarded.else_(digest.this, copy=False))
+        return digest
+    return guarded.else_(digest, copy=False)
+
+
 def _joined(
     project: Project, spec: FeatureSpec, profile: DialectProfile, root_source: Relation | None,
     *, lazy: bool,
 ) -> tuple[exp.Select, _Compare]:  # fmt: skip
-    """SELECT ... FROM e: the expected inputs FULL JOIN the stored rows on ids, in ONE join, so
-    that rows passing the fast check are never hashed: the increment filters them out before
-    hashing; the summary (`lazy`) hashes under CASE WHEN NOT fast (evaluated per selected row).
+    """SELECT ... FROM e: the expected inputs FULL JOIN the stored rows on ids, in ONE join, with
+    the fast-path flag `metaxy_fast`. `lazy` hashes under CASE WHEN NOT fast (the summary);
+    otherwise the caller filters on the flag before anything reads the hashes (the increment).
 
     A root feature without a listing compares its stored rows with themselves (no join); with a
     listing (external data) every listed row is hashed.
@@ -192,22 +196,19 @@ def _joined(
         ]
     for f in layout.field_keys(spec):
         expected = inputs.provenance[f]
-        if fast is not None:  # a CASE also keeps engines from hashing before filtering
-            expected = exp.case().when(fast.copy(), exp.Null(), copy=False).else_(expected)
+        if fast is not None and lazy:
+            expected = _lazy_hash(expected, fast)
         stored = col(layout.provenance_column(f), stored_alias)
         projections += [
             exp.alias_(expected, layout.provenance_column(f), copy=False),
             exp.alias_(stored, STORED_PREFIX + layout.provenance_column(f), copy=False),
         ]
-    fast_flag = None
-    if fast is not None and lazy:
-        projections.append(exp.alias_(fast.copy(), FAST, copy=False))
-        fast_flag = col(FAST, E)
-    elif fast is not None:
-        select = select.where(exp.Not(this=fast.copy()), copy=False)
+    if fast is not None:
+        projections.append(exp.alias_(fast, FAST, copy=False))
     select = select.select(*projections, copy=False)
     outer = exp.select().from_(select.subquery(E, copy=False), copy=False)
-    return outer, _Compare(spec, self_join=self_join, fast=fast_flag)
+    flag = col(FAST, E) if fast is not None else None
+    return outer, _Compare(spec, self_join=self_join, fast=flag)
 
 
 def increment_query(
@@ -235,40 +236,62 @@ def increment_query(
         *(exp.alias_(compare.stale_flag(f), layout.stale_column(f), copy=False) for f in fields),
         copy=False,
     )
-    return profile.finalize(select.where(compare.pending(), copy=False))
-
-
-def _count_when(condition: Expr, *, unless: Expr | None = None) -> Expr:
-    case = exp.case()
-    if unless is not None:
-        case = case.when(unless.copy(), exp.Null(), copy=False)
-    return exp.Count(this=case.when(condition, exp.Literal.number(1), copy=False))
+    pending = compare.pending()
+    if compare.fast is not None:
+        # One CASE, so no engine evaluates the hashes (in `pending`) before the fast flag: the
+        # projections above read the hashes of the remaining rows only.
+        pending = exp.case().when(compare.fast, exp.false(), copy=False).else_(pending, copy=False)
+    return profile.finalize(select.where(pending, copy=False))
 
 
 def summary_query(
     project: Project, key: str, profile: DialectProfile, *, root_source: Relation | None = None
 ) -> exp.Select:
-    """One row: `new`, `stale`, `orphaned`, `up_to_date` counts, then `metaxy_stale__<f>` counts."""
+    """One row: `new`, `stale`, `orphaned`, `up_to_date` counts, then `metaxy_stale__<f>` counts.
+
+    Rows are first grouped by their flags (new, orphaned, fast, per-field differs): every hash is
+    then evaluated once per row, in a group key, instead of once per count that reads it.
+    """
     spec = project.feature(key)
     select, compare = _joined(project, spec, profile, root_source, lazy=True)
-    unmatched = compare.unmatched()
-    zero = exp.Literal.number(0)
-    compared = exp.not_(compare.any_differs(), copy=False)
-    if compare.fast is not None:
-        compared = exp.or_(compare.fast.copy(), compared, copy=False)
-    pending = None if compare.self_join else exp.or_(compare.new(), compare.orphaned())
-    counts = {
-        layout.NEW: zero if compare.self_join else _count_when(compare.new()),
-        layout.STALE: _count_when(compare.any_differs(), unless=unmatched),
-        layout.ORPHANED: zero if compare.self_join else _count_when(compare.orphaned()),
-        layout.UP_TO_DATE: _count_when(compared, unless=pending),
+    flags = {
+        "new": None if compare.self_join else compare.new(),
+        "orphaned": None if compare.self_join else compare.orphaned(),
+        "fast": compare.fast,
     }
-    for f in compare.fields:
-        counts[layout.stale_column(f)] = _count_when(compare.differs(f), unless=unmatched)
-    select = select.select(
-        *(exp.alias_(value, name, copy=False) for name, value in counts.items()), copy=False
-    )
-    return profile.finalize(select)
+    flags |= {f"differs_{i}": compare.differs(f) for i, f in enumerate(compare.fields)}
+    keys = {name: value for name, value in flags.items() if value is not None}
+    grouped = select.select(
+        *(exp.alias_(value, name) for name, value in keys.items()),
+        exp.alias_(exp.Count(this=exp.Star()), "n", copy=False),
+        copy=False,
+    ).group_by(*(value.copy() for value in keys.values()), copy=False)
+    g = {name: col(name, "g") if name in keys else exp.false() for name in flags}
+    differs = [g[f"differs_{i}"] for i in range(len(compare.fields))]
+    unmatched = exp.or_(g["new"], g["orphaned"], g["fast"])
+    counts = {
+        layout.NEW: _sum_when(g["new"]),
+        layout.STALE: _sum_when(exp.or_(*differs), unless=unmatched),
+        layout.ORPHANED: _sum_when(g["orphaned"]),
+        layout.UP_TO_DATE: _sum_when(
+            exp.or_(g["fast"], exp.not_(exp.or_(*differs))),
+            unless=exp.or_(g["new"], g["orphaned"]),
+        ),
+    }
+    for f, flag in zip(compare.fields, differs):
+        counts[layout.stale_column(f)] = _sum_when(flag, unless=unmatched)
+    final = exp.select(*(exp.alias_(value, name, copy=False) for name, value in counts.items()))
+    return profile.finalize(final.from_(grouped.subquery("g", copy=False), copy=False))
+
+
+def _sum_when(condition: Expr, *, unless: Expr | None = None) -> Expr:
+    """The rows of the groups where `condition` holds (and `unless` does not); 0 when none."""
+    case = exp.case()
+    if unless is not None:
+        case = case.when(unless.copy(), exp.Literal.number(0), copy=False)
+    case = case.when(condition.copy(), col("n", "g"), copy=False).else_(exp.Literal.number(0))
+    total = exp.Sum(this=case)
+    return exp.Coalesce(this=total, expressions=[exp.Literal.number(0)])
 
 
 # ---- write ---------------------------------------------------------------------------------------

@@ -11,22 +11,15 @@ SELECT
 FROM (
   SELECT
     "src"."sample_uid" AS "sample_uid",
-    CASE
-      WHEN COALESCE(NOT "d"."write_id" IS NULL, FALSE)
-      THEN NULL
-      ELSE MD5(
-        '["example/video.audio","1"]|audio_sha=' || CASE WHEN "src"."audio_sha" IS NULL THEN '~' ELSE MD5("src"."audio_sha") END
-      )
-    END AS "metaxy_provenance__audio",
+    MD5(
+      '["example/video.audio","1"]|audio_sha=' || CASE WHEN "src"."audio_sha" IS NULL THEN '~' ELSE MD5("src"."audio_sha") END
+    ) AS "metaxy_provenance__audio",
     "src"."metaxy_provenance__audio" AS "metaxy_stored__metaxy_provenance__audio",
-    CASE
-      WHEN COALESCE(NOT "d"."write_id" IS NULL, FALSE)
-      THEN NULL
-      ELSE MD5(
-        '["example/video.frames","1"]|frames_sha=' || CASE WHEN "src"."frames_sha" IS NULL THEN '~' ELSE MD5("src"."frames_sha") END
-      )
-    END AS "metaxy_provenance__frames",
-    "src"."metaxy_provenance__frames" AS "metaxy_stored__metaxy_provenance__frames"
+    MD5(
+      '["example/video.frames","1"]|frames_sha=' || CASE WHEN "src"."frames_sha" IS NULL THEN '~' ELSE MD5("src"."frames_sha") END
+    ) AS "metaxy_provenance__frames",
+    "src"."metaxy_provenance__frames" AS "metaxy_stored__metaxy_provenance__frames",
+    COALESCE(NOT "d"."write_id" IS NULL, FALSE) AS "metaxy_fast"
   FROM "example__video" AS "src"
   LEFT JOIN (
     SELECT DISTINCT
@@ -37,15 +30,17 @@ FROM (
       AND "definition" = '2af8554ffc7296f286e4a464e3ce25cf1c4645e1bf3840a1f19004314e0c3938'
   ) AS "d"
     ON "src"."metaxy_write_id" = "d"."write_id"
-  WHERE
-    NOT COALESCE(NOT "d"."write_id" IS NULL, FALSE)
 ) AS "e"
 WHERE
-  (
-    "e"."metaxy_stored__metaxy_provenance__audio" IS NULL
-    OR "e"."metaxy_provenance__audio" <> "e"."metaxy_stored__metaxy_provenance__audio"
-  )
-  OR (
-    "e"."metaxy_stored__metaxy_provenance__frames" IS NULL
-    OR "e"."metaxy_provenance__frames" <> "e"."metaxy_stored__metaxy_provenance__frames"
-  )
+  CASE
+    WHEN "e"."metaxy_fast"
+    THEN FALSE
+    ELSE (
+      "e"."metaxy_stored__metaxy_provenance__audio" IS NULL
+      OR "e"."metaxy_provenance__audio" <> "e"."metaxy_stored__metaxy_provenance__audio"
+    )
+    OR (
+      "e"."metaxy_stored__metaxy_provenance__frames" IS NULL
+      OR "e"."metaxy_provenance__frames" <> "e"."metaxy_stored__metaxy_provenance__frames"
+    )
+  END

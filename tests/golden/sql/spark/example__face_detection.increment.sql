@@ -21,17 +21,14 @@ FROM (
   SELECT
     `u0`.`sample_uid` AS `sample_uid`,
     `s`.`sample_uid` AS `metaxy_stored__sample_uid`,
-    CASE
-      WHEN COALESCE(
-        NOT `d`.`write_id` IS NULL AND `u0`.`metaxy_write_id` < `s`.`metaxy_write_id`,
-        FALSE
-      )
-      THEN NULL
-      ELSE MD5(
-        '["example/face_detection.detections","1"]|example/crop.frames=' || `u0`.`metaxy_data_version__frames`
-      )
-    END AS `metaxy_provenance__detections`,
-    `s`.`metaxy_provenance__detections` AS `metaxy_stored__metaxy_provenance__detections`
+    MD5(
+      '["example/face_detection.detections","1"]|example/crop.frames=' || `u0`.`metaxy_data_version__frames`
+    ) AS `metaxy_provenance__detections`,
+    `s`.`metaxy_provenance__detections` AS `metaxy_stored__metaxy_provenance__detections`,
+    COALESCE(
+      NOT `d`.`write_id` IS NULL AND `u0`.`metaxy_write_id` < `s`.`metaxy_write_id`,
+      FALSE
+    ) AS `metaxy_fast`
   FROM `example__crop` AS `u0`
   FULL JOIN `example__face_detection` AS `s`
     ON `u0`.`sample_uid` = `s`.`sample_uid`
@@ -44,16 +41,15 @@ FROM (
       AND `definition` = '28cc54b75d3f38a26cb75e110c28799c2ef7ebf7a240c4c4b9eb34477b682915'
   ) AS `d`
     ON `s`.`metaxy_write_id` = `d`.`write_id`
-  WHERE
-    NOT COALESCE(
-      NOT `d`.`write_id` IS NULL AND `u0`.`metaxy_write_id` < `s`.`metaxy_write_id`,
-      FALSE
-    )
 ) AS `e`
 WHERE
-  `e`.`metaxy_stored__sample_uid` IS NULL
-  OR `e`.`sample_uid` IS NULL
-  OR (
-    `e`.`metaxy_stored__metaxy_provenance__detections` IS NULL
-    OR `e`.`metaxy_provenance__detections` <> `e`.`metaxy_stored__metaxy_provenance__detections`
-  )
+  CASE
+    WHEN `e`.`metaxy_fast`
+    THEN FALSE
+    ELSE `e`.`metaxy_stored__sample_uid` IS NULL
+    OR `e`.`sample_uid` IS NULL
+    OR (
+      `e`.`metaxy_stored__metaxy_provenance__detections` IS NULL
+      OR `e`.`metaxy_provenance__detections` <> `e`.`metaxy_stored__metaxy_provenance__detections`
+    )
+  END

@@ -21,17 +21,14 @@ FROM (
   SELECT
     `u0`.`sample_uid` AS `sample_uid`,
     `s`.`sample_uid` AS `metaxy_stored__sample_uid`,
-    CASE
-      WHEN COALESCE(
-        NOT `d`.`write_id` IS NULL AND `u0`.`metaxy_write_id` < `s`.`metaxy_write_id`,
-        FALSE
-      )
-      THEN NULL
-      ELSE MD5(
-        '["example/stt.transcription","1"]|example/video.audio=' || `u0`.`metaxy_data_version__audio`
-      )
-    END AS `metaxy_provenance__transcription`,
-    `s`.`metaxy_provenance__transcription` AS `metaxy_stored__metaxy_provenance__transcription`
+    MD5(
+      '["example/stt.transcription","1"]|example/video.audio=' || `u0`.`metaxy_data_version__audio`
+    ) AS `metaxy_provenance__transcription`,
+    `s`.`metaxy_provenance__transcription` AS `metaxy_stored__metaxy_provenance__transcription`,
+    COALESCE(
+      NOT `d`.`write_id` IS NULL AND `u0`.`metaxy_write_id` < `s`.`metaxy_write_id`,
+      FALSE
+    ) AS `metaxy_fast`
   FROM `example__video` AS `u0`
   FULL JOIN `example__stt` AS `s`
     ON `u0`.`sample_uid` = `s`.`sample_uid`
@@ -44,16 +41,15 @@ FROM (
       AND `definition` = 'ec6b7e39128fc1fbafd6221dd80ca6dd66970091fb16b3ce548bd39e973808c8'
   ) AS `d`
     ON `s`.`metaxy_write_id` = `d`.`write_id`
-  WHERE
-    NOT COALESCE(
-      NOT `d`.`write_id` IS NULL AND `u0`.`metaxy_write_id` < `s`.`metaxy_write_id`,
-      FALSE
-    )
 ) AS `e`
 WHERE
-  `e`.`metaxy_stored__sample_uid` IS NULL
-  OR `e`.`sample_uid` IS NULL
-  OR (
-    `e`.`metaxy_stored__metaxy_provenance__transcription` IS NULL
-    OR `e`.`metaxy_provenance__transcription` <> `e`.`metaxy_stored__metaxy_provenance__transcription`
-  )
+  CASE
+    WHEN `e`.`metaxy_fast`
+    THEN FALSE
+    ELSE `e`.`metaxy_stored__sample_uid` IS NULL
+    OR `e`.`sample_uid` IS NULL
+    OR (
+      `e`.`metaxy_stored__metaxy_provenance__transcription` IS NULL
+      OR `e`.`metaxy_provenance__transcription` <> `e`.`metaxy_stored__metaxy_provenance__transcription`
+    )
+  END
