@@ -299,3 +299,21 @@ def test_optional_upstream_without_data(tmp_path: Path, store) -> None:
     compute(project, store, "model")
     engine.write(project, store, "b", [{"sample_uid": "2", "y": "z"}])
     assert todo(project, store, "model") == {"2": ["default"]}
+
+
+def test_write_log_and_tables_from_before_write_ids(overview_dir: Path, store) -> None:
+    project = load_project(overview_dir)
+    engine.write(project, store, VIDEO, videos())
+    compute(project, store, CROP)
+    assert engine.delete(project, store, CROP, ids=[{"sample_uid": "s000"}]) == 1
+    log = store.fetch_all('SELECT write_id, feature, operation, "rows" FROM metaxy_writes ORDER BY 1')
+    assert log == [(1, VIDEO, "write", N), (2, CROP, "write", N), (3, CROP, "delete", 1)]
+    assert store.fetch_all('SELECT DISTINCT metaxy_write_id FROM "example__crop"') == [(2,)]
+    assert store.fetch_all('SELECT metaxy_write_id FROM "example__crop__history" WHERE metaxy_deleted') == [(3,)]
+    # Tables written before write ids existed: the column comes back NULL and those rows are hashed.
+    for table in ("example__video", "example__crop", "example__crop__history"):
+        store.execute(f'ALTER TABLE "{table}" DROP COLUMN metaxy_write_id')
+    store.execute("UPDATE \"example__video\" SET metaxy_data_version__audio = 'x' WHERE sample_uid = 's001'")
+    assert todo(project, store, CROP) == {"s000": ["audio", "frames"], "s001": ["audio"]}
+    summary = engine.summary(project, store, CROP)
+    assert (summary.new, summary.stale, summary.up_to_date) == (1, 1, N - 2)
