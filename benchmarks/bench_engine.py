@@ -276,11 +276,14 @@ class Child:
             self.store.execute(f"SET memory_limit = '{self.memory_limit}'")
 
     def run(self) -> None:
+        from metaxy_cli import engine
+
         self.root_write()
         self.increment("b", CROP)
-        for key in (CROP, FACES, STT):
-            self.connection.execute(f"COPY ({engine_increment_sql(self, key)}) TO '{self.workdir / 'todo.parquet'}' (FORMAT PARQUET)")
-            self.write("b", key, self.workdir / "todo.parquet")
+        todo = self.workdir / "todo.parquet"
+        for key in (CROP, FACES, STT):  # the pipeline: increment to a file, compute, write back
+            engine.increment(self.project, self.store, key).write_to(todo, "parquet")
+            self.write("b", key, todo)
         self.increment("c", CROP)
         self.write("d", VIDEO, self.files["changed"])
         for key in (CROP, STT, FACES):
@@ -299,12 +302,6 @@ def summary_counts(summary) -> tuple[int, ...]:
     """new, stale, orphaned, up to date, then stale per field (sorted by key): the floor's row."""
     fields = tuple(summary.stale_fields[name] for name in sorted(summary.stale_fields))
     return (summary.new, summary.stale, summary.orphaned, summary.up_to_date, *fields)
-
-
-def engine_increment_sql(child: Child, key: str) -> str:
-    from metaxy_cli import engine
-
-    return engine.increment(child.project, child.store, key).sql
 
 
 # ---- driver ---------------------------------------------------------------------------------------
