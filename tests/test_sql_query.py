@@ -268,3 +268,15 @@ def test_root_source_change_is_seen_although_the_feature_version_is_equal(
     db.project = ref.project = changed
     assert statuses(db.increment(VIDEO)) == {"s0": ("stale", ["audio"]), "s1": ("stale", ["audio"])}
     assert db.increment(VIDEO) == ref.increment(VIDEO)
+
+
+def test_root_rows_of_a_write_with_the_current_definition_are_not_rehashed(
+    overview, engine, tmp_path
+):
+    db = Harness(overview, engine, tmp_path / f"store.{engine}")
+    db.write(VIDEO, videos(2))
+    tamper(db, VIDEO, "audio_sha", "changed without a write")
+    assert db.increment(VIDEO) == {}  # the latest write's own rows: fast
+    assert db.summary(VIDEO)["up_to_date"] == 2
+    db.project = bump(overview, VIDEO, "audio", "2")  # a new definition: every row is hashed
+    assert statuses(db.increment(VIDEO)) == {"s0": ("stale", ["audio"]), "s1": ("stale", ["audio"])}

@@ -131,9 +131,8 @@ def sample_hash(profile: DialectProfile, values: Sequence[Expr]) -> Expr:
 # ---- expected per-field provenance --------------------------------------------------------------
 
 
-def _root_provenance(
-    spec: FeatureSpec, field_key: str, profile: DialectProfile, alias: str
-) -> Expr:
+def _root_text(spec: FeatureSpec, field_key: str, profile: DialectProfile, alias: str) -> Expr:
+    """The canonical string a root field's provenance hashes."""
     parts: list[Expr | str] = [field_prefix(spec, field_key)]
     for name, portable_type in root_sources(spec, field_key):
         value = col(name, alias)
@@ -144,13 +143,13 @@ def _root_provenance(
             .else_(digest, copy=False)
         )
         parts += [f"|{name}=", encoded]
-    return profile.hash(_concat(parts))
+    return _concat(parts)
 
 
-def _field_provenance(
-    project: Project, spec: FeatureSpec, field_key: str, profile: DialectProfile,
-    aliases: dict[str, tuple[str, bool]],
-) -> Expr:  # fmt: skip
+def _field_text(
+    project: Project, spec: FeatureSpec, field_key: str, aliases: dict[str, tuple[str, bool]]
+) -> Expr:
+    """The canonical string a non-root field's provenance hashes."""
     parents = sorted(project.graph.field_parents[(spec.key, field_key)], key=lambda r: fq_field(*r))
     parts: list[Expr | str] = [field_prefix(spec, field_key)]
     for feature, parent in parents:
@@ -159,7 +158,7 @@ def _field_provenance(
         if optional:
             version = exp.Coalesce(this=version, expressions=[lit("")])
         parts += [f"|{fq_field(feature, parent)}=", version]
-    return profile.hash(_concat(parts))
+    return _concat(parts)
 
 
 def _upstream_select(project: Project, spec: FeatureSpec) -> tuple[exp.Select, list[Expr], dict]:
@@ -198,8 +197,12 @@ class Inputs:
 
     select: exp.Select
     ids: list[Expr]
-    provenance: dict[str, Expr]
+    texts: dict[str, Expr]  # per field, the canonical string its provenance hashes
     upstream: list[str]
+    profile: DialectProfile
+
+    def provenance(self, field: str) -> Expr:
+        return self.profile.hash(self.texts[field].copy())
 
 
 def provenance_inputs(
@@ -212,11 +215,11 @@ def provenance_inputs(
         source = root_source if root_source is not None else layout.current_table(key)
         select = exp.select().from_(relation(source, SRC), copy=False)
         ids: list[Expr] = [col(name, SRC) for name in spec.id_columns]
-        provenance = {f: _root_provenance(spec, f, profile, SRC) for f in fields}
-        return Inputs(select, ids, provenance, [])
+        texts = {f: _root_text(spec, f, profile, SRC) for f in fields}
+        return Inputs(select, ids, texts, [], profile)
     select, ids, aliases = _upstream_select(project, spec)
-    provenance = {f: _field_provenance(project, spec, f, profile, aliases) for f in fields}
-    return Inputs(select, ids, provenance, [alias for alias, _ in aliases.values()])
+    texts = {f: _field_text(project, spec, f, aliases) for f in fields}
+    return Inputs(select, ids, texts, [alias for alias, _ in aliases.values()], profile)
 
 
 def expected_fields(
@@ -227,7 +230,7 @@ def expected_fields(
     inputs = provenance_inputs(project, key, profile, root_source=root_source)
     projections = [exp.alias_(e, name, copy=False) for e, name in zip(inputs.ids, spec.id_columns)]
     projections += [
-        exp.alias_(inputs.provenance[f], layout.provenance_column(f), copy=False)
+        exp.alias_(inputs.provenance(f), layout.provenance_column(f), copy=False)
         for f in layout.field_keys(spec)
     ]
     return inputs.select.select(*projections, copy=False)

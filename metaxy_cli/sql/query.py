@@ -39,6 +39,7 @@ from metaxy_cli.sql.provenance import (
     STORED_PREFIX,
     E,
     Expr,
+    Inputs,
     Relation,
     col,
     column_types,
@@ -57,7 +58,7 @@ from metaxy_cli.sql.provenance import (
 from metaxy_cli.sql.writes import write_id_literal
 
 __all__ = ["expected_fields", "expected_query", "increment_query", "summary_query", "write_query"]
-S, B, W, D = "s", "b", "w", "d"
+S, B, W, D, X, LATEST = "s", "b", "w", "d", "x", "latest"
 FAST = "metaxy_fast"
 
 
@@ -133,75 +134,145 @@ class _Compare:
         return exp.or_(self.new(), self.orphaned(), self.any_differs(), copy=False)
 
 
-def _written_with(project: Project, key: str) -> Expr:
-    """The writes of `key` whose rows were hashed under its current definition (a tiny table)."""
+def _writes_of(project: Project, key: str) -> exp.Select:
+    """SELECT ... FROM metaxy_writes WHERE the write stored rows of `key` under its current
+    definition (a tiny table)."""
     condition = exp.and_(
         exp.EQ(this=col("feature"), expression=lit(key)),
         exp.EQ(this=col("definition"), expression=lit(definition(project, key))),
         copy=False,
     )
-    writes = exp.select(col("write_id")).distinct().from_(layout.WRITES).where(condition)
+    return exp.select().from_(layout.WRITES).where(condition, copy=False)
+
+
+def _written_with(project: Project, key: str) -> Expr:
+    """The ids of those writes (distinct, so joining them never duplicates a row), aliased d."""
+    writes = _writes_of(project, key).select(col("write_id"), copy=False).distinct()
     return writes.subquery(D, copy=False)
 
 
-def _fast(stored: str, upstream: list[str]) -> Expr:
+def _latest_with(project: Project, key: str) -> Expr:
+    """The largest of those ids (NULL when none), one row aliased `latest`: a bound that lets
+    rows certain to fail the fast check be hashed below the join."""
+    largest = exp.alias_(exp.Max(this=col("write_id")), "write_id", copy=False)
+    return _writes_of(project, key).select(largest, copy=False).subquery(LATEST, copy=False)
+
+
+def _fast(stored: Expr, upstream: list[Expr]) -> Expr:
     """TRUE (never NULL) when the stored row is up to date without hashing: its write used the
     current definition and every upstream row is older than it (a missing optional one is NULL,
     so it is not)."""
-    stored_id = col(layout.WRITE_ID, stored)
     conditions = [exp.Not(this=is_null(col("write_id", D)))]
-    conditions += [
-        exp.LT(this=col(layout.WRITE_ID, alias), expression=stored_id.copy()) for alias in upstream
-    ]
+    conditions += [exp.LT(this=wid, expression=stored.copy()) for wid in upstream]
     return exp.Coalesce(this=exp.and_(*conditions, copy=False), expressions=[exp.false()])
 
 
-def _lazy_hash(digest: Expr, fast: Expr) -> Expr:
-    """md5(CASE WHEN fast THEN NULL ELSE text END): hash functions skip NULL inputs, so only the
-    rows failing the fast check are hashed."""
-    guarded = exp.case().when(fast.copy(), exp.Null(), copy=False)
-    if isinstance(digest, exp.MD5):
-        digest.set("this", guarded.else_(digest.this, copy=False))
-        return digest
-    return guarded.else_(digest, copy=False)
+def _certainly_hashed(write_ids: list[Expr], *, own: bool) -> Expr:
+    """TRUE when the row cannot pass the fast check whatever it joins: no write has the current
+    definition, or an input row is missing or newer than every such write (as new as one, for an
+    upstream row: it must be older than the stored row; `own`: the root's stored row itself)."""
+    latest = col("write_id", LATEST)
+    newer = exp.GT if own else exp.GTE
+    conditions = [is_null(latest)]
+    for wid in write_ids:
+        conditions += [is_null(wid.copy()), newer(this=wid.copy(), expression=latest.copy())]
+    return exp.or_(*conditions, copy=False)
+
+
+def _moved(text: Expr, alias: str) -> tuple[Expr, dict[str, Expr]]:
+    """`text` reading the columns it needs from relation `alias` (named table__column there),
+    and those columns as {name: original column}."""
+    needed: dict[str, Expr] = {}
+
+    def rename(node: Expr) -> Expr:
+        if isinstance(node, exp.Column):
+            name = f"{node.table}__{node.name}"
+            needed[name] = node.copy()
+            return col(name, alias)
+        return node
+
+    return text.copy().transform(rename), needed
+
+
+def _hashed(
+    project: Project, spec: FeatureSpec, inputs: Inputs, *, self_join: bool, fast_path: bool
+) -> exp.Select:
+    """The expected side x, below the join with the stored rows: ids, upstream write ids, and per
+    field the provenance hashed here for rows certainly failing the fast check (once, like any
+    column below a join), else NULL with the columns needed to hash it above, lazily."""
+    select = inputs.select
+    items = [exp.alias_(e, name, copy=False) for e, name in zip(inputs.ids, spec.id_columns)]
+    wids = [col(layout.WRITE_ID, alias) for alias in ([SRC] if self_join else inputs.upstream)]
+    items += [exp.alias_(w, f"{layout.WRITE_ID}__{i}") for i, w in enumerate(wids) if fast_path]
+    if self_join:
+        items += [
+            exp.alias_(col(layout.provenance_column(f), SRC), STORED_PREFIX + layout.provenance_column(f))
+            for f in layout.field_keys(spec)
+        ]  # fmt: skip
+    if not fast_path:
+        items += [
+            exp.alias_(inputs.provenance(f), layout.provenance_column(f), copy=False)
+            for f in layout.field_keys(spec)
+        ]
+        return select.select(*items, copy=False)
+    select = select.join(exp.Join(this=_latest_with(project, spec.key), kind="CROSS"), copy=False)
+    certain = _certainly_hashed(wids, own=self_join)
+    columns: dict[str, Expr] = {}
+    for f in layout.field_keys(spec):
+        text = exp.case().when(certain.copy(), inputs.texts[f].copy(), copy=False)
+        items.append(exp.alias_(inputs.profile.hash(text), layout.provenance_column(f)))
+        columns |= _moved(inputs.texts[f], X)[1]
+    for name, column in columns.items():
+        lazy = exp.case().when(certain.copy(), exp.Null(), copy=False).else_(column, copy=False)
+        items.append(exp.alias_(lazy, name, copy=False))
+    return select.select(*items, copy=False)
 
 
 def _joined(
-    project: Project, spec: FeatureSpec, profile: DialectProfile, root_source: Relation | None,
-    *, lazy: bool,
-) -> tuple[exp.Select, _Compare]:  # fmt: skip
-    """SELECT ... FROM e: the expected inputs FULL JOIN the stored rows on ids, in ONE join, with
-    the fast-path flag `metaxy_fast`. `lazy` hashes under CASE WHEN NOT fast (the summary);
-    otherwise the caller filters on the flag before anything reads the hashes (the increment).
+    project: Project, spec: FeatureSpec, profile: DialectProfile, root_source: Relation | None
+) -> tuple[exp.Select, _Compare]:
+    """SELECT ... FROM e: the expected side x FULL JOIN the stored rows s on ids (a root without a
+    listing: its stored rows alone, no join), then the fast check. Rows certain to fail it are
+    hashed below the join (x); the others above it, only when the check fails, so every hash
+    is computed at most once per row even though engines inline it in filters and projections.
 
-    A root feature without a listing compares its stored rows with themselves (no join); with a
-    listing (external data) every listed row is hashed.
+    With a listing (external data) every listed row is hashed, below the join.
     """
     inputs = provenance_inputs(project, spec.key, profile, root_source=root_source)
-    select, ids = inputs.select, inputs.ids
     self_join = spec.is_root and root_source is None
-    stored_alias = SRC if self_join else S
+    fast_path = not (spec.is_root and root_source is not None)
+    fields = layout.field_keys(spec)
+    select = exp.select().from_(
+        _hashed(project, spec, inputs, self_join=self_join, fast_path=fast_path).subquery(X),
+        copy=False,
+    )
     if not self_join:
-        on = ids_equal(spec.id_columns, ids, S)
+        on = ids_equal(spec.id_columns, X, S)
         select = select.join(full_join(relation(layout.current_table(spec.key), S), on), copy=False)
-    fast = None
-    if not (spec.is_root and root_source is not None):
-        on = exp.EQ(this=col(layout.WRITE_ID, stored_alias), expression=col("write_id", D))
-        select = select.join(join(_written_with(project, spec.key), on, "LEFT"), copy=False)
-        fast = _fast(stored_alias, inputs.upstream)
-    projections = [exp.alias_(e, name, copy=False) for e, name in zip(ids, spec.id_columns)]
+    projections = [exp.alias_(col(name, X), name, copy=False) for name in spec.id_columns]
     if not self_join:
         projections += [
             exp.alias_(col(name, S), STORED_PREFIX + name, copy=False) for name in spec.id_columns
         ]
-    for f in layout.field_keys(spec):
-        expected = inputs.provenance[f]
-        if fast is not None and lazy:
-            expected = _lazy_hash(expected, fast)
-        stored = col(layout.provenance_column(f), stored_alias)
+    fast = None
+    if fast_path:
+        wids = [col(f"{layout.WRITE_ID}__{i}", X) for i in range(len(inputs.upstream) or 1)]
+        stored_wid = wids.pop() if self_join else col(layout.WRITE_ID, S)
+        on = exp.EQ(this=stored_wid.copy(), expression=col("write_id", D))
+        select = select.join(join(_written_with(project, spec.key), on, "LEFT"), copy=False)
+        fast = _fast(stored_wid, wids)
+    for f in fields:
+        expected: Expr = col(layout.provenance_column(f), X)
+        if fast is not None:
+            text = _moved(inputs.texts[f], X)[0]
+            skip = exp.or_(fast.copy(), is_null(col(spec.id_columns[0], X)), copy=False)
+            lazy = exp.case().when(skip, exp.Null(), copy=False).else_(text, copy=False)
+            expected = exp.Coalesce(this=expected, expressions=[profile.hash(lazy)])
+        stored_name = STORED_PREFIX + layout.provenance_column(f)
+        stored = col(stored_name, X) if self_join else col(layout.provenance_column(f), S)
         projections += [
             exp.alias_(expected, layout.provenance_column(f), copy=False),
-            exp.alias_(stored, STORED_PREFIX + layout.provenance_column(f), copy=False),
+            exp.alias_(stored, stored_name, copy=False),
         ]
     if fast is not None:
         projections.append(exp.alias_(fast, FAST, copy=False))
@@ -222,7 +293,7 @@ def increment_query(
     have NULL expectations and flags. Up-to-date samples are left out.
     """
     spec = project.feature(key)
-    select, compare = _joined(project, spec, profile, root_source, lazy=False)
+    select, compare = _joined(project, spec, profile, root_source)
     fields = compare.fields
     select = select.select(
         *(exp.alias_(compare.id_column(name), name, copy=False) for name in spec.id_columns),
@@ -253,7 +324,7 @@ def summary_query(
     then evaluated once per row, in a group key, instead of once per count that reads it.
     """
     spec = project.feature(key)
-    select, compare = _joined(project, spec, profile, root_source, lazy=True)
+    select, compare = _joined(project, spec, profile, root_source)
     flags = {
         "new": None if compare.self_join else compare.new(),
         "orphaned": None if compare.self_join else compare.orphaned(),

@@ -30,20 +30,48 @@ SELECT
   END AS "metaxy_stale__frames"
 FROM (
   SELECT
-    "u0"."sample_uid" AS "sample_uid",
+    "x"."sample_uid" AS "sample_uid",
     "s"."sample_uid" AS "metaxy_stored__sample_uid",
-    LOWER(
-      HEX(
-        MD5(
-          '["example/crop.audio","1"]|example/video.audio=' || "u0"."metaxy_data_version__audio"
+    COALESCE(
+      "x"."metaxy_provenance__audio",
+      LOWER(
+        HEX(
+          MD5(
+            CASE
+              WHEN COALESCE(
+                NOT (
+                  "d"."write_id" IS NULL
+                )
+                AND "x"."metaxy_write_id__0" < "s"."metaxy_write_id",
+                FALSE
+              )
+              OR "x"."sample_uid" IS NULL
+              THEN NULL
+              ELSE '["example/crop.audio","1"]|example/video.audio=' || "x"."u0__metaxy_data_version__audio"
+            END
+          )
         )
       )
     ) AS "metaxy_provenance__audio",
     "s"."metaxy_provenance__audio" AS "metaxy_stored__metaxy_provenance__audio",
-    LOWER(
-      HEX(
-        MD5(
-          '["example/crop.frames","1"]|example/video.frames=' || "u0"."metaxy_data_version__frames"
+    COALESCE(
+      "x"."metaxy_provenance__frames",
+      LOWER(
+        HEX(
+          MD5(
+            CASE
+              WHEN COALESCE(
+                NOT (
+                  "d"."write_id" IS NULL
+                )
+                AND "x"."metaxy_write_id__0" < "s"."metaxy_write_id",
+                FALSE
+              )
+              OR "x"."sample_uid" IS NULL
+              THEN NULL
+              ELSE '["example/crop.frames","1"]|example/video.frames=' || "x"."u0__metaxy_data_version__frames"
+            END
+          )
         )
       )
     ) AS "metaxy_provenance__frames",
@@ -52,12 +80,63 @@ FROM (
       NOT (
         "d"."write_id" IS NULL
       )
-      AND "u0"."metaxy_write_id" < "s"."metaxy_write_id",
+      AND "x"."metaxy_write_id__0" < "s"."metaxy_write_id",
       FALSE
     ) AS "metaxy_fast"
-  FROM "example__video" AS "u0"
+  FROM (
+    SELECT
+      "u0"."sample_uid" AS "sample_uid",
+      "u0"."metaxy_write_id" AS "metaxy_write_id__0",
+      LOWER(
+        HEX(
+          MD5(
+            CASE
+              WHEN "latest"."write_id" IS NULL
+              OR "u0"."metaxy_write_id" IS NULL
+              OR "u0"."metaxy_write_id" >= "latest"."write_id"
+              THEN '["example/crop.audio","1"]|example/video.audio=' || "u0"."metaxy_data_version__audio"
+            END
+          )
+        )
+      ) AS "metaxy_provenance__audio",
+      LOWER(
+        HEX(
+          MD5(
+            CASE
+              WHEN "latest"."write_id" IS NULL
+              OR "u0"."metaxy_write_id" IS NULL
+              OR "u0"."metaxy_write_id" >= "latest"."write_id"
+              THEN '["example/crop.frames","1"]|example/video.frames=' || "u0"."metaxy_data_version__frames"
+            END
+          )
+        )
+      ) AS "metaxy_provenance__frames",
+      CASE
+        WHEN "latest"."write_id" IS NULL
+        OR "u0"."metaxy_write_id" IS NULL
+        OR "u0"."metaxy_write_id" >= "latest"."write_id"
+        THEN NULL
+        ELSE "u0"."metaxy_data_version__audio"
+      END AS "u0__metaxy_data_version__audio",
+      CASE
+        WHEN "latest"."write_id" IS NULL
+        OR "u0"."metaxy_write_id" IS NULL
+        OR "u0"."metaxy_write_id" >= "latest"."write_id"
+        THEN NULL
+        ELSE "u0"."metaxy_data_version__frames"
+      END AS "u0__metaxy_data_version__frames"
+    FROM "example__video" AS "u0"
+    CROSS JOIN (
+      SELECT
+        MAX("write_id") AS "write_id"
+      FROM "metaxy_writes"
+      WHERE
+        "feature" = 'example/crop'
+        AND "definition" = '0d49d8071d033e799d08411a698c5c38db0c6cc38594a5ae0764fee4d19acd43'
+    ) AS "latest"
+  ) AS "x"
   FULL JOIN "example__crop" AS "s"
-    ON "u0"."sample_uid" = "s"."sample_uid"
+    ON "x"."sample_uid" = "s"."sample_uid"
   LEFT JOIN (
     SELECT DISTINCT
       "write_id"

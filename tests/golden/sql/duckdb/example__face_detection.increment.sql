@@ -19,19 +19,58 @@ SELECT
   END AS "metaxy_stale__detections"
 FROM (
   SELECT
-    "u0"."sample_uid" AS "sample_uid",
+    "x"."sample_uid" AS "sample_uid",
     "s"."sample_uid" AS "metaxy_stored__sample_uid",
-    MD5(
-      '["example/face_detection.detections","1"]|example/crop.frames=' || "u0"."metaxy_data_version__frames"
+    COALESCE(
+      "x"."metaxy_provenance__detections",
+      MD5(
+        CASE
+          WHEN COALESCE(
+            NOT "d"."write_id" IS NULL AND "x"."metaxy_write_id__0" < "s"."metaxy_write_id",
+            FALSE
+          )
+          OR "x"."sample_uid" IS NULL
+          THEN NULL
+          ELSE '["example/face_detection.detections","1"]|example/crop.frames=' || "x"."u0__metaxy_data_version__frames"
+        END
+      )
     ) AS "metaxy_provenance__detections",
     "s"."metaxy_provenance__detections" AS "metaxy_stored__metaxy_provenance__detections",
     COALESCE(
-      NOT "d"."write_id" IS NULL AND "u0"."metaxy_write_id" < "s"."metaxy_write_id",
+      NOT "d"."write_id" IS NULL AND "x"."metaxy_write_id__0" < "s"."metaxy_write_id",
       FALSE
     ) AS "metaxy_fast"
-  FROM "example__crop" AS "u0"
+  FROM (
+    SELECT
+      "u0"."sample_uid" AS "sample_uid",
+      "u0"."metaxy_write_id" AS "metaxy_write_id__0",
+      MD5(
+        CASE
+          WHEN "latest"."write_id" IS NULL
+          OR "u0"."metaxy_write_id" IS NULL
+          OR "u0"."metaxy_write_id" >= "latest"."write_id"
+          THEN '["example/face_detection.detections","1"]|example/crop.frames=' || "u0"."metaxy_data_version__frames"
+        END
+      ) AS "metaxy_provenance__detections",
+      CASE
+        WHEN "latest"."write_id" IS NULL
+        OR "u0"."metaxy_write_id" IS NULL
+        OR "u0"."metaxy_write_id" >= "latest"."write_id"
+        THEN NULL
+        ELSE "u0"."metaxy_data_version__frames"
+      END AS "u0__metaxy_data_version__frames"
+    FROM "example__crop" AS "u0"
+    CROSS JOIN (
+      SELECT
+        MAX("write_id") AS "write_id"
+      FROM "metaxy_writes"
+      WHERE
+        "feature" = 'example/face_detection'
+        AND "definition" = '28cc54b75d3f38a26cb75e110c28799c2ef7ebf7a240c4c4b9eb34477b682915'
+    ) AS "latest"
+  ) AS "x"
   FULL JOIN "example__face_detection" AS "s"
-    ON "u0"."sample_uid" = "s"."sample_uid"
+    ON "x"."sample_uid" = "s"."sample_uid"
   LEFT JOIN (
     SELECT DISTINCT
       "write_id"

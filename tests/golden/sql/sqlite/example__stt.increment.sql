@@ -19,19 +19,58 @@ SELECT
   END AS "metaxy_stale__transcription"
 FROM (
   SELECT
-    "u0"."sample_uid" AS "sample_uid",
+    "x"."sample_uid" AS "sample_uid",
     "s"."sample_uid" AS "metaxy_stored__sample_uid",
-    MD5(
-      '["example/stt.transcription","1"]|example/video.audio=' || "u0"."metaxy_data_version__audio"
+    COALESCE(
+      "x"."metaxy_provenance__transcription",
+      MD5(
+        CASE
+          WHEN COALESCE(
+            NOT "d"."write_id" IS NULL AND "x"."metaxy_write_id__0" < "s"."metaxy_write_id",
+            FALSE
+          )
+          OR "x"."sample_uid" IS NULL
+          THEN NULL
+          ELSE '["example/stt.transcription","1"]|example/video.audio=' || "x"."u0__metaxy_data_version__audio"
+        END
+      )
     ) AS "metaxy_provenance__transcription",
     "s"."metaxy_provenance__transcription" AS "metaxy_stored__metaxy_provenance__transcription",
     COALESCE(
-      NOT "d"."write_id" IS NULL AND "u0"."metaxy_write_id" < "s"."metaxy_write_id",
+      NOT "d"."write_id" IS NULL AND "x"."metaxy_write_id__0" < "s"."metaxy_write_id",
       FALSE
     ) AS "metaxy_fast"
-  FROM "example__video" AS "u0"
+  FROM (
+    SELECT
+      "u0"."sample_uid" AS "sample_uid",
+      "u0"."metaxy_write_id" AS "metaxy_write_id__0",
+      MD5(
+        CASE
+          WHEN "latest"."write_id" IS NULL
+          OR "u0"."metaxy_write_id" IS NULL
+          OR "u0"."metaxy_write_id" >= "latest"."write_id"
+          THEN '["example/stt.transcription","1"]|example/video.audio=' || "u0"."metaxy_data_version__audio"
+        END
+      ) AS "metaxy_provenance__transcription",
+      CASE
+        WHEN "latest"."write_id" IS NULL
+        OR "u0"."metaxy_write_id" IS NULL
+        OR "u0"."metaxy_write_id" >= "latest"."write_id"
+        THEN NULL
+        ELSE "u0"."metaxy_data_version__audio"
+      END AS "u0__metaxy_data_version__audio"
+    FROM "example__video" AS "u0"
+    CROSS JOIN (
+      SELECT
+        MAX("write_id") AS "write_id"
+      FROM "metaxy_writes"
+      WHERE
+        "feature" = 'example/stt'
+        AND "definition" = 'ec6b7e39128fc1fbafd6221dd80ca6dd66970091fb16b3ce548bd39e973808c8'
+    ) AS "latest"
+  ) AS "x"
   FULL JOIN "example__stt" AS "s"
-    ON "u0"."sample_uid" = "s"."sample_uid"
+    ON "x"."sample_uid" = "s"."sample_uid"
   LEFT JOIN (
     SELECT DISTINCT
       "write_id"
