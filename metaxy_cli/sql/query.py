@@ -1,28 +1,10 @@
 """The versioning queries a store runs: increment, summary and write (spec sections 3-5).
 
 Every builder returns a sqlglot tree finished for the profile's dialect; `emit.to_sql` turns it
-into text. The increment FULL JOINs the expected inputs (upstream current rows, or a root's rows)
-with the stored rows on the ids and compares per-field provenance; it hashes the sample
+into text. Increment and summary read compare.joined (expected inputs FULL JOIN stored rows, with
+the fast path that skips hashing rows known to be up to date); the increment hashes the sample
 provenance only for the rows it returns. A root feature without a listing re-hashes its own
 stored rows (no join): a root code_version bump shows every sample stale on that field.
-
-Fast path: a stored row is up to date WITHOUT hashing when the write that stored it had the
-feature's current `definition` (provenance.py; recorded in the write log, writes.py) and, for a
-non-root feature, every upstream row joined to it has a strictly smaller write id. Only the other
-rows are hashed (the increment filters the fast ones out before hashing; the summary hashes
-under CASE, which engines evaluate only for the rows that select it). Why this is exact:
-  - a row's provenance was computed by metaxy inside its write transaction, from the upstream
-    rows current then, under the definition logged by that same transaction;
-  - an upstream row's data version changes only through a write (or delete), which takes a
-    larger write id (writes.py: ids strictly increase in commit order); a current row with a
-    smaller id than ours was therefore current, unchanged, when our row was computed;
-  - an optional upstream row that is missing now may have been present then (a delete leaves no
-    newer row behind): its NULL write id fails the check, so such rows are hashed;
-  - the definition covers everything else the provenance depends on (code versions, parent
-    fields, root source columns and their types, the hashing scheme); a root's other input, its
-    own column values, changes only by rewriting the row;
-  - rows without a write id (tables from before write ids) fail the check and are hashed.
-A root feature WITH a listing (external data) always hashes the listing.
 """
 
 from __future__ import annotations
@@ -33,253 +15,28 @@ from sqlglot import exp
 
 from metaxy_cli.model import FeatureSpec, Project
 from metaxy_cli.sql import layout
+from metaxy_cli.sql.compare import joined
 from metaxy_cli.sql.dialects import TIMESTAMP_FORMAT, DialectProfile
 from metaxy_cli.sql.provenance import (
     SRC,
-    STORED_PREFIX,
     E,
     Expr,
-    Inputs,
     Relation,
     col,
     column_types,
-    definition,
     expected_fields,
     expected_query,
-    full_join,
     ids_equal,
     is_null,
     join,
     lit,
-    provenance_inputs,
     relation,
     sample_hash,
 )
 from metaxy_cli.sql.writes import write_id_literal
 
 __all__ = ["expected_fields", "expected_query", "increment_query", "summary_query", "write_query"]
-S, B, W, D, X, LATEST = "s", "b", "w", "d", "x", "latest"
-FAST = "metaxy_fast"
-
-
-class _Compare:
-    """Predicates over the joined relation `e` (see `_joined`): expected columns under their own
-    names, stored ones under STORED_PREFIX, and the fast-path flag.
-
-    `self_join`: a root feature without a listing; its stored rows are the expected ones, so there
-    are no new or orphaned rows.
-    """
-
-    def __init__(self, spec: FeatureSpec, *, self_join: bool, fast: Expr | None):
-        self.spec = spec
-        self.fields = layout.field_keys(spec)
-        self.self_join = self_join
-        self.fast = fast
-
-    def expected(self, field: str) -> Expr:
-        return col(layout.provenance_column(field), E)
-
-    def stored(self, field: str) -> Expr:
-        return col(STORED_PREFIX + layout.provenance_column(field), E)
-
-    def differs(self, field: str) -> Expr:
-        # Expected provenance is never NULL on a hashed matched row; stored may be (a field added
-        # later), and counts as stale. Plain `<>` runs everywhere, unlike IS DISTINCT FROM.
-        stored = self.stored(field)
-        return exp.or_(
-            is_null(stored),
-            exp.NEQ(this=self.expected(field), expression=stored.copy()),
-            copy=False,
-        )
-
-    def any_differs(self) -> Expr:
-        return exp.or_(*(self.differs(f) for f in self.fields), copy=False)
-
-    def new(self) -> Expr:
-        return is_null(col(STORED_PREFIX + self.spec.id_columns[0], E))
-
-    def orphaned(self) -> Expr:
-        return is_null(col(self.spec.id_columns[0], E))
-
-    def id_column(self, name: str) -> Expr:
-        if self.self_join:
-            return col(name, E)
-        return exp.Coalesce(this=col(name, E), expressions=[col(STORED_PREFIX + name, E)])
-
-    def status(self) -> Expr:
-        if self.self_join:
-            return lit(layout.STALE)
-        return (
-            exp.case()
-            .when(self.new(), lit(layout.NEW), copy=False)
-            .when(self.orphaned(), lit(layout.ORPHANED), copy=False)
-            .else_(lit(layout.STALE), copy=False)
-        )
-
-    def stale_flag(self, field: str) -> Expr:
-        """TRUE when the field must be computed: every field of a new sample; NULL if orphaned."""
-        if self.self_join:
-            return self.differs(field)
-        return (
-            exp.case()
-            .when(self.orphaned(), exp.Null(), copy=False)
-            .when(self.new(), exp.true(), copy=False)
-            .else_(self.differs(field), copy=False)
-        )
-
-    def pending(self) -> Expr:
-        """Rows to act on: new, orphaned, or some field's provenance differs."""
-        if self.self_join:
-            return self.any_differs()
-        return exp.or_(self.new(), self.orphaned(), self.any_differs(), copy=False)
-
-
-def _writes_of(project: Project, key: str) -> exp.Select:
-    """SELECT ... FROM metaxy_writes WHERE the write stored rows of `key` under its current
-    definition (a tiny table)."""
-    condition = exp.and_(
-        exp.EQ(this=col("feature"), expression=lit(key)),
-        exp.EQ(this=col("definition"), expression=lit(definition(project, key))),
-        copy=False,
-    )
-    return exp.select().from_(layout.WRITES).where(condition, copy=False)
-
-
-def _written_with(project: Project, key: str) -> Expr:
-    """The ids of those writes (distinct, so joining them never duplicates a row), aliased d."""
-    writes = _writes_of(project, key).select(col("write_id"), copy=False).distinct()
-    return writes.subquery(D, copy=False)
-
-
-def _latest_with(project: Project, key: str) -> Expr:
-    """The largest of those ids (NULL when none), one row aliased `latest`: a bound that lets
-    rows certain to fail the fast check be hashed below the join."""
-    largest = exp.alias_(exp.Max(this=col("write_id")), "write_id", copy=False)
-    return _writes_of(project, key).select(largest, copy=False).subquery(LATEST, copy=False)
-
-
-def _fast(stored: Expr, upstream: list[Expr]) -> Expr:
-    """TRUE (never NULL) when the stored row is up to date without hashing: its write used the
-    current definition and every upstream row is older than it (a missing optional one is NULL,
-    so it is not)."""
-    conditions = [exp.Not(this=is_null(col("write_id", D)))]
-    conditions += [exp.LT(this=wid, expression=stored.copy()) for wid in upstream]
-    return exp.Coalesce(this=exp.and_(*conditions, copy=False), expressions=[exp.false()])
-
-
-def _certainly_hashed(write_ids: list[Expr], *, own: bool) -> Expr:
-    """TRUE when the row cannot pass the fast check whatever it joins: no write has the current
-    definition, or an input row is missing or newer than every such write (as new as one, for an
-    upstream row: it must be older than the stored row; `own`: the root's stored row itself)."""
-    latest = col("write_id", LATEST)
-    newer = exp.GT if own else exp.GTE
-    conditions = [is_null(latest)]
-    for wid in write_ids:
-        conditions += [is_null(wid.copy()), newer(this=wid.copy(), expression=latest.copy())]
-    return exp.or_(*conditions, copy=False)
-
-
-def _moved(text: Expr, alias: str) -> tuple[Expr, dict[str, Expr]]:
-    """`text` reading the columns it needs from relation `alias` (named table__column there),
-    and those columns as {name: original column}."""
-    needed: dict[str, Expr] = {}
-
-    def rename(node: Expr) -> Expr:
-        if isinstance(node, exp.Column):
-            name = f"{node.table}__{node.name}"
-            needed[name] = node.copy()
-            return col(name, alias)
-        return node
-
-    return text.copy().transform(rename), needed
-
-
-def _hashed(
-    project: Project, spec: FeatureSpec, inputs: Inputs, *, self_join: bool, fast_path: bool
-) -> exp.Select:
-    """The expected side x, below the join with the stored rows: ids, upstream write ids, and per
-    field the provenance hashed here for rows certainly failing the fast check (once, like any
-    column below a join), else NULL with the columns needed to hash it above, lazily."""
-    select = inputs.select
-    items = [exp.alias_(e, name, copy=False) for e, name in zip(inputs.ids, spec.id_columns)]
-    wids = [col(layout.WRITE_ID, alias) for alias in ([SRC] if self_join else inputs.upstream)]
-    items += [exp.alias_(w, f"{layout.WRITE_ID}__{i}") for i, w in enumerate(wids) if fast_path]
-    if self_join:
-        items += [
-            exp.alias_(col(layout.provenance_column(f), SRC), STORED_PREFIX + layout.provenance_column(f))
-            for f in layout.field_keys(spec)
-        ]  # fmt: skip
-    if not fast_path:
-        items += [
-            exp.alias_(inputs.provenance(f), layout.provenance_column(f), copy=False)
-            for f in layout.field_keys(spec)
-        ]
-        return select.select(*items, copy=False)
-    select = select.join(exp.Join(this=_latest_with(project, spec.key), kind="CROSS"), copy=False)
-    certain = _certainly_hashed(wids, own=self_join)
-    columns: dict[str, Expr] = {}
-    for f in layout.field_keys(spec):
-        text = exp.case().when(certain.copy(), inputs.texts[f].copy(), copy=False)
-        items.append(exp.alias_(inputs.profile.hash(text), layout.provenance_column(f)))
-        columns |= _moved(inputs.texts[f], X)[1]
-    for name, column in columns.items():
-        lazy = exp.case().when(certain.copy(), exp.Null(), copy=False).else_(column, copy=False)
-        items.append(exp.alias_(lazy, name, copy=False))
-    return select.select(*items, copy=False)
-
-
-def _joined(
-    project: Project, spec: FeatureSpec, profile: DialectProfile, root_source: Relation | None
-) -> tuple[exp.Select, _Compare]:
-    """SELECT ... FROM e: the expected side x FULL JOIN the stored rows s on ids (a root without a
-    listing: its stored rows alone, no join), then the fast check. Rows certain to fail it are
-    hashed below the join (x); the others above it, only when the check fails, so every hash
-    is computed at most once per row even though engines inline it in filters and projections.
-
-    With a listing (external data) every listed row is hashed, below the join.
-    """
-    inputs = provenance_inputs(project, spec.key, profile, root_source=root_source)
-    self_join = spec.is_root and root_source is None
-    fast_path = not (spec.is_root and root_source is not None)
-    fields = layout.field_keys(spec)
-    select = exp.select().from_(
-        _hashed(project, spec, inputs, self_join=self_join, fast_path=fast_path).subquery(X),
-        copy=False,
-    )
-    if not self_join:
-        on = ids_equal(spec.id_columns, X, S)
-        select = select.join(full_join(relation(layout.current_table(spec.key), S), on), copy=False)
-    projections = [exp.alias_(col(name, X), name, copy=False) for name in spec.id_columns]
-    if not self_join:
-        projections += [
-            exp.alias_(col(name, S), STORED_PREFIX + name, copy=False) for name in spec.id_columns
-        ]
-    fast = None
-    if fast_path:
-        wids = [col(f"{layout.WRITE_ID}__{i}", X) for i in range(len(inputs.upstream) or 1)]
-        stored_wid = wids.pop() if self_join else col(layout.WRITE_ID, S)
-        on = exp.EQ(this=stored_wid.copy(), expression=col("write_id", D))
-        select = select.join(join(_written_with(project, spec.key), on, "LEFT"), copy=False)
-        fast = _fast(stored_wid, wids)
-    for f in fields:
-        expected: Expr = col(layout.provenance_column(f), X)
-        if fast is not None:
-            text = _moved(inputs.texts[f], X)[0]
-            skip = exp.or_(fast.copy(), is_null(col(spec.id_columns[0], X)), copy=False)
-            lazy = exp.case().when(skip, exp.Null(), copy=False).else_(text, copy=False)
-            expected = exp.Coalesce(this=expected, expressions=[profile.hash(lazy)])
-        stored_name = STORED_PREFIX + layout.provenance_column(f)
-        stored = col(stored_name, X) if self_join else col(layout.provenance_column(f), S)
-        projections += [
-            exp.alias_(expected, layout.provenance_column(f), copy=False),
-            exp.alias_(stored, stored_name, copy=False),
-        ]
-    if fast is not None:
-        projections.append(exp.alias_(fast, FAST, copy=False))
-    select = select.select(*projections, copy=False)
-    outer = exp.select().from_(select.subquery(E, copy=False), copy=False)
-    flag = col(FAST, E) if fast is not None else None
-    return outer, _Compare(spec, self_join=self_join, fast=flag)
+B, W = "b", "w"
 
 
 def increment_query(
@@ -293,7 +50,7 @@ def increment_query(
     have NULL expectations and flags. Up-to-date samples are left out.
     """
     spec = project.feature(key)
-    select, compare = _joined(project, spec, profile, root_source)
+    select, compare = joined(project, spec, profile, root_source)
     fields = compare.fields
     select = select.select(
         *(exp.alias_(compare.id_column(name), name, copy=False) for name in spec.id_columns),
@@ -324,7 +81,7 @@ def summary_query(
     then evaluated once per row, in a group key, instead of once per count that reads it.
     """
     spec = project.feature(key)
-    select, compare = _joined(project, spec, profile, root_source)
+    select, compare = joined(project, spec, profile, root_source)
     flags = {
         "new": None if compare.self_join else compare.new(),
         "orphaned": None if compare.self_join else compare.orphaned(),
