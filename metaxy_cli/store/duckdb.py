@@ -42,6 +42,11 @@ def database_message(error: Exception) -> str:
     return text
 
 
+# DuckDB's own default (80% of RAM) lets its buffer pool grow to 10 GB on a 10M-sample store; 4 GB
+# keeps the same speed there (benchmarks/README.md) and leaves the machine to the pipeline.
+DEFAULT_MEMORY_LIMIT = "4GB"
+
+
 class DuckDBStore(Store):
     engine = "duckdb"
 
@@ -52,7 +57,8 @@ class DuckDBStore(Store):
     @classmethod
     def from_settings(cls, name: str, settings: dict[str, Any], root: Path) -> DuckDBStore:
         path = settings.get("path") or str(root / DEFAULT_PATH)
-        return cls.open(path, name=name, compression=settings.get("compression"), memory_limit=settings.get("memory_limit"))
+        memory_limit = settings.get("memory_limit", DEFAULT_MEMORY_LIMIT)
+        return cls.open(path, name=name, compression=settings.get("compression"), memory_limit=memory_limit)
 
     @classmethod
     def open(
@@ -61,9 +67,9 @@ class DuckDBStore(Store):
     ) -> DuckDBStore:  # fmt: skip
         """`compression`: "auto" (DuckDB chooses per column, the default) or a DuckDB method
         forced for every write, e.g. "uncompressed": writes of random hex hashes get ~1.5x faster
-        (no compression analysis) for ~2x the file size. `memory_limit` (e.g. "4GB"): DuckDB's
-        default is 80% of RAM, which its buffer pool fills on big stores (10M samples: 10 GB
-        RSS; with "4GB": 4.5 GB, benchmarks/README.md).
+        (no compression analysis) for ~2x the file size. `memory_limit` (e.g. "4GB", the default
+        of stores named in metaxy.yaml): without one DuckDB takes 80% of RAM, which its buffer
+        pool fills on big stores (10M samples: 10 GB RSS; with "4GB": 4.5 GB, benchmarks/README.md).
         """
         import duckdb
 
