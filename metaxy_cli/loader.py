@@ -16,7 +16,7 @@ from typing import Any
 from metaxy_cli.doc_cache import DocumentCache
 from metaxy_cli.errors import ConfigError, Location, Problem, ProjectNotFoundError
 from metaxy_cli.graph import find_cycle, topological_order
-from metaxy_cli.keys import column_stem, key_problem, table_name
+from metaxy_cli.keys import column_stem, key_problem
 from metaxy_cli.model import (
     ALL_UPSTREAM_FIELDS,
     DEFAULT_FIELD,
@@ -31,10 +31,14 @@ from metaxy_cli.model import (
     Project,
     StoreConfig,
 )
+from metaxy_cli.sql.layout import current_table, history_table
 from metaxy_cli.schemas import FEATURES_SCHEMA, PROJECT_SCHEMA, readable_path, validate
 from metaxy_cli.sources import PROJECT_FILE, DefinitionSource, WorktreeSource, resolve_project_file
 from metaxy_cli.suggest import did_you_mean
 from metaxy_cli.yaml_io import PositionIndex, YamlSyntaxError, load_fast
+
+
+RESERVED_PREFIX = "metaxy"  # store tables of metaxy itself (metaxy_writes, ...)
 
 
 @dataclass(frozen=True)
@@ -248,11 +252,14 @@ def _check_features(reporter: _Reporter, specs: list[tuple[Origin, FeatureSpec]]
             first = features[spec.key].origin
             reporter.add(origin, ("key",), f"duplicate feature {spec.key!r}", also=Origin(first.source, first.path + ("key",)))
             continue
-        clash = tables.get(table_name(spec.key))
+        if spec.key.startswith(RESERVED_PREFIX):
+            reporter.add(origin, ("key",), f"feature key {spec.key!r}: keys starting with {RESERVED_PREFIX!r} are reserved for metaxy's own tables")
+        owned = (current_table(spec.key), history_table(spec.key))
+        clash = next((tables[name] for name in owned if name in tables), None)
         if clash is not None:
             reporter.add(origin, ("key",), f"feature {spec.key!r} has the same table name as {clash.key!r}")
         features[spec.key] = spec
-        tables[table_name(spec.key)] = spec
+        tables.update(dict.fromkeys(owned, spec))
     for spec in features.values():
         _check_feature(reporter, spec, features)
     _check_cycles(reporter, features)

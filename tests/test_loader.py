@@ -250,6 +250,18 @@ def test_feature_table_name_collision(errors) -> None:
     ]
 
 
+def test_feature_table_collides_with_another_features_history(errors) -> None:
+    assert errors(features("- key: a\n- key: a/history\n")) == [
+        "metaxy.yaml:4:10: feature 'a/history' has the same table name as 'a'"
+    ]
+
+
+def test_keys_starting_with_metaxy_are_reserved(errors) -> None:
+    assert errors(features("- key: metaxy_writes\n")) == [
+        "metaxy.yaml:3:10: feature key 'metaxy_writes': keys starting with 'metaxy' are reserved for metaxy's own tables"
+    ]
+
+
 def test_unknown_dep_with_did_you_mean(errors) -> None:
     assert errors(features("- key: video\n- key: crop\n  deps: [vidoe, other]\n")) == [
         "metaxy.yaml:5:12: crop: unknown dependency 'vidoe' (did you mean 'video'?)",
