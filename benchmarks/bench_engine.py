@@ -105,7 +105,8 @@ class Floor:
             (column,) = self.spec.field(field).source
             return f"md5('{self.prefix[field]}|{column}=' || coalesce(md5({alias}.{column}), '~'))"
         ((feature, parent),) = self.parents[field]  # the overview: one parent field each
-        return f"md5('{self.prefix[field]}|{feature}.{parent}=' || {alias}.metaxy_data_version__{parent})"
+        version = f"coalesce({alias}.metaxy_data_version__{parent}, {alias}.metaxy_provenance__{parent})"
+        return f"md5('{self.prefix[field]}|{feature}.{parent}=' || {version})"
 
     def _expected(self) -> str:
         if self.spec.is_root:  # stored rows re-hashed under the current definitions
@@ -159,12 +160,13 @@ def root_write_floor(project, listing: Path, table: str) -> str:
     """CREATE TABLE AS the same rows a root write stores (hashes, versions, timestamp)."""
     floor = Floor(project, VIDEO)
     provenance = {f: floor._hash(f, "b") for f in floor.fields}
-    items = [f"{p} AS metaxy_provenance__{f}, {p} AS metaxy_data_version__{f}" for f, p in provenance.items()]
+    # No data-version overrides: those columns are stored NULL ("the provenance").
+    items = [f"{p} AS metaxy_provenance__{f}, NULL::VARCHAR AS metaxy_data_version__{f}" for f, p in provenance.items()]
     sample = " || '|' || ".join(provenance.values())
     versions = f"'{project.versions.feature[VIDEO]}' AS metaxy_feature_version, '{project.versions.project}' AS metaxy_project_version"
     return (
         f"CREATE OR REPLACE TABLE {table} AS SELECT b.*, {', '.join(items)}, md5({sample}) AS metaxy_provenance, "
-        f"md5({sample}) AS metaxy_data_version, {versions}, now()::TIMESTAMP AS metaxy_written_at "
+        f"NULL::VARCHAR AS metaxy_data_version, {versions}, now()::TIMESTAMP AS metaxy_written_at "
         f"FROM read_parquet('{listing}') b"
     )
 

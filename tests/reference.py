@@ -110,10 +110,16 @@ class Reference:
             text = self.prefix(spec, f)
             for feature, parent in sorted(parents, key=lambda ref: f"{ref[0]}.{ref[1]}"):
                 row = self.tables.get(feature, {}).get(sample)
-                version = "" if row is None else row[f"metaxy_data_version__{stem(parent)}"]
+                version = "" if row is None else self.data_version(row, parent)
                 text += f"|{feature}.{parent}={version}"
             result[f] = md5(text)
         return result
+
+    @staticmethod
+    def data_version(row: Row, field: str) -> str:
+        """A stored NULL data version means the field's provenance."""
+        stored = row[f"metaxy_data_version__{stem(field)}"]
+        return row[f"metaxy_provenance__{stem(field)}"] if stored is None else stored
 
     def sample_hash(self, spec: FeatureSpec, per_field: dict[str, str]) -> str:
         return md5("|".join(per_field[f] for f in sorted(spec.field_keys())))
@@ -149,17 +155,19 @@ class Reference:
             else:
                 provenance = self.field_provenance(spec, sample)
             stored = dict(row)
-            versions = {}
+            versions = {}  # overrides only: the provenance is stored as NULL
             for f in spec.field_keys():
-                versions[f] = provenance[f]
                 override = spec.field(f).data_version
                 value = row.get(override) if override else None
                 if value is not None and canonical_text(value, types[override]) != "":
                     versions[f] = md5(canonical_text(value, types[override]))
                 stored[f"metaxy_provenance__{stem(f)}"] = provenance[f]
-                stored[f"metaxy_data_version__{stem(f)}"] = versions[f]
+                stored[f"metaxy_data_version__{stem(f)}"] = versions.get(f)
             stored["metaxy_provenance"] = self.sample_hash(spec, provenance)
-            stored["metaxy_data_version"] = self.sample_hash(spec, versions)
+            overrides = any(spec.field(f).data_version for f in spec.field_keys())
+            stored["metaxy_data_version"] = (
+                self.sample_hash(spec, provenance | versions) if overrides else None
+            )
             table[sample] = stored
 
     def delete(self, key: str, samples: list[Id]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from hashlib import md5 as _md5
 from pathlib import Path
 
 import pytest
@@ -168,6 +169,18 @@ def test_data_version_override_stops_propagation(tmp_path: Path, store) -> None:
     assert todo(project, store, "model") == {"r2": ["default"]}
     engine.write(project, store, "clean", [{"sample_uid": "r3", "content_sha": ""}])
     assert todo(project, store, "model") == {"r2": ["default"], "r3": ["default"]}
+    # Stored: the override's md5, or NULL meaning "the provenance" (an empty override, a field
+    # without one); the sample data version is stored where the feature declares an override.
+    columns = "metaxy_data_version__default, metaxy_provenance__default, metaxy_data_version, metaxy_provenance"
+    stored = {row[0]: row[1:] for row in store.fetch_all(f'SELECT sample_uid, {columns} FROM "clean"')}
+    assert stored["r1"][0] == md5("c1") and stored["r3"][0] is None
+    assert stored["r1"][2] == md5(md5("c1")) and stored["r3"][2] == md5(stored["r3"][1]) == stored["r3"][3]
+    nulls = 'SELECT DISTINCT metaxy_data_version__default IS NULL, metaxy_data_version IS NULL FROM "raw"'
+    assert [tuple(map(bool, row)) for row in store.fetch_all(nulls)] == [(True, True)]
+
+
+def md5(text: str) -> str:
+    return _md5(text.encode()).hexdigest()
 
 
 TYPED_PROJECT = """\

@@ -6,7 +6,8 @@ Hashing scheme (every value is a lowercase-hex md5, computed in SQL):
                       dv(P) = the upstream's stored data version ('' when an optional dep is missing)
   root provenance   = md5(C_f || '|' || c || '=' || enc(c) ...)       source columns sorted by name;
                       enc(c) = md5(canonical text of c) or '~' for NULL (see dialects.py)
-  field data version = md5(text of the override column) if declared and non-empty, else provenance
+  field data version = md5(text of the override column) if declared and non-empty, else provenance;
+                      stored as NULL in the second case and read through data_version()
   sample provenance / data version = md5 of the per-field values joined with '|', fields by key.
 
 Aliases: e = expected, s = stored (current table), u0.. = upstream current tables, src = a root
@@ -146,6 +147,13 @@ def _root_text(spec: FeatureSpec, field_key: str, profile: DialectProfile, alias
     return _concat(parts)
 
 
+def data_version(field: str, alias: str) -> Expr:
+    """A stored field's data version: its data-version column, or its provenance where that is
+    NULL (no override declared, or the override column was empty when written)."""
+    stored = col(layout.data_version_column(field), alias)
+    return exp.Coalesce(this=stored, expressions=[col(layout.provenance_column(field), alias)])
+
+
 def _field_text(
     project: Project, spec: FeatureSpec, field_key: str, aliases: dict[str, tuple[str, bool]]
 ) -> Expr:
@@ -154,9 +162,9 @@ def _field_text(
     parts: list[Expr | str] = [field_prefix(spec, field_key)]
     for feature, parent in parents:
         alias, optional = aliases[feature]
-        version: Expr = col(layout.data_version_column(parent), alias)
+        version = data_version(parent, alias)
         if optional:
-            version = exp.Coalesce(this=version, expressions=[lit("")])
+            version.append("expressions", lit(""))
         parts += [f"|{fq_field(feature, parent)}=", version]
     return _concat(parts)
 

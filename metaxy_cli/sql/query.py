@@ -24,6 +24,7 @@ from metaxy_cli.sql.provenance import (
     Relation,
     col,
     column_types,
+    data_version,
     expected_fields,
     expected_query,
     ids_equal,
@@ -150,18 +151,28 @@ def _staged(
 
 
 def _data_version(spec: FeatureSpec, field: str, profile: DialectProfile) -> Expr:
-    """The override column's hash when declared and non-empty, else the field's provenance."""
-    provenance = col(layout.provenance_column(field), W)
+    """The override column's hash when declared and non-empty, else NULL: a stored NULL data
+    version means "the provenance" (provenance.data_version), so rows without overrides store half
+    the hash columns."""
     override = spec.field(field).data_version
     if not override:
-        return provenance
+        return exp.cast(exp.Null(), profile.column_type("string"))
     portable_type = column_types(spec).get(override, "string")
     value = col(override, W)
     text = profile.value_text(value, portable_type)
     empty = is_null(value.copy())
     if portable_type in ("string", "json"):
         empty = exp.or_(empty, exp.EQ(this=text.copy(), expression=lit("")), copy=False)
-    return exp.case().when(empty, provenance, copy=False).else_(profile.hash(text), copy=False)
+    return exp.case().when(empty, exp.Null(), copy=False).else_(profile.hash(text), copy=False)
+
+
+def _sample_data_version(spec: FeatureSpec, profile: DialectProfile) -> Expr:
+    """NULL ("the sample provenance") unless a field declares an override; then the md5 of the
+    per-field data versions, each read as provenance.data_version."""
+    fields = layout.field_keys(spec)
+    if not any(spec.field(f).data_version for f in fields):
+        return exp.cast(exp.Null(), profile.column_type("string"))
+    return sample_hash(profile, [data_version(f, W) for f in fields])
 
 
 def write_query(
@@ -199,11 +210,7 @@ def write_query(
             layout.PROVENANCE,
             copy=False,
         ),
-        exp.alias_(
-            sample_hash(profile, [col(layout.data_version_column(f), W) for f in fields]),
-            layout.DATA_VERSION,
-            copy=False,
-        ),
+        exp.alias_(_sample_data_version(spec, profile), layout.DATA_VERSION, copy=False),
         exp.alias_(lit(project.versions.feature[key]), layout.FEATURE_VERSION, copy=False),
         exp.alias_(lit(project.versions.project), layout.PROJECT_VERSION, copy=False),
         exp.alias_(stamp, layout.WRITTEN_AT, copy=False),

@@ -7,11 +7,7 @@ SELECT
   LOWER(
     HEX(MD5("w"."metaxy_provenance__audio" || '|' || "w"."metaxy_provenance__frames"))
   ) AS "metaxy_provenance",
-  LOWER(
-    HEX(
-      MD5("w"."metaxy_data_version__audio" || '|' || "w"."metaxy_data_version__frames")
-    )
-  ) AS "metaxy_data_version",
+  CAST(NULL AS String) AS "metaxy_data_version",
   '93d346ebdff2566acc7b288b15230395802fb1d42ea32ee3ef4b679322080466' AS "metaxy_feature_version",
   '1b826fca46205078540149446b2e77973e258b8b195b8321ed89446f93e1f6c3' AS "metaxy_project_version",
   CAST('2024-01-02 03:04:05.678901' AS DateTime64(6)) AS "metaxy_written_at",
@@ -21,8 +17,8 @@ FROM (
     "w"."sample_uid",
     "w"."metaxy_provenance__audio",
     "w"."metaxy_provenance__frames",
-    "w"."metaxy_provenance__audio" AS "metaxy_data_version__audio",
-    "w"."metaxy_provenance__frames" AS "metaxy_data_version__frames"
+    CAST(NULL AS String) AS "metaxy_data_version__audio",
+    CAST(NULL AS String) AS "metaxy_data_version__frames"
   FROM (
     SELECT
       "b"."sample_uid",
@@ -35,14 +31,14 @@ FROM (
         LOWER(
           HEX(
             MD5(
-              '["example/crop.audio","1"]|example/video.audio=' || "u0"."metaxy_data_version__audio"
+              '["example/crop.audio","1"]|example/video.audio=' || COALESCE("u0"."metaxy_data_version__audio", "u0"."metaxy_provenance__audio")
             )
           )
         ) AS "metaxy_provenance__audio",
         LOWER(
           HEX(
             MD5(
-              '["example/crop.frames","1"]|example/video.frames=' || "u0"."metaxy_data_version__frames"
+              '["example/crop.frames","1"]|example/video.frames=' || COALESCE("u0"."metaxy_data_version__frames", "u0"."metaxy_provenance__frames")
             )
           )
         ) AS "metaxy_provenance__frames"

@@ -3,7 +3,7 @@ SELECT
   "w"."metaxy_provenance__detections",
   "w"."metaxy_data_version__detections",
   LOWER(HEX(MD5("w"."metaxy_provenance__detections"))) AS "metaxy_provenance",
-  LOWER(HEX(MD5("w"."metaxy_data_version__detections"))) AS "metaxy_data_version",
+  CAST(NULL AS String) AS "metaxy_data_version",
   '7ce3d918956279f98b842a743c189484a624e2f770bd5d5c3e6a3fa21f5d1660' AS "metaxy_feature_version",
   '1b826fca46205078540149446b2e77973e258b8b195b8321ed89446f93e1f6c3' AS "metaxy_project_version",
   CAST('2024-01-02 03:04:05.678901' AS DateTime64(6)) AS "metaxy_written_at",
@@ -12,7 +12,7 @@ FROM (
   SELECT
     "w"."sample_uid",
     "w"."metaxy_provenance__detections",
-    "w"."metaxy_provenance__detections" AS "metaxy_data_version__detections"
+    CAST(NULL AS String) AS "metaxy_data_version__detections"
   FROM (
     SELECT
       "b"."sample_uid",
@@ -24,7 +24,7 @@ FROM (
         LOWER(
           HEX(
             MD5(
-              '["example/face_detection.detections","1"]|example/crop.frames=' || "u0"."metaxy_data_version__frames"
+              '["example/face_detection.detections","1"]|example/crop.frames=' || COALESCE("u0"."metaxy_data_version__frames", "u0"."metaxy_provenance__frames")
             )
           )
         ) AS "metaxy_provenance__detections"

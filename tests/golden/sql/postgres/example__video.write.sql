@@ -11,7 +11,7 @@ SELECT
   "w"."metaxy_provenance__frames",
   "w"."metaxy_data_version__frames",
   MD5("w"."metaxy_provenance__audio" || '|' || "w"."metaxy_provenance__frames") AS "metaxy_provenance",
-  MD5("w"."metaxy_data_version__audio" || '|' || "w"."metaxy_data_version__frames") AS "metaxy_data_version",
+  CAST(NULL AS TEXT) AS "metaxy_data_version",
   '8fd92b1bc74d0d52fcc1c40ff6fffbf4edc57a34107a744b2d439d0527952595' AS "metaxy_feature_version",
   '1b826fca46205078540149446b2e77973e258b8b195b8321ed89446f93e1f6c3' AS "metaxy_project_version",
   CAST('2024-01-02 03:04:05.678901' AS TIMESTAMP) AS "metaxy_written_at",
@@ -27,8 +27,8 @@ FROM (
     "w"."size",
     "w"."metaxy_provenance__audio",
     "w"."metaxy_provenance__frames",
-    "w"."metaxy_provenance__audio" AS "metaxy_data_version__audio",
-    "w"."metaxy_provenance__frames" AS "metaxy_data_version__frames"
+    CAST(NULL AS TEXT) AS "metaxy_data_version__audio",
+    CAST(NULL AS TEXT) AS "metaxy_data_version__frames"
   FROM (
     SELECT
       "src"."sample_uid" AS "sample_uid",

@@ -3,7 +3,7 @@ SELECT
   "w"."metaxy_provenance__transcription",
   "w"."metaxy_data_version__transcription",
   MD5("w"."metaxy_provenance__transcription") AS "metaxy_provenance",
-  MD5("w"."metaxy_data_version__transcription") AS "metaxy_data_version",
+  CAST(NULL AS TEXT) AS "metaxy_data_version",
   'fa2dd30a890636d2d90126cf702b2286e63c646b01ca7837dbc5a649d23fc833' AS "metaxy_feature_version",
   '1b826fca46205078540149446b2e77973e258b8b195b8321ed89446f93e1f6c3' AS "metaxy_project_version",
   CAST('2024-01-02 03:04:05.678901' AS TEXT) AS "metaxy_written_at",
@@ -12,7 +12,7 @@ FROM (
   SELECT
     "w"."sample_uid",
     "w"."metaxy_provenance__transcription",
-    "w"."metaxy_provenance__transcription" AS "metaxy_data_version__transcription"
+    CAST(NULL AS TEXT) AS "metaxy_data_version__transcription"
   FROM (
     SELECT
       "b"."sample_uid",
@@ -22,7 +22,7 @@ FROM (
       SELECT
         "u0"."sample_uid" AS "sample_uid",
         MD5(
-          '["example/stt.transcription","1"]|example/video.audio=' || "u0"."metaxy_data_version__audio"
+          '["example/stt.transcription","1"]|example/video.audio=' || COALESCE("u0"."metaxy_data_version__audio", "u0"."metaxy_provenance__audio")
         ) AS "metaxy_provenance__transcription"
       FROM "example__video" AS "u0"
     ) AS "e"
