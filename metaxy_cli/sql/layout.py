@@ -59,6 +59,7 @@ def provenance_column(field: str) -> str:
 
 
 def data_version_column(field: str) -> str:
+    """NULL where the data version is the provenance (read with provenance.data_version)."""
     return f"{DATA_VERSION}__{column_stem(field)}"
 
 
