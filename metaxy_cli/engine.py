@@ -52,6 +52,7 @@ def prepare_tables(project: Project, store: Store, spec: FeatureSpec) -> None:
         store.ensure_table(layout.WRITES, layout.WRITES_COLUMNS)
         for feature in features:
             store.ensure_table(layout.current_table(feature.key), layout.table_columns(feature))
+            store.ensure_id_index(layout.id_index(feature.key), layout.current_table(feature.key), feature.id_columns)
             store.ensure_table(layout.history_table(feature.key), layout.table_columns(feature, history=True))
         for dep in spec.deps:
             table = layout.current_table(dep.feature)
@@ -78,14 +79,19 @@ def _insert(table: str, columns: list[str], query: exp.Query) -> exp.Insert:
     return exp.insert(query, exp.to_table(table, quoted=True), columns=columns)
 
 
-def _matching(spec: FeatureSpec, source: str, target: str) -> exp.Exists:
-    """EXISTS (a row of `source` with the same ids as the `target` row)."""
+def _ids_in(spec: FeatureSpec, source: str) -> exp.In:
+    """`(ids) IN (SELECT ids FROM source)`, for statements over a current table.
+
+    An IN list, not a correlated EXISTS: engines that index the current table's ids (SQLite)
+    then probe that index once per source row instead of scanning the source per stored row
+    (20k rows into 20k: 25 s -> well under a second); hash-joining engines plan both the same.
+    """
     from sqlglot import exp
 
-    from metaxy_cli.sql.provenance import ids_equal, relation
-
-    inner = exp.select(exp.Literal.number(1)).from_(relation(source, "m"))
-    return exp.Exists(this=inner.where(ids_equal(spec.id_columns, "m", target)))
+    names = [exp.column(name, quoted=True) for name in spec.id_columns]
+    target = names[0] if len(names) == 1 else exp.Tuple(expressions=names)
+    inner = exp.select(*(name.copy() for name in names)).from_(exp.to_table(source, quoted=True))
+    return exp.In(this=target, query=inner.subquery())
 
 
 def _drop_temporary(store: Store, *names: str) -> None:
@@ -134,7 +140,7 @@ def write(
             progress(f"{key}: writing {rows} samples")
             write_id = begin_write(project, store, key, "write", rows, written_at)
             current = layout.current_table(key)
-            supersede(store, spec, _matching(spec, BATCH, current))
+            supersede(store, spec, _ids_in(spec, BATCH))
             rows_query = write_query(project, key, store.profile, BATCH, written_at=written_at, write_id=write_id)
             store.run(_insert(current, _names(layout.table_columns(spec)), rows_query))
     finally:
@@ -354,7 +360,7 @@ def delete(
     deleted_at = deleted_at or datetime.now(UTC).replace(tzinfo=None)
     if ids is not None:
         load_batch(store, spec, ids, ids_only=True)
-        condition = _matching(spec, BATCH, current)
+        condition = _ids_in(spec, BATCH)
     else:
         condition = _condition(where, store, spec)
     table = exp.to_table(current, quoted=True)

@@ -54,6 +54,12 @@ def history_table(feature: str) -> str:
     return table_name(feature) + HISTORY_SUFFIX
 
 
+def id_index(feature: str) -> str:
+    """The unique index on the ids of a feature's current table, in stores that index ids.
+    Prefixed `metaxy`, a prefix feature keys may not use, so it cannot clash with a table."""
+    return f"{PREFIX}ids__{table_name(feature)}"
+
+
 def provenance_column(field: str) -> str:
     return f"{PROVENANCE}__{column_stem(field)}"
 

@@ -29,6 +29,12 @@ class Store(ABC):
     """One open connection to a metadata store."""
 
     engine: ClassVar[str]  # the DialectProfile name, e.g. "duckdb"
+    # How a write transaction starts; SQLite takes its write lock up front (see sqlite.py).
+    begin: ClassVar[str] = "BEGIN"
+    # Engines that join by nested loops (SQLite, PostgreSQL) need a unique index on the ids of
+    # current tables, or superseding rows costs rows x batch; hash-joining engines (DuckDB)
+    # would only pay for one on every insert.
+    indexes_ids: ClassVar[bool] = False
 
     def __init__(self, name: str, location: str):
         self.name = name
@@ -113,7 +119,7 @@ class Store(ABC):
             finally:
                 self._depth -= 1
             return
-        self.execute("BEGIN")
+        self.execute(self.begin)
         self._depth = 1
         try:
             yield
@@ -159,6 +165,20 @@ class Store(ABC):
         if missing:
             self.add_columns(table, missing)
         return bool(missing)
+
+    def ensure_id_index(self, index: str, table: str, ids: Sequence[str]) -> None:
+        """A unique index on `ids` of `table` where the engine needs one (`indexes_ids`)."""
+        if not self.indexes_ids:
+            return
+        from sqlglot import exp
+
+        columns = [exp.column(name, quoted=True) for name in ids]
+        target = exp.Index(
+            this=exp.to_identifier(index, quoted=True),
+            table=exp.Table(this=exp.to_identifier(table, quoted=True)),
+            params=exp.IndexParameters(columns=columns),
+        )
+        self.run(exp.Create(this=target, kind="INDEX", unique=True, exists=True))
 
     def drop_table(self, table: str) -> None:
         from sqlglot import exp

@@ -19,10 +19,19 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 DEFAULT_PATH = ".metaxy/metadata.sqlite"
+# Seconds a writer waits for another process's write to finish before giving up.
+DEFAULT_BUSY_TIMEOUT = 60.0
 
 
 class SQLiteStore(Store):
+    """Several processes may share the file: each transaction takes SQLite's write lock when it
+    begins (BEGIN IMMEDIATE), so concurrent writers queue for up to `busy_timeout` seconds
+    instead of failing on a lock upgrade half-way (two deferred transactions that both read
+    would deadlock, and SQLite fails one of them at once)."""
+
     engine = "sqlite"
+    begin = "BEGIN IMMEDIATE"
+    indexes_ids = True
 
     def __init__(self, name: str, path: str, connection: sqlite3.Connection):
         super().__init__(name, path)
@@ -30,15 +39,24 @@ class SQLiteStore(Store):
 
     @classmethod
     def from_settings(cls, name: str, settings: dict[str, Any], root: Path) -> SQLiteStore:
-        return cls.open(settings.get("path") or str(root / DEFAULT_PATH), name=name)
+        timeout = settings.get("busy_timeout", DEFAULT_BUSY_TIMEOUT)
+        try:
+            timeout = float(timeout)
+        except (TypeError, ValueError):
+            raise StoreError(f"store {name!r}: busy_timeout must be a number of seconds, got {timeout!r}") from None
+        return cls.open(settings.get("path") or str(root / DEFAULT_PATH), name=name, busy_timeout=timeout)
 
     @classmethod
-    def open(cls, path: str | Path = MEMORY, *, name: str = "sqlite") -> SQLiteStore:
+    def open(
+        cls, path: str | Path = MEMORY, *, name: str = "sqlite", busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+    ) -> SQLiteStore:
         from metaxy_cli.sql.dialects import profile_for, register_udfs
 
         location = open_database_file(str(path))
         try:
-            connection = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
+            connection = sqlite3.connect(
+                location, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
             # sqlite3 opens lazily: read the schema now so a corrupt file fails here, clearly.
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as error:
@@ -120,7 +138,10 @@ class SQLiteStore(Store):
             raise self._error(error) from None
 
     def _error(self, error: Exception) -> StoreError:
-        return StoreError(f"store {self.name!r} ({self.location}): {database_message(error)}")
+        message = database_message(error)
+        if message == "database is locked":
+            message += " by another process (still writing after busy_timeout; raise it in the store's settings)"
+        return StoreError(f"store {self.name!r} ({self.location}): {message}")
 
 
 def _quote(identifier: str) -> str:
