@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -160,6 +160,8 @@ def load_from_source(
     stores = _build_stores(reporter, document, project_label)
     reporter.raise_if_any()
     order = topological_order({key: spec.dep_keys for key, spec in features.items()})
+    features = _resolve_id_columns(reporter, features, order)
+    reporter.raise_if_any()
     return Project(
         name=document["project"],
         root=source.root,
@@ -328,6 +330,39 @@ def _check_feature(reporter: _Reporter, spec: FeatureSpec, features: dict[str, F
             for key_index, key in enumerate(field_dep.fields or ()):
                 if key not in upstream.field_keys():
                     reporter.add(origin, where + ("deps", dep_index, "fields", key_index), f"{fq}: unknown field {key!r} of {upstream.key!r}{did_you_mean(key, upstream.field_keys())}")
+
+
+def _resolve_id_columns(reporter: _Reporter, features: dict[str, FeatureSpec], order: list[str]) -> dict[str, FeatureSpec]:
+    """Samples are matched by id (one upstream sample per sample): a feature has the id columns of
+    each of its deps, with the same types. An id column a feature does not declare takes its
+    upstream's type (`id_types`), so joined columns never differ in type."""
+    types: dict[str, dict[str, str]] = {}
+    resolved: dict[str, FeatureSpec] = {}
+    for key in order:
+        spec = features[key]
+        declared = {column.name: column.type for column in spec.columns}
+        mine = {name: declared[name] for name in spec.id_columns if name in declared}
+        inherited: dict[str, tuple[str, str]] = {}  # column -> (type, from which dep)
+        for index, dep in enumerate(spec.deps):
+            upstream = features[dep.feature]
+            if set(upstream.id_columns) != set(spec.id_columns):
+                reporter.add(spec.origin, ("deps", index), (
+                    f"{key}: id columns [{', '.join(spec.id_columns)}] differ from those of its dep "
+                    f"{dep.feature!r} [{', '.join(upstream.id_columns)}] (samples are matched by id: give both the same id_columns)"
+                ))  # fmt: skip
+                continue
+            for name, kind in types[dep.feature].items():
+                if name in mine:
+                    if mine[name] != kind:
+                        reporter.add(spec.origin, ("columns", name), f"{key}: id column {name!r} is {mine[name]} here but {kind} in its dep {dep.feature!r}")
+                    continue
+                first_kind, first_dep = inherited.setdefault(name, (kind, dep.feature))
+                if first_kind != kind:
+                    reporter.add(spec.origin, ("deps", index), f"{key}: id column {name!r} is {first_kind} in dep {first_dep!r} but {kind} in dep {dep.feature!r} (give it one type in both)")
+        types[key] = {name: mine.get(name) or inherited.get(name, ("string", ""))[0] for name in spec.id_columns}
+        undeclared = tuple((name, kind) for name, kind in types[key].items() if name not in declared)
+        resolved[key] = replace(spec, id_types=undeclared) if undeclared else spec
+    return resolved
 
 
 def _build_stores(reporter: _Reporter, document: dict[str, Any], label: str) -> dict[str, StoreConfig]:

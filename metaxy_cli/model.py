@@ -74,6 +74,9 @@ class FeatureSpec:
     tags: tuple[str, ...] = ()
     cost: float | None = None
     origin: Origin | None = field(default=None, compare=False, repr=False)
+    # (id column, type) for id columns this feature does not declare but an upstream does: the
+    # loader resolves them so that joined id columns have one type across the graph.
+    id_types: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def is_root(self) -> bool:

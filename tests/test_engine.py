@@ -330,3 +330,33 @@ def test_write_log_and_tables_from_before_write_ids(overview_dir: Path, store) -
     assert todo(project, store, CROP) == {"s000": ["audio", "frames"], "s001": ["audio"]}
     summary = engine.summary(project, store, CROP)
     assert (summary.new, summary.stale, summary.up_to_date) == (1, 1, N - 2)
+
+
+CHUNKS_PROJECT = """\
+project: chunks
+id_columns: [video_id, chunk]
+features:
+  - key: chunk
+    columns: {chunk: integer, blob: string}
+  - key: embed
+    deps: [chunk]
+"""
+
+
+def test_composite_ids_with_an_inherited_integer_id(tmp_path: Path, store) -> None:
+    """embed does not declare `chunk`: it takes chunk's integer type, so ids join across tables."""
+    (tmp_path / "metaxy.yaml").write_text(CHUNKS_PROJECT)
+    project = load_project(tmp_path)
+    rows = [{"video_id": f"v{i % 3}", "chunk": i // 3, "blob": f"b{i}"} for i in range(9)]
+    engine.write(project, store, "chunk", rows)
+    engine.write(project, store, "embed", [{"video_id": r["video_id"], "chunk": str(r["chunk"])} for r in rows])
+    rows[4]["blob"] = "changed"  # v1, chunk 1
+    engine.write(project, store, "chunk", rows[3:6])
+    stale = [(r["video_id"], r["chunk"], r["metaxy_status"]) for r in engine.increment(project, store, "embed").rows()]
+    assert stale == [("v1", 1, "stale")]
+    assert engine.delete(project, store, "chunk", ids=[{"video_id": "v1", "chunk": 1}]) == 1
+    orphaned = engine.increment(project, store, "embed", orphaned=True).rows()
+    assert [(r["video_id"], r["chunk"]) for r in orphaned] == [("v1", 1)]
+    assert store.fetch_all('SELECT count(*) FROM "chunk"') == [(8,)]
+    # 3 rows superseded by the rewrite; the delete moves 1 row and appends its tombstone.
+    assert store.fetch_all('SELECT count(*) FROM "chunk__history"') == [(5,)]

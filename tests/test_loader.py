@@ -59,15 +59,17 @@ def test_overview_loads_in_topological_order(overview_dir: Path) -> None:
 def test_defaults(tmp_path: Path) -> None:
     write(tmp_path, {"metaxy.yaml": features("""\
         - key: a
+          id_columns: [video_id, chunk]
         - key: b
           deps: [{feature: a, optional: true}]
           id_columns: [video_id, chunk]
           fields: [{key: f, deps: "*"}, {key: g, deps: [{feature: a}]}]
+        - key: c
         """)})
     project = load_project(tmp_path / "metaxy.yaml")
     a, b = project.feature("a"), project.feature("b")
     assert a.fields == (FieldSpec("default"),)
-    assert a.id_columns == ("sample_uid",)
+    assert project.feature("c").id_columns == ("sample_uid",)
     assert b.deps == (FeatureDep("a", optional=True),)
     assert b.id_columns == ("video_id", "chunk")
     assert b.fields == (FieldSpec("f", deps="*"), FieldSpec("g", deps=(FieldDep("a", None),)))
@@ -422,3 +424,46 @@ def test_project_option_pointing_at_a_folder_or_a_file(overview_dir: Path, tmp_p
     with pytest.raises(ProjectNotFoundError) as caught:
         load_project("missing.yaml")
     assert str(caught.value) == "missing.yaml: project file not found"
+
+
+# --- id columns across the graph (samples are matched by id) ---------------------------------------
+
+
+def test_id_column_types_are_inherited_from_upstream(tmp_path: Path) -> None:
+    from metaxy_cli.sql.layout import id_columns
+
+    write(tmp_path, {"metaxy.yaml": "project: p\nid_columns: [video_id, chunk]\n" + features("""\
+        - key: chunk
+          columns: {chunk: integer, blob: string}
+        - key: embed
+          deps: [chunk]
+        - key: index
+          deps: [embed]
+        """).removeprefix("project: p\n")})  # fmt: skip
+    project = load_project(tmp_path)
+    for key in ("chunk", "embed", "index"):
+        assert id_columns(project.feature(key)) == [("video_id", "string"), ("chunk", "integer")], key
+    # Inherited types are not part of the definition: versions are those of the YAML alone.
+    assert project.feature("embed").id_types == (("video_id", "string"), ("chunk", "integer"))
+    assert project.feature("chunk").id_types == (("video_id", "string"),)
+
+
+def test_id_columns_must_match_the_deps(errors) -> None:
+    text = "- key: a\n  id_columns: [video_id, chunk]\n- key: b\n  deps: [a]\n"
+    assert errors(features(text)) == [
+        "metaxy.yaml:6:12: b: id columns [sample_uid] differ from those of its dep 'a' [video_id, chunk]"
+        " (samples are matched by id: give both the same id_columns)"
+    ]
+
+
+def test_id_column_types_must_agree_along_deps(errors) -> None:
+    text = (
+        "- key: a\n  columns: {sample_uid: integer}\n"
+        "- key: b\n"
+        "- key: c\n  deps: [a]\n  columns: {sample_uid: string}\n"
+        "- key: d\n  deps: [a, b]\n"
+    )
+    assert errors(features(text)) == [
+        "metaxy.yaml:8:27: c: id column 'sample_uid' is string here but integer in its dep 'a'",
+        "metaxy.yaml:10:15: d: id column 'sample_uid' is integer in dep 'a' but string in dep 'b' (give it one type in both)",
+    ]

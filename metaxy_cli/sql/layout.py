@@ -80,9 +80,11 @@ def field_keys(spec: FeatureSpec) -> list[str]:
 
 
 def id_columns(spec: FeatureSpec) -> Columns:
-    """Id columns, typed from `columns` when declared there, else string."""
+    """Id columns, typed from `columns` when declared there, else as an upstream declares them
+    (`spec.id_types`, resolved by the loader), else string."""
     declared = {column.name: column.type for column in spec.columns}
-    return [(name, declared.get(name, "string")) for name in spec.id_columns]
+    inherited = dict(spec.id_types)
+    return [(name, declared.get(name) or inherited.get(name, "string")) for name in spec.id_columns]
 
 
 def declared_columns(spec: FeatureSpec) -> Columns:
