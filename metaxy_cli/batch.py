@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from metaxy_cli.errors import DataError
 from metaxy_cli.samples_io import InputSource, open_input
-from metaxy_cli.sql.layout import PREFIX, declared_columns, id_columns
+from metaxy_cli.sql.layout import PREFIX, PROVENANCE, declared_columns, id_columns
 from metaxy_cli.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -50,11 +50,16 @@ def duckdb_for(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
         connection.close()
 
 
-def load_batch(store: Store, spec: FeatureSpec, data: Any, *, ids_only: bool = False, name: str = BATCH) -> int:
+def load_batch(
+    store: Store, spec: FeatureSpec, data: Any, *, ids_only: bool = False, name: str = BATCH,
+    keep_provenance: bool = False,
+) -> int:  # fmt: skip
     """Stage `data` as the temporary table `name` in `store`, typed and checked; returns its rows.
 
-    Columns named metaxy_* are ignored (provenance is computed, never trusted from input).
-    `ids_only` keeps the id columns alone (delete --ids). Raises DataError naming the feature.
+    Columns named metaxy_* are ignored (provenance is computed, never trusted from input), except
+    with `keep_provenance`: an increment's `metaxy_provenance` column, when the input has one, is
+    kept as the provenance the sample was computed for (`carries_provenance` tells). `ids_only`
+    keeps the id columns alone (delete --ids). Raises DataError naming the feature.
     """
     import duckdb
 
@@ -65,6 +70,8 @@ def load_batch(store: Store, spec: FeatureSpec, data: Any, *, ids_only: bool = F
         if not ids_only:
             _refuse_unknown(spec, present, wanted, source.label)
         _require_ids(spec, present, source.label)
+        if keep_provenance and PROVENANCE in _all_columns(connection, source.relation):
+            present, wanted = present + [PROVENANCE], wanted + [(PROVENANCE, "string")]
         select = _typed_select(source.relation, present, wanted)
         # Private connections use a plain table so that a cursor (another connection) can stream it.
         kind = "TEMP TABLE" if native else "TABLE"
@@ -110,11 +117,20 @@ def _first_line(error: Exception) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def carries_provenance(store: Store, name: str = BATCH) -> bool:
+    """Whether the staged batch kept an increment's `metaxy_provenance` (load_batch)."""
+    return PROVENANCE in store.fetch_batches(f"SELECT * FROM {quote(name)} LIMIT 0").schema.names
+
+
+def _all_columns(connection: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    return connection.sql(f"SELECT * FROM {relation} LIMIT 0").columns
+
+
 def _input_columns(connection: duckdb.DuckDBPyConnection, relation: str, spec: FeatureSpec, label: str) -> list[str]:
     import duckdb
 
     try:
-        columns = connection.sql(f"SELECT * FROM {relation} LIMIT 0").columns
+        columns = _all_columns(connection, relation)
     except duckdb.Error as error:
         raise DataError(f"{spec.key}: cannot read {label}: {_first_line(error)}") from None
     return [column for column in columns if not column.startswith(PREFIX)]

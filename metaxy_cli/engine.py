@@ -79,8 +79,9 @@ def _insert(table: str, columns: list[str], query: exp.Query) -> exp.Insert:
     return exp.insert(query, exp.to_table(table, quoted=True), columns=columns)
 
 
-def _ids_in(spec: FeatureSpec, source: str) -> exp.In:
-    """`(ids) IN (SELECT ids FROM source)`, for statements over a current table.
+def _ids_in(spec: FeatureSpec, source: str | exp.Select) -> exp.In:
+    """`(ids) IN (SELECT ids FROM source)` (or IN a query of the ids), for statements over a table
+    with the id columns.
 
     An IN list, not a correlated EXISTS: engines that index the current table's ids (SQLite)
     then probe that index once per source row instead of scanning the source per stored row
@@ -90,8 +91,9 @@ def _ids_in(spec: FeatureSpec, source: str) -> exp.In:
 
     names = [exp.column(name, quoted=True) for name in spec.id_columns]
     target = names[0] if len(names) == 1 else exp.Tuple(expressions=names)
-    inner = exp.select(*(name.copy() for name in names)).from_(exp.to_table(source, quoted=True))
-    return exp.In(this=target, query=inner.subquery())
+    if isinstance(source, str):
+        source = exp.select(*(name.copy() for name in names)).from_(exp.to_table(source, quoted=True))
+    return exp.In(this=target, query=source.subquery())
 
 
 def _drop_temporary(store: Store, *names: str) -> None:
@@ -108,9 +110,14 @@ def _id_text(spec: FeatureSpec, row: tuple) -> str:
 
 @dataclass(frozen=True)
 class WriteResult:
+    """`rows` written; `outdated` samples not written because their upstream changed after the
+    increment they were computed from (a few named in `outdated_samples`): they stay stale."""
+
     feature: str
     rows: int
     store: str
+    outdated: int = 0
+    outdated_samples: tuple[str, ...] = ()
 
 
 def write(
@@ -119,11 +126,14 @@ def write(
 ) -> WriteResult:
     """Append samples (a file path, `-`, Arrow, pandas, polars or a list of dicts) in one transaction.
 
-    Provenance and data versions are computed here; metaxy_* input columns are ignored. Any
-    problem (columns, types, duplicate ids, ids without upstream rows) raises before anything is
+    Provenance and data versions are computed here; metaxy_* input columns are ignored, except
+    that a batch carrying its increment's `metaxy_provenance` is checked against it: a sample
+    whose upstream changed since (the expected provenance differs) is not written, since it was
+    computed from outdated inputs, and stays stale (`WriteResult.outdated`). Any problem
+    (columns, types, duplicate ids, ids without upstream rows) raises before anything is
     committed, so the store is left exactly as it was.
     """
-    from metaxy_cli.batch import BATCH, load_batch
+    from metaxy_cli.batch import BATCH, carries_provenance, load_batch
     from metaxy_cli.sql.query import write_query
 
     spec = project.feature(key)
@@ -131,12 +141,16 @@ def write(
     written_at = written_at or datetime.now(UTC).replace(tzinfo=None)
     progress(f"{key}: reading samples")
     # Staged before the transaction: a bad batch is diagnosed on a connection still usable.
-    rows = load_batch(store, spec, data)
+    rows = load_batch(store, spec, data, keep_provenance=not spec.is_root)
+    outdated: tuple[int, tuple[str, ...]] = (0, ())
     try:
         with store.transaction():
             prepare_tables(project, store, spec)
             if not spec.is_root:
                 _refuse_orphans(project, store, spec)
+                if carries_provenance(store):
+                    outdated = _drop_outdated(project, store, spec)
+                    rows -= outdated[0]
             progress(f"{key}: writing {rows} samples")
             write_id = begin_write(project, store, key, "write", rows, written_at)
             current = layout.current_table(key)
@@ -145,7 +159,28 @@ def write(
             store.run(_insert(current, _names(layout.table_columns(spec)), rows_query))
     finally:
         _drop_temporary(store, BATCH)
-    return WriteResult(key, rows, store.name)
+    return WriteResult(key, rows, store.name, *outdated)
+
+
+def _drop_outdated(project: Project, store: Store, spec: FeatureSpec) -> tuple[int, tuple[str, ...]]:
+    """Remove from the batch the samples whose carried increment provenance differs from what
+    their upstream rows give now; returns their count and a few of their ids."""
+    from sqlglot import exp
+
+    from metaxy_cli.batch import BATCH
+    from metaxy_cli.sql.provenance import col, expected_query, ids_equal, is_null, join, relation
+
+    carried = col(layout.PROVENANCE, "b")
+    changed = exp.and_(exp.not_(is_null(carried)), exp.NEQ(this=carried.copy(), expression=col(layout.PROVENANCE, "e")))
+    expected = expected_query(project, spec.key, store.profile).subquery("e")
+    ids = [col(name, "b") for name in spec.id_columns]
+    outdated = exp.select(*ids).from_(relation(BATCH, "b")).join(join(expected, ids_equal(spec.id_columns, "b", "e"))).where(changed)
+    count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(outdated.subquery("o"))))[0][0]
+    if not count:
+        return 0, ()
+    shown = store.fetch_all(store.to_sql(outdated.order_by(*(i.copy() for i in ids)).limit(SHOWN)))
+    store.run(exp.delete(exp.to_table(BATCH, quoted=True), where=_ids_in(spec, outdated)))
+    return count, tuple(_id_text(spec, row) for row in shown)
 
 
 def _refuse_orphans(project: Project, store: Store, spec: FeatureSpec) -> None:

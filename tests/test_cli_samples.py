@@ -208,3 +208,18 @@ def test_sql_prints_the_query_for_any_dialect(overview_dir: Path, invoke) -> Non
     assert "MD5(" in result.stdout
     bad = invoke("--project", overview_dir, "sql", "example/crop", "--dialect", "postgress")
     assert bad.exit_code == 1 and "did you mean 'postgres'" in bad.stderr
+
+
+def test_write_skips_samples_whose_upstream_moved_on(project, tmp_path: Path) -> None:
+    directory, name, run = project
+    run("write", "example/video", video_csv(tmp_path / "videos.csv", 2))
+    todo = tmp_path / "todo.parquet"
+    run("increment", "example/crop", "--output", todo)
+    run("write", "example/video", video_csv(tmp_path / "videos2.csv", 1, extra="-new"))  # v0's audio changed
+    result = run("write", "example/crop", todo)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"wrote 1 samples of example/crop to store '{name}'",
+        "skipped 1 sample(s) whose upstream changed after their increment (samples: sample_uid='v0'): they stay stale",
+    ]
+    assert run("increment", "example/crop", "--summary").stdout == "example/crop: 1 new, 0 stale, 0 orphaned, 1 up to date\n"

@@ -360,3 +360,24 @@ def test_composite_ids_with_an_inherited_integer_id(tmp_path: Path, store) -> No
     assert store.fetch_all('SELECT count(*) FROM "chunk"') == [(8,)]
     # 3 rows superseded by the rewrite; the delete moves 1 row and appends its tombstone.
     assert store.fetch_all('SELECT count(*) FROM "chunk__history"') == [(5,)]
+
+
+def test_samples_whose_upstream_changed_after_their_increment_are_not_written(overview_dir: Path, store) -> None:
+    """A pipeline computes from an increment while the upstream moves on: writing the results
+    back must not stamp the new upstream's provenance on outputs computed from the old one."""
+    project = load_project(overview_dir)
+    engine.write(project, store, VIDEO, videos())
+    compute(project, store, CROP)
+    engine.write(project, store, VIDEO, videos(changed=("s001", "s002")))
+    batch = engine.increment(project, store, CROP).to_arrow()  # s001, s002: stale audio
+    moved = [v | {"audio_sha": v["audio_sha"] + "-v3"} for v in videos() if v["sample_uid"] in ("s002", "s003")]
+    engine.write(project, store, VIDEO, moved)
+    # s002's audio changed again, s003's for the first time, while crop was being computed.
+    result = engine.write(project, store, CROP, batch)
+    assert (result.rows, result.outdated, result.outdated_samples) == (1, 1, ("sample_uid='s002'",))
+    assert todo(project, store, CROP) == {"s002": ["audio"], "s003": ["audio"]}
+    # A carried provenance that metaxy never computed is not trusted either; an empty one is ignored.
+    rows = [{"sample_uid": "s002", "metaxy_provenance": "f" * 32}, {"sample_uid": "s003", "metaxy_provenance": None}]
+    result = engine.write(project, store, CROP, rows)
+    assert (result.rows, result.outdated) == (1, 1)
+    assert todo(project, store, CROP) == {"s002": ["audio"]}

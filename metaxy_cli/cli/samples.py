@@ -66,6 +66,12 @@ def write(context: CliContext, feature: str, file: str, store_name: str | None) 
     with opened(context, store_name) as (project, store):
         result = write_samples(project, store, feature, file, progress=progress())
     click.echo(f"wrote {result.rows} samples of {result.feature} to store {result.store!r}", err=True)
+    if result.outdated:
+        click.echo(
+            f"skipped {result.outdated} sample(s) whose upstream changed after their increment "
+            f"(samples: {'; '.join(result.outdated_samples)}): they stay stale",
+            err=True,
+        )
 
 
 @click.command()
