@@ -97,11 +97,13 @@ def status(story: Story, project: Project, store: Store) -> dict[str, engine.Sum
 
 
 def compute(story: Story, project: Project, store: Store, keys: Iterable[str]) -> None:
-    """Fake the model: take each increment and write its samples back (no output columns)."""
+    """Fake the model: take each increment and write its samples back (no output columns). The
+    increment's `metaxy_provenance` goes back with them, so a sample whose upstream changed
+    meanwhile is not recorded as computed."""
     for key in keys:
         todo = engine.increment(project, store, key).to_arrow()
-        engine.write(project, store, key, todo.select(project.feature(key).id_columns))
-        story.say(f"computed {key}: {todo.num_rows:,} samples written back")
+        result = engine.write(project, store, key, todo.select([*project.feature(key).id_columns, "metaxy_provenance"]))
+        story.say(f"computed {key}: {result.rows:,} samples written back")
 
 
 def stale_samples(project: Project, store: Store, key: str, **options) -> dict[str, tuple[str, ...]]:
