@@ -16,14 +16,32 @@ from sql_harness import Harness
 from metaxy_cli.model import Column, FeatureDep, FeatureSpec, FieldDep, FieldSpec, Project
 
 FIELD_KEYS = ("a", "b", "sub/c")
-SAMPLES = tuple(f"s{i}" for i in range(6))
 OVERRIDES = (None, "", "out-1", "out-2")
+# Sample ids: one string column, or a composite id with an integer part (video, chunk).
+SIMPLE_IDS = ("sample_uid",)
+COMPOSITE_IDS = ("video", "chunk")
+SAMPLES = {
+    SIMPLE_IDS: tuple((f"s{i}",) for i in range(6)),
+    COMPOSITE_IDS: (("v0", 0), ("v0", 1), ("v1", 0), ("v1", 1), ("v2", 0), ("v2", 12)),
+}
+
+
+def samples_of(project: Project) -> tuple[tuple, ...]:
+    return SAMPLES[next(iter(project.features.values())).id_columns]
+
+
+def id_row(spec: FeatureSpec, sample: tuple) -> dict:
+    return dict(zip(spec.id_columns, sample))
 
 
 @st.composite
 def projects(draw, max_features: int = 5) -> Project:
-    """1-5 features, 1-3 fields each, implicit / '*' / explicit field deps, optional deps, overrides."""
+    """1-5 features, 1-3 fields each, implicit / '*' / explicit field deps, optional deps, overrides;
+    simple or composite ids (every feature declares the integer `chunk`, as the loader would
+    resolve it)."""
     features: dict[str, FeatureSpec] = {}
+    ids = draw(st.sampled_from((SIMPLE_IDS, COMPOSITE_IDS)))
+    id_types = (Column("chunk", "integer"),) if ids == COMPOSITE_IDS else ()
     for index in range(draw(st.integers(1, max_features))):
         key = f"f{index}" if index % 2 else f"g/f{index}"
         earlier = list(features)
@@ -42,7 +60,7 @@ def projects(draw, max_features: int = 5) -> Project:
             if not deps
             else (Column("out", "string"),)
         )
-        features[key] = FeatureSpec(key=key, fields=fields, deps=deps, columns=columns)
+        features[key] = FeatureSpec(key=key, fields=fields, deps=deps, columns=id_types + columns, id_columns=ids)
     return Project(name="random", root=Path("."), features=features)
 
 
@@ -79,8 +97,8 @@ def bumped(project: Project, key: str, field: str) -> Project:
     )
 
 
-def root_rows(draw, samples: list[str]) -> list[dict]:
-    return [{"sample_uid": s, "x": draw(st.sampled_from(("p", "q", None))), "n": draw(st.sampled_from((1, 2, None)))}
+def root_rows(draw, spec: FeatureSpec, samples: list[tuple]) -> list[dict]:
+    return [{**id_row(spec, s), "x": draw(st.sampled_from(("p", "q", None))), "n": draw(st.sampled_from((1, 2, None)))}
             for s in samples]  # fmt: skip
 
 
@@ -91,7 +109,7 @@ def rewrite(draw, spec: FeatureSpec, ref: Reference) -> list[dict]:
     possible = sorted(set(stored) & set(ref.expected(spec.key))) if stored else []
     chosen = draw(st.lists(st.sampled_from(possible), unique=True)) if possible else []
     columns = ("x", "n") if spec.is_root else ("out",)
-    return [{"sample_uid": s, **{c: stored[(s,)].get(c) for c in columns}} for (s,) in chosen]
+    return [{**id_row(spec, s), **{c: stored[s].get(c) for c in columns}} for s in chosen]
 
 
 def step(draw, project: Project, ref: Reference) -> tuple[str, str, object]:
@@ -108,14 +126,11 @@ def step(draw, project: Project, ref: Reference) -> tuple[str, str, object]:
         stored = sorted(ref.tables.get(key, {}))
         return action, key, draw(st.lists(st.sampled_from(stored), unique=True)) if stored else []
     if spec.is_root:
-        return (
-            action,
-            key,
-            root_rows(draw, draw(st.lists(st.sampled_from(SAMPLES), unique=True, max_size=4))),
-        )
-    possible = sorted(s for (s,) in ref.expected(key))
+        samples = samples_of(project)
+        return action, key, root_rows(draw, spec, draw(st.lists(st.sampled_from(samples), unique=True, max_size=4)))
+    possible = sorted(ref.expected(key))
     chosen = draw(st.lists(st.sampled_from(possible), unique=True)) if possible else []
-    return action, key, [{"sample_uid": s, "out": draw(st.sampled_from(OVERRIDES))} for s in chosen]
+    return action, key, [{**id_row(spec, s), "out": draw(st.sampled_from(OVERRIDES))} for s in chosen]
 
 
 def check(project: Project, engine: str, data, steps: int, on_disk: bool = False) -> None:
@@ -136,9 +151,9 @@ def check(project: Project, engine: str, data, steps: int, on_disk: bool = False
                 expected = ref.increment(feature)
                 assert db.increment(feature) == expected, (action, key, feature)
                 assert db.summary(feature) == counts(ref, feature, expected), (action, key, feature)
-        listing = root_rows(data.draw, list(SAMPLES[:4]))
         for feature, spec in db.project.features.items():
             if spec.is_root:
+                listing = root_rows(data.draw, spec, list(samples_of(project)[:4]))
                 assert db.increment(feature, listing) == ref.increment(feature, listing)
 
 
