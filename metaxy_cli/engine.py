@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 SHOWN = 3
+STAGED = "metaxy_staged"  # a non-root write's full rows, computed once (temporary)
 _listing_ids = itertools.count(1)
 
 
@@ -60,12 +61,24 @@ def prepare_tables(project: Project, store: Store, spec: FeatureSpec) -> None:
                 store.add_columns(table, [(layout.WRITE_ID, "integer")])
 
 
+def next_write_id(store: Store) -> int:
+    """The id of the write being made; call inside its transaction (sql/writes.py)."""
+    from metaxy_cli.sql import writes
+
+    return int(store.fetch_all(store.to_sql(writes.next_write_id()))[0][0])
+
+
+def log_write_of(project: Project, store: Store, key: str, operation: str, rows: int, written_at: datetime, write_id: int) -> None:
+    """Record the write in the log, in the same transaction as its rows."""
+    from metaxy_cli.sql.writes import log_write
+
+    store.run(log_write(project, key, store.profile, write_id=write_id, operation=operation, rows=rows, written_at=written_at))
+
+
 def begin_write(project: Project, store: Store, key: str, operation: str, rows: int, written_at: datetime) -> int:
     """Take the next write id and log the write; call inside the write's transaction."""
-    from metaxy_cli.sql.writes import log_write, next_write_id
-
-    write_id = int(store.fetch_all(store.to_sql(next_write_id()))[0][0])
-    store.run(log_write(project, key, store.profile, write_id=write_id, operation=operation, rows=rows, written_at=written_at))
+    write_id = next_write_id(store)
+    log_write_of(project, store, key, operation, rows, written_at, write_id)
     return write_id
 
 
@@ -134,7 +147,6 @@ def write(
     committed, so the store is left exactly as it was.
     """
     from metaxy_cli.batch import BATCH, carries_provenance, load_batch
-    from metaxy_cli.sql.query import write_query
 
     spec = project.feature(key)
     require_upstream(project, store, spec)
@@ -146,64 +158,91 @@ def write(
     try:
         with store.transaction():
             prepare_tables(project, store, spec)
+            write_id = next_write_id(store)
+            source = BATCH
             if not spec.is_root:
-                _refuse_orphans(project, store, spec)
-                if carries_provenance(store):
-                    outdated = _drop_outdated(project, store, spec)
+                # Rows computed once into STAGED: orphans and outdated samples are found there.
+                carry = layout.PROVENANCE if carries_provenance(store) else None
+                _stage_rows(project, store, spec, write_id, written_at, carry)
+                _refuse_orphans(store, spec)
+                if carry is not None:
+                    outdated = _drop_outdated(store, spec)
                     rows -= outdated[0]
+                source = STAGED
             progress(f"{key}: writing {rows} samples")
-            write_id = begin_write(project, store, key, "write", rows, written_at)
-            current = layout.current_table(key)
-            supersede(store, spec, _ids_in(spec, BATCH))
-            rows_query = write_query(project, key, store.profile, BATCH, written_at=written_at, write_id=write_id)
-            store.run(_insert(current, _names(layout.table_columns(spec)), rows_query))
+            log_write_of(project, store, key, "write", rows, written_at, write_id)
+            supersede(store, spec, _ids_in(spec, source))
+            store.run(_insert(layout.current_table(key), _names(layout.table_columns(spec)), _rows(project, store, spec, source, write_id, written_at)))
     finally:
-        _drop_temporary(store, BATCH)
+        _drop_temporary(store, BATCH, STAGED)
     return WriteResult(key, rows, store.name, *outdated)
 
 
-def _drop_outdated(project: Project, store: Store, spec: FeatureSpec) -> tuple[int, tuple[str, ...]]:
-    """Remove from the batch the samples whose carried increment provenance differs from what
+def _rows(project: Project, store: Store, spec: FeatureSpec, source: str, write_id: int, written_at: datetime) -> exp.Select:
+    """The stored rows: computed from a root's batch here, or read back from STAGED."""
+    from sqlglot import exp
+
+    from metaxy_cli.sql.query import write_query
+
+    if source == STAGED:
+        columns = [exp.column(name, quoted=True) for name in _names(layout.table_columns(spec))]
+        return exp.select(*columns).from_(exp.to_table(STAGED, quoted=True))
+    return write_query(project, spec.key, store.profile, source, written_at=written_at, write_id=write_id)
+
+
+def _stage_rows(
+    project: Project, store: Store, spec: FeatureSpec, write_id: int, written_at: datetime, carry: str | None
+) -> None:  # fmt: skip
+    from metaxy_cli.batch import BATCH
+    from metaxy_cli.sql.query import write_query
+
+    query = write_query(project, spec.key, store.profile, BATCH, written_at=written_at, write_id=write_id, carry=carry)
+    store.create_temporary_as(STAGED, query)
+
+
+def _refuse_orphans(store: Store, spec: FeatureSpec) -> None:
+    """Batch samples without (required) upstream rows cannot get a provenance (NULL in STAGED):
+    name them."""
+    from sqlglot import exp
+
+    from metaxy_cli.sql.provenance import is_null
+
+    missing = is_null(exp.column(layout.PROVENANCE, quoted=True))
+    count, shown = _count_and_show(store, spec, missing)
+    if count:
+        upstream = ", ".join(dep.feature for dep in spec.deps if not dep.optional)
+        raise DataError(f"{spec.key}: {count} sample(s) have no upstream rows in {upstream} (samples: {'; '.join(shown)})")
+
+
+def _drop_outdated(store: Store, spec: FeatureSpec) -> tuple[int, tuple[str, ...]]:
+    """Remove from STAGED the samples whose carried increment provenance differs from the one
     their upstream rows give now; returns their count and a few of their ids."""
     from sqlglot import exp
 
-    from metaxy_cli.batch import BATCH
-    from metaxy_cli.sql.provenance import col, expected_query, ids_equal, is_null, join, relation
+    from metaxy_cli.sql.provenance import is_null
 
-    carried = col(layout.PROVENANCE, "b")
-    changed = exp.and_(exp.not_(is_null(carried)), exp.NEQ(this=carried.copy(), expression=col(layout.PROVENANCE, "e")))
-    expected = expected_query(project, spec.key, store.profile).subquery("e")
-    ids = [col(name, "b") for name in spec.id_columns]
-    outdated = exp.select(*ids).from_(relation(BATCH, "b")).join(join(expected, ids_equal(spec.id_columns, "b", "e"))).where(changed)
-    count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(outdated.subquery("o"))))[0][0]
-    if not count:
-        return 0, ()
-    shown = store.fetch_all(store.to_sql(outdated.order_by(*(i.copy() for i in ids)).limit(SHOWN)))
-    store.run(exp.delete(exp.to_table(BATCH, quoted=True), where=_ids_in(spec, outdated)))
-    return count, tuple(_id_text(spec, row) for row in shown)
+    carried = exp.column(layout.CARRIED, quoted=True)
+    changed = exp.and_(
+        exp.not_(is_null(carried)),
+        exp.NEQ(this=carried.copy(), expression=exp.column(layout.PROVENANCE, quoted=True)),
+    )
+    count, shown = _count_and_show(store, spec, changed)
+    if count:
+        store.run(exp.delete(exp.to_table(STAGED, quoted=True), where=changed))
+    return count, shown
 
 
-def _refuse_orphans(project: Project, store: Store, spec: FeatureSpec) -> None:
-    """Batch samples without (required) upstream rows cannot get a provenance: name them.
-
-    An anti-join on ids only: the engine prunes the hashing from the expected side.
-    """
+def _count_and_show(store: Store, spec: FeatureSpec, condition: exp.Expression) -> tuple[int, tuple[str, ...]]:
+    """How many STAGED rows match `condition`, and the ids of the first few."""
     from sqlglot import exp
 
-    from metaxy_cli.batch import BATCH
-    from metaxy_cli.sql.provenance import col, expected_query, ids_equal, is_null, join, relation
-
-    expected = expected_query(project, spec.key, store.profile).subquery("e")
-    missing = is_null(col(spec.id_columns[0], "e"))
-    orphans = exp.select().from_(relation(BATCH, "b")).join(join(expected, ids_equal(spec.id_columns, "b", "e"), "LEFT")).where(missing)
-    count = store.fetch_all(store.to_sql(orphans.copy().select(exp.Count(this=exp.Star()))))[0][0]
+    table = exp.to_table(STAGED, quoted=True)
+    count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(table).where(condition.copy())))[0][0]
     if not count:
-        return
-    ids = [col(name, "b") for name in spec.id_columns]
-    shown = store.fetch_all(store.to_sql(orphans.select(*ids).order_by(*(i.copy() for i in ids)).limit(SHOWN)))
-    samples = "; ".join(_id_text(spec, row) for row in shown)
-    upstream = ", ".join(dep.feature for dep in spec.deps if not dep.optional)
-    raise DataError(f"{spec.key}: {count} sample(s) have no upstream rows in {upstream} (samples: {samples})")
+        return 0, ()
+    ids = [exp.column(name, quoted=True) for name in spec.id_columns]
+    query = exp.select(*ids).from_(table.copy()).where(condition.copy()).order_by(*(i.copy() for i in ids)).limit(SHOWN)
+    return count, tuple(_id_text(spec, row) for row in store.fetch_all(store.to_sql(query)))
 
 
 def supersede(store: Store, spec: FeatureSpec, condition: exp.Expression) -> None:

@@ -24,6 +24,8 @@ WRITE_ID = "metaxy_write_id"
 DELETED = "metaxy_deleted"
 # Increment output only (never stored).
 STATUS = "metaxy_status"
+# Write staging only (never stored): the increment provenance a written sample was computed for.
+CARRIED = "metaxy_carried_provenance"
 STALE_PREFIX = "metaxy_stale__"
 HISTORY_SUFFIX = "__history"
 # The write log: one row per write transaction (write, delete), ids strictly increasing.

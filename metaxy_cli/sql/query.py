@@ -127,9 +127,11 @@ def _sum_when(condition: Expr, *, unless: Expr | None = None) -> Expr:
 
 
 def _staged(
-    project: Project, spec: FeatureSpec, profile: DialectProfile, batch: Relation
-) -> exp.Select:
-    """The batch's ids and declared columns with the provenance metaxy computes for each field.
+    project: Project, spec: FeatureSpec, profile: DialectProfile, batch: Relation,
+    carry: str | None = None,
+) -> exp.Select:  # fmt: skip
+    """The batch's ids and declared columns with the provenance metaxy computes for each field
+    (and the batch column `carry` as layout.CARRIED).
 
     Non-root: the batch LEFT JOIN the expected rows, so a batch id without upstream rows gets NULL
     provenance (the store reports those samples instead of writing them).
@@ -145,6 +147,8 @@ def _staged(
         *(col(name, B) for name in (*spec.id_columns, *declared)),
         *(col(layout.provenance_column(f), E) for f in fields),
     )
+    if carry is not None:
+        select = select.select(exp.alias_(col(carry, B), layout.CARRIED, copy=False), copy=False)
     return select.from_(relation(batch, B), copy=False).join(
         join(expected.subquery(E, copy=False), on, "LEFT")
     )
@@ -177,9 +181,10 @@ def _sample_data_version(spec: FeatureSpec, profile: DialectProfile) -> Expr:
 
 def write_query(
     project: Project, key: str, profile: DialectProfile, batch: Relation, *,
-    written_at: datetime, write_id: int,
+    written_at: datetime, write_id: int, carry: str | None = None,
 ) -> exp.Select:  # fmt: skip
-    """The full rows to append for a batch: exactly `layout.table_columns(spec)` in that order.
+    """The full rows to append for a batch: exactly `layout.table_columns(spec)` in that order,
+    then, with `carry` (non-root only), that batch column as layout.CARRIED.
 
     `batch` has the id columns and every declared column (NULL where the user gave none).
     Provenance and data versions are computed here, never taken from the batch. A NULL
@@ -189,14 +194,15 @@ def write_query(
     spec = project.feature(key)
     fields = layout.field_keys(spec)
     declared = [name for name, _ in layout.declared_columns(spec)]
-    staged = _staged(project, spec, profile, batch)
+    staged = _staged(project, spec, profile, batch, carry)
+    carried = [col(layout.CARRIED, W)] if carry is not None else []
     versions = [
         exp.alias_(_data_version(spec, f, profile), layout.data_version_column(f), copy=False)
         for f in fields
     ]
     keep = [col(name, W) for name in (*spec.id_columns, *declared)]
     keep += [col(layout.provenance_column(f), W) for f in fields]
-    versioned = exp.select(*keep, *versions).from_(staged.subquery(W, copy=False))
+    versioned = exp.select(*keep, *versions, *(c.copy() for c in carried)).from_(staged.subquery(W, copy=False))
 
     per_field = []
     for f in fields:
@@ -215,5 +221,6 @@ def write_query(
         exp.alias_(lit(project.versions.project), layout.PROJECT_VERSION, copy=False),
         exp.alias_(stamp, layout.WRITTEN_AT, copy=False),
         exp.alias_(write_id_literal(write_id, profile), layout.WRITE_ID, copy=False),
+        *carried,
     )
     return profile.finalize(final.from_(versioned.subquery(W, copy=False)))

@@ -149,6 +149,19 @@ class Store(ABC):
         properties = exp.Properties(expressions=[exp.TemporaryProperty()]) if temporary else None
         self.run(exp.Create(this=schema, kind="TABLE", properties=properties))
 
+    def create_temporary_as(self, name: str, query: exp.Query) -> None:
+        """A temporary table `name` holding the result of `query` (replaced if it exists)."""
+        from sqlglot import exp
+
+        self.drop_table(name)
+        create = exp.Create(
+            this=exp.to_identifier(name, quoted=True),
+            kind="TABLE",
+            expression=query,
+            properties=exp.Properties(expressions=[exp.TemporaryProperty()]),
+        )
+        self.run(create)
+
     def add_columns(self, table: str, columns: Columns) -> None:
         from sqlglot import exp
 
