@@ -172,7 +172,8 @@ def write(
             progress(f"{key}: writing {rows} samples")
             log_write_of(project, store, key, "write", rows, written_at, write_id)
             supersede(store, spec, _ids_in(spec, source))
-            store.run(_insert(layout.current_table(key), _names(layout.table_columns(spec)), _rows(project, store, spec, source, write_id, written_at)))
+            stored = _rows(project, store, spec, source, write_id, written_at)
+            store.run(_insert(layout.current_table(key), _names(layout.table_columns(spec)), stored))
     finally:
         _drop_temporary(store, BATCH, STAGED)
     return WriteResult(key, rows, store.name, *outdated)
