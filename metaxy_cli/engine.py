@@ -46,8 +46,10 @@ def require_upstream(project: Project, store: Store, spec: FeatureSpec) -> None:
 
 def prepare_tables(project: Project, store: Store, spec: FeatureSpec) -> None:
     """Create the feature's tables (and absent optional upstream ones) and the write log, add
-    declared columns; required upstream tables written before write ids existed get the column
-    (NULL: such rows always take the hashing path)."""
+    columns declared since. Required upstream tables get the columns their current definition
+    has and their rows lack (NULL): a field added upstream has no version in rows written before
+    it (read as '', provenance.data_version), a write id column missing from tables written
+    before write ids sends those rows down the hashing path."""
     features = [spec] + [project.feature(dep.feature) for dep in spec.deps if dep.optional]
     with store.transaction():
         store.ensure_table(layout.WRITES, layout.WRITES_COLUMNS)
@@ -57,8 +59,8 @@ def prepare_tables(project: Project, store: Store, spec: FeatureSpec) -> None:
             store.ensure_table(layout.history_table(feature.key), layout.table_columns(feature, history=True))
         for dep in spec.deps:
             table = layout.current_table(dep.feature)
-            if not dep.optional and layout.WRITE_ID not in (store.list_columns(table) or [layout.WRITE_ID]):
-                store.add_columns(table, [(layout.WRITE_ID, "integer")])
+            if not dep.optional and store.table_exists(table):
+                store.ensure_table(table, layout.table_columns(project.feature(dep.feature)))
 
 
 def next_write_id(store: Store) -> int:

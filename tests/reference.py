@@ -117,9 +117,9 @@ class Reference:
 
     @staticmethod
     def data_version(row: Row, field: str) -> str:
-        """A stored NULL data version means the field's provenance."""
-        stored = row[f"metaxy_data_version__{stem(field)}"]
-        return row[f"metaxy_provenance__{stem(field)}"] if stored is None else stored
+        """A stored NULL data version means the field's provenance ('' without one either)."""
+        stored = row.get(f"metaxy_data_version__{stem(field)}")
+        return row.get(f"metaxy_provenance__{stem(field)}") or "" if stored is None else stored
 
     def sample_hash(self, spec: FeatureSpec, per_field: dict[str, str]) -> str:
         return md5("|".join(per_field[f] for f in sorted(spec.field_keys())))

@@ -381,3 +381,32 @@ def test_samples_whose_upstream_changed_after_their_increment_are_not_written(ov
     result = engine.write(project, store, CROP, rows)
     assert (result.rows, result.outdated) == (1, 1)
     assert todo(project, store, CROP) == {"s002": ["audio"]}
+
+
+def add_subtitles(project_dir: Path) -> None:
+    """video gains a field `subtitles` (from its path) and crop a field of the same key."""
+    video = project_dir / "features" / "video.yaml"
+    video.write_text(video.read_text() + '      - key: subtitles\n        code_version: "1"\n        source: [path]\n')
+    processing = project_dir / "features" / "processing.yaml"
+    text = processing.read_text()
+    anchor = "            fields: [frames]\n"
+    processing.write_text(text.replace(anchor, anchor + "      - key: subtitles\n", 1))
+
+
+def test_field_added_upstream_after_its_rows_were_written(overview_dir: Path, store) -> None:
+    """Rows written before a field existed have no version for it: the upstream is stale on it,
+    the downstream field is computed now (from an empty parent version) and again once the
+    upstream field has been computed."""
+    project = load_project(overview_dir)
+    engine.write(project, store, VIDEO, videos())
+    compute(project, store, CROP)
+    add_subtitles(overview_dir)
+    project = load_project(overview_dir)
+    assert todo(project, store, CROP) == {uid: ["subtitles"] for uid in all_ids([])}
+    assert todo(project, store, VIDEO) == {uid: ["subtitles"] for uid in all_ids([])}
+    compute(project, store, CROP)
+    assert todo(project, store, CROP) == {}
+    engine.write(project, store, VIDEO, videos())  # re-ingested: subtitles get their provenance
+    assert todo(project, store, VIDEO) == {}
+    assert todo(project, store, CROP) == {uid: ["subtitles"] for uid in all_ids([])}
+    assert todo(project, store, STT) == all_ids(["transcription"])  # never computed; unaffected

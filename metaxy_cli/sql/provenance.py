@@ -3,7 +3,8 @@
 Hashing scheme (every value is a lowercase-hex md5, computed in SQL):
   field provenance  = md5(C_f || '|' || fq(P) || '=' || dv(P) ...)   parents sorted by fq name;
                       C_f = canonical JSON of [fq(f), code_version], a literal made here;
-                      dv(P) = the upstream's stored data version ('' when an optional dep is missing)
+                      dv(P) = the upstream's stored data version ('' when it has none: a missing
+                      optional upstream row, or a field added upstream after the row was written)
   root provenance   = md5(C_f || '|' || c || '=' || enc(c) ...)       source columns sorted by name;
                       enc(c) = md5(canonical text of c) or '~' for NULL (see dialects.py)
   field data version = md5(text of the override column) if declared and non-empty, else provenance;
@@ -149,9 +150,13 @@ def _root_text(spec: FeatureSpec, field_key: str, profile: DialectProfile, alias
 
 def data_version(field: str, alias: str) -> Expr:
     """A stored field's data version: its data-version column, or its provenance where that is
-    NULL (no override declared, or the override column was empty when written)."""
+    NULL (no override declared, or the override column was empty when written), or '' where
+    the row has neither (a missing optional upstream row, or a field added upstream after the
+    row was written: the downstream field is then recomputed once the upstream one is)."""
     stored = col(layout.data_version_column(field), alias)
-    return exp.Coalesce(this=stored, expressions=[col(layout.provenance_column(field), alias)])
+    return exp.Coalesce(
+        this=stored, expressions=[col(layout.provenance_column(field), alias), lit("")]
+    )
 
 
 def _field_text(
@@ -161,11 +166,8 @@ def _field_text(
     parents = sorted(project.graph.field_parents[(spec.key, field_key)], key=lambda r: fq_field(*r))
     parts: list[Expr | str] = [field_prefix(spec, field_key)]
     for feature, parent in parents:
-        alias, optional = aliases[feature]
-        version = data_version(parent, alias)
-        if optional:
-            version.append("expressions", lit(""))
-        parts += [f"|{fq_field(feature, parent)}=", version]
+        alias, _ = aliases[feature]
+        parts += [f"|{fq_field(feature, parent)}=", data_version(parent, alias)]
     return _concat(parts)
 
 

@@ -47,7 +47,7 @@ FROM (
               )
               OR "x"."sample_uid" IS NULL
               THEN NULL
-              ELSE '["example/crop.audio","1"]|example/video.audio=' || COALESCE("x"."u0__metaxy_data_version__audio", "x"."u0__metaxy_provenance__audio")
+              ELSE '["example/crop.audio","1"]|example/video.audio=' || COALESCE("x"."u0__metaxy_data_version__audio", "x"."u0__metaxy_provenance__audio", '')
             END
           )
         )
@@ -69,7 +69,7 @@ FROM (
               )
               OR "x"."sample_uid" IS NULL
               THEN NULL
-              ELSE '["example/crop.frames","1"]|example/video.frames=' || COALESCE("x"."u0__metaxy_data_version__frames", "x"."u0__metaxy_provenance__frames")
+              ELSE '["example/crop.frames","1"]|example/video.frames=' || COALESCE("x"."u0__metaxy_data_version__frames", "x"."u0__metaxy_provenance__frames", '')
             END
           )
         )
@@ -94,7 +94,7 @@ FROM (
               WHEN "latest"."write_id" IS NULL
               OR "u0"."metaxy_write_id" IS NULL
               OR "u0"."metaxy_write_id" >= "latest"."write_id"
-              THEN '["example/crop.audio","1"]|example/video.audio=' || COALESCE("u0"."metaxy_data_version__audio", "u0"."metaxy_provenance__audio")
+              THEN '["example/crop.audio","1"]|example/video.audio=' || COALESCE("u0"."metaxy_data_version__audio", "u0"."metaxy_provenance__audio", '')
             END
           )
         )
@@ -106,7 +106,7 @@ FROM (
               WHEN "latest"."write_id" IS NULL
               OR "u0"."metaxy_write_id" IS NULL
               OR "u0"."metaxy_write_id" >= "latest"."write_id"
-              THEN '["example/crop.frames","1"]|example/video.frames=' || COALESCE("u0"."metaxy_data_version__frames", "u0"."metaxy_provenance__frames")
+              THEN '["example/crop.frames","1"]|example/video.frames=' || COALESCE("u0"."metaxy_data_version__frames", "u0"."metaxy_provenance__frames", '')
             END
           )
         )

@@ -24,7 +24,7 @@ FROM (
         LOWER(
           HEX(
             MD5(
-              '["example/face_detection.detections","1"]|example/crop.frames=' || COALESCE("u0"."metaxy_data_version__frames", "u0"."metaxy_provenance__frames")
+              '["example/face_detection.detections","1"]|example/crop.frames=' || COALESCE("u0"."metaxy_data_version__frames", "u0"."metaxy_provenance__frames", '')
             )
           )
         ) AS "metaxy_provenance__detections"

@@ -24,7 +24,7 @@ FROM (
         LOWER(
           HEX(
             MD5(
-              '["example/stt.transcription","1"]|example/video.audio=' || COALESCE("u0"."metaxy_data_version__audio", "u0"."metaxy_provenance__audio")
+              '["example/stt.transcription","1"]|example/video.audio=' || COALESCE("u0"."metaxy_data_version__audio", "u0"."metaxy_provenance__audio", '')
             )
           )
         ) AS "metaxy_provenance__transcription"

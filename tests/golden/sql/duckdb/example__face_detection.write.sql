@@ -22,7 +22,7 @@ FROM (
       SELECT
         "u0"."sample_uid" AS "sample_uid",
         MD5(
-          '["example/face_detection.detections","1"]|example/crop.frames=' || COALESCE("u0"."metaxy_data_version__frames", "u0"."metaxy_provenance__frames")
+          '["example/face_detection.detections","1"]|example/crop.frames=' || COALESCE("u0"."metaxy_data_version__frames", "u0"."metaxy_provenance__frames", '')
         ) AS "metaxy_provenance__detections"
       FROM "example__crop" AS "u0"
     ) AS "e"

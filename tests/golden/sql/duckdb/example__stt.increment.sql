@@ -31,7 +31,7 @@ FROM (
           )
           OR "x"."sample_uid" IS NULL
           THEN NULL
-          ELSE '["example/stt.transcription","1"]|example/video.audio=' || COALESCE("x"."u0__metaxy_data_version__audio", "x"."u0__metaxy_provenance__audio")
+          ELSE '["example/stt.transcription","1"]|example/video.audio=' || COALESCE("x"."u0__metaxy_data_version__audio", "x"."u0__metaxy_provenance__audio", '')
         END
       )
     ) AS "metaxy_provenance__transcription",
@@ -49,7 +49,7 @@ FROM (
           WHEN "latest"."write_id" IS NULL
           OR "u0"."metaxy_write_id" IS NULL
           OR "u0"."metaxy_write_id" >= "latest"."write_id"
-          THEN '["example/stt.transcription","1"]|example/video.audio=' || COALESCE("u0"."metaxy_data_version__audio", "u0"."metaxy_provenance__audio")
+          THEN '["example/stt.transcription","1"]|example/video.audio=' || COALESCE("u0"."metaxy_data_version__audio", "u0"."metaxy_provenance__audio", '')
         END
       ) AS "metaxy_provenance__transcription",
       CASE

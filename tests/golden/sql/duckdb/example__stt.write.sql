@@ -22,7 +22,7 @@ FROM (
       SELECT
         "u0"."sample_uid" AS "sample_uid",
         MD5(
-          '["example/stt.transcription","1"]|example/video.audio=' || COALESCE("u0"."metaxy_data_version__audio", "u0"."metaxy_provenance__audio")
+          '["example/stt.transcription","1"]|example/video.audio=' || COALESCE("u0"."metaxy_data_version__audio", "u0"."metaxy_provenance__audio", '')
         ) AS "metaxy_provenance__transcription"
       FROM "example__video" AS "u0"
     ) AS "e"

@@ -27,10 +27,10 @@ FROM (
       SELECT
         "u0"."sample_uid" AS "sample_uid",
         MD5(
-          '["example/crop.audio","1"]|example/video.audio=' || COALESCE("u0"."metaxy_data_version__audio", "u0"."metaxy_provenance__audio")
+          '["example/crop.audio","1"]|example/video.audio=' || COALESCE("u0"."metaxy_data_version__audio", "u0"."metaxy_provenance__audio", '')
         ) AS "metaxy_provenance__audio",
         MD5(
-          '["example/crop.frames","1"]|example/video.frames=' || COALESCE("u0"."metaxy_data_version__frames", "u0"."metaxy_provenance__frames")
+          '["example/crop.frames","1"]|example/video.frames=' || COALESCE("u0"."metaxy_data_version__frames", "u0"."metaxy_provenance__frames", '')
         ) AS "metaxy_provenance__frames"
       FROM "example__video" AS "u0"
     ) AS "e"

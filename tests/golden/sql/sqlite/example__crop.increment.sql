@@ -40,7 +40,7 @@ FROM (
           )
           OR "x"."sample_uid" IS NULL
           THEN NULL
-          ELSE '["example/crop.audio","1"]|example/video.audio=' || COALESCE("x"."u0__metaxy_data_version__audio", "x"."u0__metaxy_provenance__audio")
+          ELSE '["example/crop.audio","1"]|example/video.audio=' || COALESCE("x"."u0__metaxy_data_version__audio", "x"."u0__metaxy_provenance__audio", '')
         END
       )
     ) AS "metaxy_provenance__audio",
@@ -55,7 +55,7 @@ FROM (
           )
           OR "x"."sample_uid" IS NULL
           THEN NULL
-          ELSE '["example/crop.frames","1"]|example/video.frames=' || COALESCE("x"."u0__metaxy_data_version__frames", "x"."u0__metaxy_provenance__frames")
+          ELSE '["example/crop.frames","1"]|example/video.frames=' || COALESCE("x"."u0__metaxy_data_version__frames", "x"."u0__metaxy_provenance__frames", '')
         END
       )
     ) AS "metaxy_provenance__frames",
@@ -73,7 +73,7 @@ FROM (
           WHEN "latest"."write_id" IS NULL
           OR "u0"."metaxy_write_id" IS NULL
           OR "u0"."metaxy_write_id" >= "latest"."write_id"
-          THEN '["example/crop.audio","1"]|example/video.audio=' || COALESCE("u0"."metaxy_data_version__audio", "u0"."metaxy_provenance__audio")
+          THEN '["example/crop.audio","1"]|example/video.audio=' || COALESCE("u0"."metaxy_data_version__audio", "u0"."metaxy_provenance__audio", '')
         END
       ) AS "metaxy_provenance__audio",
       MD5(
@@ -81,7 +81,7 @@ FROM (
           WHEN "latest"."write_id" IS NULL
           OR "u0"."metaxy_write_id" IS NULL
           OR "u0"."metaxy_write_id" >= "latest"."write_id"
-          THEN '["example/crop.frames","1"]|example/video.frames=' || COALESCE("u0"."metaxy_data_version__frames", "u0"."metaxy_provenance__frames")
+          THEN '["example/crop.frames","1"]|example/video.frames=' || COALESCE("u0"."metaxy_data_version__frames", "u0"."metaxy_provenance__frames", '')
         END
       ) AS "metaxy_provenance__frames",
       CASE

@@ -31,7 +31,7 @@ FROM (
           )
           OR "x"."sample_uid" IS NULL
           THEN NULL
-          ELSE '["example/face_detection.detections","1"]|example/crop.frames=' || COALESCE("x"."u0__metaxy_data_version__frames", "x"."u0__metaxy_provenance__frames")
+          ELSE '["example/face_detection.detections","1"]|example/crop.frames=' || COALESCE("x"."u0__metaxy_data_version__frames", "x"."u0__metaxy_provenance__frames", '')
         END
       )
     ) AS "metaxy_provenance__detections",
@@ -49,7 +49,7 @@ FROM (
           WHEN "latest"."write_id" IS NULL
           OR "u0"."metaxy_write_id" IS NULL
           OR "u0"."metaxy_write_id" >= "latest"."write_id"
-          THEN '["example/face_detection.detections","1"]|example/crop.frames=' || COALESCE("u0"."metaxy_data_version__frames", "u0"."metaxy_provenance__frames")
+          THEN '["example/face_detection.detections","1"]|example/crop.frames=' || COALESCE("u0"."metaxy_data_version__frames", "u0"."metaxy_provenance__frames", '')
         END
       ) AS "metaxy_provenance__detections",
       CASE
