@@ -41,9 +41,9 @@ def duckdb_for(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
     if native is not None:
         yield native
         return
-    import duckdb
+    from metaxy_cli.store.duckdb import connect
 
-    connection = duckdb.connect()
+    connection = connect()
     try:
         yield connection
     finally:

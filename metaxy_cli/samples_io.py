@@ -142,9 +142,9 @@ def copy_options(file_format: str) -> str:
 
 def write_batches(reader: pa.RecordBatchReader, path: str | Path, file_format: str) -> int:
     """Stream Arrow batches to a file (DuckDB consumes the reader batch by batch); row count."""
-    import duckdb
+    from metaxy_cli.store.duckdb import connect
 
-    connection = duckdb.connect()
+    connection = connect()
     try:
         connection.register("metaxy_output", reader)
         copy = f"COPY (SELECT * FROM metaxy_output) TO {string_literal(str(path))} ({copy_options(file_format)})"

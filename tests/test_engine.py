@@ -410,3 +410,38 @@ def test_field_added_upstream_after_its_rows_were_written(overview_dir: Path, st
     assert todo(project, store, VIDEO) == {}
     assert todo(project, store, CROP) == {uid: ["subtitles"] for uid in all_ids([])}
     assert todo(project, store, STT) == all_ids(["transcription"])  # never computed; unaffected
+
+
+TZ_SCRIPT = """
+import datetime as dt, sys, pyarrow as pa
+from pathlib import Path
+from metaxy_cli import engine
+from metaxy_cli.loader import load_project
+from metaxy_cli.store.duckdb import DuckDBStore
+from metaxy_cli.store.sqlite import SQLiteStore
+folder = Path(sys.argv[1])
+project = load_project(folder)
+seen = pa.array([dt.datetime(2024, 1, 1, 12, 0, tzinfo=dt.timezone.utc)], pa.timestamp("us", tz="UTC"))
+batch = pa.table({"sample_uid": ["a"], "seen": seen})
+for backend in (DuckDBStore, SQLiteStore):
+    with backend.open(folder / backend.engine) as store:
+        engine.write(project, store, "clip", batch)
+        print(store.fetch_all('SELECT metaxy_provenance__default FROM "clip"')[0][0])
+"""
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata"])
+def test_timezone_aware_input_hashes_the_same_in_every_machine_time_zone(tmp_path: Path, zone: str) -> None:
+    """A timezone-aware timestamp is stored (and hashed) as its UTC wall time, whatever the
+    local time zone of the machine that writes it."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "metaxy.yaml").write_text("project: tz\nfeatures:\n  - key: clip\n    columns: {seen: timestamp}\n")
+    result = subprocess.run(
+        [sys.executable, "-c", TZ_SCRIPT, str(tmp_path)], env=os.environ | {"TZ": zone},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    expected = md5('["clip.default","1"]|seen=' + md5("2024-01-01 12:00:00.000000"))
+    assert result.stdout.split() == [expected, expected]

@@ -42,6 +42,20 @@ def database_message(error: Exception) -> str:
     return text
 
 
+def connect(location: str = MEMORY, config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+    """Every DuckDB connection metaxy opens (store, private batch readers, file writers).
+
+    The session time zone is UTC: a timezone-aware input timestamp is cast to the stored naive
+    timestamp the same way on every machine (DuckDB's default is the machine's local zone, which
+    would make the same file hash differently in New York and in CI).
+    """
+    import duckdb
+
+    connection = duckdb.connect(location, config=config or {})
+    connection.execute("SET TimeZone = 'UTC'").fetchall()
+    return connection
+
+
 # DuckDB's own default (80% of RAM) lets its buffer pool grow to 10 GB on a 10M-sample store; 4 GB
 # keeps the same speed there (benchmarks/README.md) and leaves the machine to the pipeline.
 DEFAULT_MEMORY_LIMIT = "4GB"
@@ -81,7 +95,7 @@ class DuckDBStore(Store):
             config: dict[str, Any] = {"preserve_insertion_order": False}
             if memory_limit is not None:
                 config["memory_limit"] = str(memory_limit)
-            connection = duckdb.connect(location, config=config)
+            connection = connect(location, config)
             connection.execute("SET enable_progress_bar = false").fetchall()
             if compression not in (None, "auto"):
                 connection.execute(f"SET force_compression = '{compression}'").fetchall()
