@@ -161,11 +161,18 @@ def _duckdb_type(portable: str) -> str:
 
 
 def _typed_select(relation: str, present: list[str], wanted: list[tuple[str, str]]) -> str:
-    """Every wanted column cast to its declared type; absent declared columns are NULL."""
+    """Every wanted column cast to its declared type; absent declared columns are NULL.
+
+    A double NaN becomes NULL (missing): SQLite cannot store NaN (it reads back NULL), so this
+    is the only value every backend stores and hashes alike.
+    """
     items = []
     for name, portable in wanted:
         value = quote(name) if name in present else "NULL"
-        items.append(f"CAST({value} AS {_duckdb_type(portable)}) AS {quote(name)}")
+        typed = f"CAST({value} AS {_duckdb_type(portable)})"
+        if portable == "double":
+            typed = f"CASE WHEN isnan({typed}) THEN NULL ELSE {typed} END"
+        items.append(f"{typed} AS {quote(name)}")
     return f"SELECT {', '.join(items)} FROM {relation}"
 
 

@@ -209,6 +209,7 @@ def typed_rows() -> list[dict]:
          "seen": None, "blob": None, "meta": None},
         {"sample_uid": "d", "label": "", "count": 0, "score": 1 / 3, "flag": True, "day": dt.date(2000, 1, 1),
          "seen": dt.datetime(2000, 1, 1), "blob": b"abc", "meta": "{}"},
+        {"sample_uid": "e", "score": float("nan")}, {"sample_uid": "f", "score": float("-inf")},
     ]  # fmt: skip
 
 
@@ -235,7 +236,16 @@ def test_cross_backend_identity(tmp_path: Path, overview_dir: Path) -> None:
             projects = (typed, overview, overview, overview, overview)
             results.append([stored_versions(store, p, k) for p, k in zip(projects, keys)])
     assert results[0] == results[1]
-    assert len(results[0][0]) == 4 and len(results[0][2]) == N
+    assert len(results[0][0]) == 6 and len(results[0][2]) == N
+
+
+def test_nan_is_stored_as_missing(tmp_path: Path, store) -> None:
+    """SQLite cannot store NaN: every backend stores (and hashes) it as NULL, like a missing value."""
+    (tmp_path / "metaxy.yaml").write_text(TYPED_PROJECT)
+    typed = load_project(tmp_path)
+    engine.write(typed, store, "media", [{"sample_uid": "e", "score": float("nan")}, {"sample_uid": "c"}])
+    rows = store.fetch_all('SELECT sample_uid, score, metaxy_provenance FROM "media" ORDER BY 1')
+    assert [row[1] for row in rows] == [None, None] and rows[0][2] == rows[1][2]
 
 
 def test_missing_upstream_is_named(overview_dir: Path, store) -> None:
