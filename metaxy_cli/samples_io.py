@@ -131,7 +131,9 @@ def to_arrow(data: Any) -> pa.Table | pa.RecordBatchReader:
     if isinstance(data, dict):
         return pa.Table.from_pydict(data)
     if isinstance(data, (list, tuple)) and all(isinstance(row, dict) for row in data):
-        return pa.Table.from_pylist(list(data))
+        # Every key of every row (Arrow's from_pylist would keep only the first row's keys).
+        keys = list(dict.fromkeys(key for row in data for key in row))
+        return pa.Table.from_pydict({key: [row.get(key) for row in data] for key in keys})
     raise DataError(f"cannot read samples from {type(data).__name__}: give a file path, Arrow, pandas, polars or a list of dicts")
 
 

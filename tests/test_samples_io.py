@@ -72,3 +72,14 @@ def test_write_batches_and_table(tmp_path: Path) -> None:
     out = io.StringIO()
     assert format_table(pa.table({"id": ["a", "bb"], "n": [1, None]}).to_reader(), out) == 2
     assert out.getvalue() == "id  n\na   1\nbb\n"
+
+
+def test_rows_with_different_keys_keep_every_column() -> None:
+    """A key missing from the first row must not drop that column from the others."""
+    table = to_arrow([{"sample_uid": "a"}, {"sample_uid": "b", "n": 2**63 - 1}, {"x": "only", "sample_uid": "c"}])
+    assert table.column_names == ["sample_uid", "n", "x"]
+    assert table.to_pylist() == [
+        {"sample_uid": "a", "n": None, "x": None},
+        {"sample_uid": "b", "n": 2**63 - 1, "x": None},
+        {"sample_uid": "c", "n": None, "x": "only"},
+    ]
