@@ -72,7 +72,7 @@ def load_batch(
         _require_ids(spec, present, source.label)
         if keep_provenance and PROVENANCE in _all_columns(connection, source.relation):
             present, wanted = present + [PROVENANCE], wanted + [(PROVENANCE, "string")]
-        select = _typed_select(source.relation, present, wanted)
+        select = _typed_select(source.relation, present, wanted, _text_columns(connection, source.relation))
         # Private connections use a plain table so that a cursor (another connection) can stream it.
         kind = "TEMP TABLE" if native else "TABLE"
         try:
@@ -160,16 +160,26 @@ def _duckdb_type(portable: str) -> str:
     return profile_for("duckdb").column_type(portable).sql("duckdb")
 
 
-def _typed_select(relation: str, present: list[str], wanted: list[tuple[str, str]]) -> str:
+def _text_columns(connection: duckdb.DuckDBPyConnection, relation: str) -> set[str]:
+    """Input columns that are text (CSV is read as text; JSON strings; Arrow strings)."""
+    result = connection.sql(f"SELECT * FROM {relation} LIMIT 0")
+    return {name for name, kind in zip(result.columns, result.types) if str(kind) == "VARCHAR"}
+
+
+def _typed_select(relation: str, present: list[str], wanted: list[tuple[str, str]], text: set[str] = frozenset()) -> str:
     """Every wanted column cast to its declared type; absent declared columns are NULL.
 
     A double NaN becomes NULL (missing): SQLite cannot store NaN (it reads back NULL), so this
-    is the only value every backend stores and hashes alike.
+    is the only value every backend stores and hashes alike. A timestamp given as text with a
+    UTC offset ("2024-01-01T12:00:00+02:00") is converted to UTC, as a timezone-aware typed
+    timestamp is (the connection runs in UTC; a plain cast would drop the offset).
     """
     items = []
     for name, portable in wanted:
         value = quote(name) if name in present else "NULL"
         typed = f"CAST({value} AS {_duckdb_type(portable)})"
+        if portable == "timestamp" and name in text:
+            typed = f"CAST(CAST({value} AS TIMESTAMPTZ) AS {_duckdb_type(portable)})"
         if portable == "double":
             typed = f"CASE WHEN isnan({typed}) THEN NULL ELSE {typed} END"
         items.append(f"{typed} AS {quote(name)}")
