@@ -72,3 +72,36 @@ def test_compression_setting(tmp_path: Path) -> None:
         DuckDBStore.open(tmp_path / "bad.db", compression="bogus")
     with pytest.raises(StoreError, match=r"^store 'duckdb': compression \"x'; DROP\" is not a DuckDB compression method$"):
         DuckDBStore.open(tmp_path / "bad.db", compression="x'; DROP")
+
+
+HOLDER = """
+import sys, time, duckdb
+connection = duckdb.connect(sys.argv[1])
+print("open", flush=True)
+time.sleep(float(sys.argv[2]))
+connection.close()
+"""
+
+
+def test_a_file_open_in_another_process_is_waited_for(tmp_path: Path) -> None:
+    """DuckDB lets one process open a file: others wait up to lock_timeout, then fail clearly."""
+    import subprocess
+    import sys
+
+    database = tmp_path / "shared.duckdb"
+    DuckDBStore.open(database).close()
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(database), "1.0"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        with pytest.raises(StoreError, match=r"cannot open store 'duckdb' at .*shared.duckdb: another process has it open \(waited 0 s; lock_timeout"):
+            DuckDBStore.open(database)
+        with DuckDBStore.open(database, lock_timeout=60) as store:  # opens once the holder exits
+            assert store.fetch_all("SELECT 1") == [(1,)]
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_lock_timeout_setting(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="store 'dev': lock_timeout must be a number of seconds, got 'never'"):
+        DuckDBStore.from_settings("dev", {"path": str(tmp_path / "s.duckdb"), "lock_timeout": "never"}, tmp_path)

@@ -7,6 +7,7 @@ batches never pass through Python rows.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Sequence
@@ -59,6 +60,10 @@ def connect(location: str = MEMORY, config: dict[str, Any] | None = None) -> duc
 # DuckDB's own default (80% of RAM) lets its buffer pool grow to 10 GB on a 10M-sample store; 4 GB
 # keeps the same speed there (benchmarks/README.md) and leaves the machine to the pipeline.
 DEFAULT_MEMORY_LIMIT = "4GB"
+# A DuckDB file is open in one process at a time: another metaxy command waits this long (seconds)
+# for it, so parallel CLI calls queue instead of failing at once.
+DEFAULT_LOCK_TIMEOUT = 30.0
+LOCK_POLL = 0.2
 
 
 class DuckDBStore(Store):
@@ -72,34 +77,57 @@ class DuckDBStore(Store):
     def from_settings(cls, name: str, settings: dict[str, Any], root: Path) -> DuckDBStore:
         path = settings.get("path") or str(root / DEFAULT_PATH)
         memory_limit = settings.get("memory_limit", DEFAULT_MEMORY_LIMIT)
-        return cls.open(path, name=name, compression=settings.get("compression"), memory_limit=memory_limit)
+        timeout = settings.get("lock_timeout", DEFAULT_LOCK_TIMEOUT)
+        try:
+            timeout = float(timeout)
+        except (TypeError, ValueError):
+            raise StoreError(f"store {name!r}: lock_timeout must be a number of seconds, got {timeout!r}") from None
+        return cls.open(
+            path, name=name, compression=settings.get("compression"), memory_limit=memory_limit, lock_timeout=timeout
+        )
 
     @classmethod
     def open(
         cls, path: str | Path = MEMORY, *, name: str = "duckdb", compression: str | None = None,
-        memory_limit: str | None = None,
+        memory_limit: str | None = None, lock_timeout: float = 0.0,
     ) -> DuckDBStore:  # fmt: skip
         """`compression`: "auto" (DuckDB chooses per column, the default) or a DuckDB method
         forced for every write, e.g. "uncompressed": writes of random hex hashes get ~1.5x faster
         (no compression analysis) for ~2x the file size. `memory_limit` (e.g. "4GB", the default
         of stores named in metaxy.yaml): without one DuckDB takes 80% of RAM, which its buffer
         pool fills on big stores (10M samples: 10 GB RSS; with "4GB": 4.5 GB, benchmarks/README.md).
+        `lock_timeout`: seconds to wait while another process has the file open (named stores:
+        30); 0 fails at once.
         """
         import duckdb
 
         location = open_database_file(str(path))
         if compression not in (None, "auto") and not re.fullmatch(r"[a-z_]+", str(compression)):
             raise StoreError(f"store {name!r}: compression {compression!r} is not a DuckDB compression method")
+        # No progress bar on stdout; output order is not part of any contract (less memory).
+        config: dict[str, Any] = {"preserve_insertion_order": False}
+        if memory_limit is not None:
+            config["memory_limit"] = str(memory_limit)
+        deadline = time.monotonic() + lock_timeout
+        while True:
+            try:
+                connection = connect(location, config)
+                break
+            except duckdb.Error as error:
+                locked = "Could not set lock" in str(error)
+                if locked and time.monotonic() < deadline:
+                    time.sleep(LOCK_POLL)
+                    continue
+                message = database_message(error)
+                if locked:
+                    message = f"another process has it open (waited {lock_timeout:g} s; lock_timeout in the store's settings): {message}"
+                raise StoreError(f"cannot open store {name!r} at {location}: {message}") from None
         try:
-            # No progress bar on stdout; output order is not part of any contract (less memory).
-            config: dict[str, Any] = {"preserve_insertion_order": False}
-            if memory_limit is not None:
-                config["memory_limit"] = str(memory_limit)
-            connection = connect(location, config)
             connection.execute("SET enable_progress_bar = false").fetchall()
             if compression not in (None, "auto"):
                 connection.execute(f"SET force_compression = '{compression}'").fetchall()
         except duckdb.Error as error:
+            connection.close()
             raise StoreError(f"cannot open store {name!r} at {location}: {database_message(error)}") from None
         return cls(name, location, connection)
 
