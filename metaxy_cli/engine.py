@@ -440,6 +440,7 @@ def delete(
         condition = _ids_in(spec, BATCH)
     else:
         condition = _condition(where, store, spec)
+        _require_columns(condition, store.list_columns(current) or [], spec, where)
     table = exp.to_table(current, quoted=True)
     try:
         with store.transaction():
@@ -464,6 +465,21 @@ def _condition(where: str, store: Store, spec: FeatureSpec) -> exp.Expression:
     if not isinstance(condition, sqlglot.exp.Condition) or isinstance(condition, sqlglot.exp.Query):
         raise DataError(f"{spec.key}: --where must be a condition such as \"duration > 10\", got {where!r}")
     return condition
+
+
+def _require_columns(condition: exp.Expression, columns: list[str], spec: FeatureSpec, where: str) -> None:
+    """A --where that names a column the feature's table lacks: say which, with the columns."""
+    from sqlglot import exp
+
+    from metaxy_cli.suggest import did_you_mean
+
+    for reference in condition.find_all(exp.Column):
+        if reference.name not in columns:
+            shown = ", ".join(name for name in columns if not name.startswith(layout.PREFIX))
+            raise DataError(
+                f"{spec.key}: --where {where!r} refers to unknown column {reference.name!r}"
+                f"{did_you_mean(reference.name, columns)} (columns: {shown})"
+            )
 
 
 def _tombstones(store: Store, spec: FeatureSpec, current: str, condition, deleted_at: datetime, write_id: int) -> tuple[list[str], exp.Select]:

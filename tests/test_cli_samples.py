@@ -102,6 +102,13 @@ def test_delete_by_ids_and_where(project, tmp_path: Path) -> None:
     assert run("status", "example/video").stdout.startswith("example/video: 0 new, 0 stale, 0 orphaned, 2 up to date")
     bad = run("delete", "example/video", "--where", "frames >=")
     assert bad.exit_code == 1 and bad.stderr.startswith("Error: example/video: invalid --where condition")
+    before = snapshot(directory, name)
+    unknown = run("delete", "example/video", "--where", "frame >= 13")
+    assert (unknown.exit_code, unknown.stderr) == (1, (
+        "Error: example/video: --where 'frame >= 13' refers to unknown column 'frame' (did you mean 'frames'?)"
+        " (columns: sample_uid, path, audio_sha, frames_sha, frames, duration, size)\n"
+    ))  # fmt: skip
+    assert snapshot(directory, name) == before
     assert run("delete", "example/video").exit_code == 2
 
 
