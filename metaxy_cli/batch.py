@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from metaxy_cli.errors import DataError
-from metaxy_cli.samples_io import InputSource, open_input
+from metaxy_cli.samples_io import InputSource, open_input, quote
 from metaxy_cli.sql.layout import PREFIX, PROVENANCE, declared_columns, id_columns
 from metaxy_cli.suggest import did_you_mean
 
@@ -26,12 +26,6 @@ if TYPE_CHECKING:
 
 BATCH = "metaxy_batch"
 SHOWN = 3  # offending samples named in an error
-
-
-def quote(name: str) -> str:
-    from sqlglot import exp
-
-    return exp.to_identifier(name, quoted=True).sql("duckdb")
 
 
 @contextmanager
@@ -65,14 +59,16 @@ def load_batch(
 
     native = getattr(store, "native_duckdb", None) is not None
     with duckdb_for(store) as connection, _opened(spec, data, connection) as source:
-        present = _input_columns(connection, source.relation, spec, source.label)
+        columns = _input_columns(connection, source.relation, spec, source.label)
+        present = [name for name in columns if not name.startswith(PREFIX)]
         wanted = id_columns(spec) if ids_only else id_columns(spec) + declared_columns(spec)
         if not ids_only:
             _refuse_unknown(spec, present, wanted, source.label)
         _require_ids(spec, present, source.label)
-        if keep_provenance and PROVENANCE in _all_columns(connection, source.relation):
+        if keep_provenance and PROVENANCE in columns:
             present, wanted = present + [PROVENANCE], wanted + [(PROVENANCE, "string")]
-        select = _typed_select(source.relation, present, wanted, _text_columns(connection, source.relation))
+        text = {name for name, kind in columns.items() if kind == "VARCHAR"}
+        select = _typed_select(source.relation, present, wanted, text)
         # Private connections use a plain table so that a cursor (another connection) can stream it.
         kind = "TEMP TABLE" if native else "TABLE"
         try:
@@ -122,18 +118,15 @@ def carries_provenance(store: Store, name: str = BATCH) -> bool:
     return PROVENANCE in store.fetch_batches(f"SELECT * FROM {quote(name)} LIMIT 0").schema.names
 
 
-def _all_columns(connection: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
-    return connection.sql(f"SELECT * FROM {relation} LIMIT 0").columns
-
-
-def _input_columns(connection: duckdb.DuckDBPyConnection, relation: str, spec: FeatureSpec, label: str) -> list[str]:
+def _input_columns(connection: duckdb.DuckDBPyConnection, relation: str, spec: FeatureSpec, label: str) -> dict[str, str]:
+    """Every input column with its DuckDB type, read once (a CSV is sniffed per read)."""
     import duckdb
 
     try:
-        columns = _all_columns(connection, relation)
+        result = connection.sql(f"SELECT * FROM {relation} LIMIT 0")
     except duckdb.Error as error:
         raise DataError(f"{spec.key}: cannot read {label}: {_first_line(error)}") from None
-    return [column for column in columns if not column.startswith(PREFIX)]
+    return {name: str(kind) for name, kind in zip(result.columns, result.types)}
 
 
 def _refuse_unknown(spec: FeatureSpec, present: list[str], wanted: list[tuple[str, str]], label: str) -> None:
@@ -160,14 +153,9 @@ def _duckdb_type(portable: str) -> str:
     return profile_for("duckdb").column_type(portable).sql("duckdb")
 
 
-def _text_columns(connection: duckdb.DuckDBPyConnection, relation: str) -> set[str]:
-    """Input columns that are text (CSV is read as text; JSON strings; Arrow strings)."""
-    result = connection.sql(f"SELECT * FROM {relation} LIMIT 0")
-    return {name for name, kind in zip(result.columns, result.types) if str(kind) == "VARCHAR"}
-
-
-def _typed_select(relation: str, present: list[str], wanted: list[tuple[str, str]], text: set[str] = frozenset()) -> str:
-    """Every wanted column cast to its declared type; absent declared columns are NULL.
+def _typed_select(relation: str, present: list[str], wanted: list[tuple[str, str]], text: set[str]) -> str:
+    """Every wanted column cast to its declared type; absent declared columns are NULL; `text`
+    names the input columns that are text.
 
     A double NaN becomes NULL (missing): SQLite cannot store NaN (it reads back NULL), so this
     is the only value every backend stores and hashes alike. A timestamp given as text with a

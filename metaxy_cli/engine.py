@@ -58,9 +58,10 @@ def prepare_tables(project: Project, store: Store, spec: FeatureSpec) -> None:
             store.ensure_id_index(layout.id_index(feature.key), layout.current_table(feature.key), feature.id_columns)
             store.ensure_table(layout.history_table(feature.key), layout.table_columns(feature, history=True))
         for dep in spec.deps:
-            table = layout.current_table(dep.feature)
-            if not dep.optional and store.table_exists(table):
-                store.ensure_table(table, layout.table_columns(project.feature(dep.feature)))
+            existing = store.list_columns(layout.current_table(dep.feature)) if not dep.optional else None
+            if existing is not None:
+                lacking = [c for c in layout.table_columns(project.feature(dep.feature)) if c[0] not in existing]
+                store.add_columns(layout.current_table(dep.feature), lacking)
 
 
 def next_write_id(store: Store) -> int:

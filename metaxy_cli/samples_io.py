@@ -89,12 +89,13 @@ def open_input(data: Any, connection: duckdb.DuckDBPyConnection, *, name: str = 
     table = to_arrow(data)
     connection.register(name, table)
     try:
-        yield InputSource(_quote(name), "the given data")
+        yield InputSource(quote(name), "the given data")
     finally:
         connection.unregister(name)
 
 
-def _quote(identifier: str) -> str:
+def quote(identifier: str) -> str:
+    """A DuckDB identifier, quoted."""
     from sqlglot import exp
 
     return exp.to_identifier(identifier, quoted=True).sql("duckdb")
@@ -169,12 +170,12 @@ def format_table(reader: pa.RecordBatchReader, stream: IO[str], *, max_width: in
         columns = [[_cell(value, max_width) for value in column.to_pylist()] for column in batch.columns]
         if widths is None:
             widths = [max([len(name)] + [len(cell) for cell in cells]) for name, cells in zip(names, columns)]
-            stream.write(_line(names, widths))
+            stream.write(aligned_line(names, widths))
         for row in zip(*columns):
-            stream.write(_line(row, widths))
+            stream.write(aligned_line(row, widths))
         count += batch.num_rows
     if widths is None:
-        stream.write(_line(names, [len(name) for name in names]))
+        stream.write(aligned_line(names, [len(name) for name in names]))
     return count
 
 
@@ -185,5 +186,6 @@ def _cell(value: Any, max_width: int) -> str:
     return text if len(text) <= max_width else text[: max_width - 1] + "…"
 
 
-def _line(cells: Any, widths: list[int]) -> str:
+def aligned_line(cells: Any, widths: list[int]) -> str:
+    """Cells padded to their column widths, two spaces apart, no trailing blanks; one line."""
     return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip() + "\n"

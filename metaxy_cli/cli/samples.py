@@ -145,6 +145,7 @@ def _to_stdout(found: Increment, fmt: str) -> None:
 
 def print_table(found: Increment, fields: tuple[str, ...]) -> None:
     """Ids, status and the stale fields of each sample, as aligned columns."""
+    from metaxy_cli.samples_io import aligned_line
     from metaxy_cli.sql import layout
 
     stale = [(layout.stale_column(name), name) for name in sorted(fields)]
@@ -158,7 +159,7 @@ def print_table(found: Increment, fields: tuple[str, ...]) -> None:
     header = [*ids, "status", "stale fields"] if rows and any(r[-1] for r in rows) else [*ids, "status"]
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(header)]
     for cells in [header, *rows]:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(cells, widths)).rstrip())
+        click.echo(aligned_line(cells, widths), nl=False)
     click.echo(f"{len(rows)} samples", err=True)
 
 

@@ -23,6 +23,36 @@ if TYPE_CHECKING:
 
 Columns = Sequence[tuple[str, str]]  # (column name, portable type)
 BATCH_ROWS = 65_536
+MEMORY = ":memory:"
+
+
+def open_database_file(path: str) -> str:
+    """Create the folder of a database file; a clear StoreError when that is impossible."""
+    if path == MEMORY:
+        return path
+    target = Path(path)
+    if target.is_dir():
+        raise StoreError(f"cannot open store at {path}: it is a directory")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(f"cannot open store at {path}: {error.strerror or error}") from None
+    return path
+
+
+def database_message(error: Exception) -> str:
+    """The first line of a database error, without the engine's class prefix noise."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def seconds_setting(name: str, settings: dict[str, Any], key: str, default: float) -> float:
+    """A store setting given in seconds (a number, or its text from `${VAR}` expansion)."""
+    value = settings.get(key, default)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise StoreError(f"store {name!r}: {key} must be a number of seconds, got {value!r}") from None
 
 
 class Store(ABC):
@@ -90,6 +120,14 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the connection (idempotent)."""
+
+    def _error(self, error: Exception) -> StoreError:
+        """A database error as one line naming the store."""
+        return StoreError(f"store {self.name!r} ({self.location}): {self._explain(database_message(error))}")
+
+    def _explain(self, message: str) -> str:
+        """Where a backend can say more about an engine message (e.g. a lock held elsewhere)."""
+        return message
 
     # -- shared behaviour ---------------------------------------------------------------------
     def fetch_arrow(self, sql: str, types: Mapping[str, str] | None = None) -> pa.Table:

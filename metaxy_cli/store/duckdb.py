@@ -13,36 +13,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Sequence
 
 from metaxy_cli.errors import StoreError
-from metaxy_cli.store.base import BATCH_ROWS, Store
+from metaxy_cli.store.base import BATCH_ROWS, MEMORY, Store, database_message, open_database_file, seconds_setting
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
 DEFAULT_PATH = ".metaxy/metadata.duckdb"
-MEMORY = ":memory:"
-
-
-def open_database_file(path: str) -> str:
-    """Create the folder of a database file; a clear StoreError when that is impossible."""
-    if path == MEMORY:
-        return path
-    target = Path(path)
-    if target.is_dir():
-        raise StoreError(f"cannot open store at {path}: it is a directory")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise StoreError(f"cannot open store at {path}: {error.strerror or error}") from None
-    return path
-
-
-def database_message(error: Exception) -> str:
-    """The first line of a database error, without the engine's class prefix noise."""
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    return text
-
-
 def connect(location: str = MEMORY, config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
     """Every DuckDB connection metaxy opens (store, private batch readers, file writers).
 
@@ -77,11 +54,7 @@ class DuckDBStore(Store):
     def from_settings(cls, name: str, settings: dict[str, Any], root: Path) -> DuckDBStore:
         path = settings.get("path") or str(root / DEFAULT_PATH)
         memory_limit = settings.get("memory_limit", DEFAULT_MEMORY_LIMIT)
-        timeout = settings.get("lock_timeout", DEFAULT_LOCK_TIMEOUT)
-        try:
-            timeout = float(timeout)
-        except (TypeError, ValueError):
-            raise StoreError(f"store {name!r}: lock_timeout must be a number of seconds, got {timeout!r}") from None
+        timeout = seconds_setting(name, settings, "lock_timeout", DEFAULT_LOCK_TIMEOUT)
         return cls.open(
             path, name=name, compression=settings.get("compression"), memory_limit=memory_limit, lock_timeout=timeout
         )
@@ -187,9 +160,10 @@ class DuckDBStore(Store):
 
     def copy_to(self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None) -> int:
         """COPY (query) TO file: DuckDB writes the result without handing rows to Python."""
-        from metaxy_cli.samples_io import copy_options
+        from metaxy_cli.samples_io import copy_options, string_literal
 
-        return int(self.fetch_all(f"COPY ({sql}) TO {_string_literal(str(path))} ({copy_options(file_format)})")[0][0])
+        # COPY targets cannot be bound as parameters: a quoted literal.
+        return int(self.fetch_all(f"COPY ({sql}) TO {string_literal(str(path))} ({copy_options(file_format)})")[0][0])
 
     def close(self) -> None:
         if self.connection is not None:
@@ -203,11 +177,3 @@ class DuckDBStore(Store):
             return self._connection().execute(sql, list(parameters))
         except duckdb.Error as error:
             raise self._error(error) from None
-
-    def _error(self, error: Exception) -> StoreError:
-        return StoreError(f"store {self.name!r} ({self.location}): {database_message(error)}")
-
-
-def _string_literal(text: str) -> str:
-    """A SQL string literal (COPY targets cannot be bound as parameters)."""
-    return "'" + text.replace("'", "''") + "'"

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from metaxy_cli.errors import StoreError
-from metaxy_cli.store.base import BATCH_ROWS, Store
-from metaxy_cli.store.duckdb import MEMORY, database_message, open_database_file
+from metaxy_cli.store.base import BATCH_ROWS, MEMORY, Store, database_message, open_database_file, seconds_setting
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -39,11 +38,7 @@ class SQLiteStore(Store):
 
     @classmethod
     def from_settings(cls, name: str, settings: dict[str, Any], root: Path) -> SQLiteStore:
-        timeout = settings.get("busy_timeout", DEFAULT_BUSY_TIMEOUT)
-        try:
-            timeout = float(timeout)
-        except (TypeError, ValueError):
-            raise StoreError(f"store {name!r}: busy_timeout must be a number of seconds, got {timeout!r}") from None
+        timeout = seconds_setting(name, settings, "busy_timeout", DEFAULT_BUSY_TIMEOUT)
         return cls.open(settings.get("path") or str(root / DEFAULT_PATH), name=name, busy_timeout=timeout)
 
     @classmethod
@@ -137,11 +132,10 @@ class SQLiteStore(Store):
         except sqlite3.Error as error:
             raise self._error(error) from None
 
-    def _error(self, error: Exception) -> StoreError:
-        message = database_message(error)
+    def _explain(self, message: str) -> str:
         if message == "database is locked":
-            message += " by another process (still writing after busy_timeout; raise it in the store's settings)"
-        return StoreError(f"store {self.name!r} ({self.location}): {message}")
+            return message + " by another process (still writing after busy_timeout; raise it in the store's settings)"
+        return message
 
 
 def _quote(identifier: str) -> str:
