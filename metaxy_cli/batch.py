@@ -19,7 +19,6 @@ from metaxy_cli.suggest import did_you_mean
 
 if TYPE_CHECKING:
     import duckdb
-    from sqlglot import exp
 
     from metaxy_cli.model import FeatureSpec
     from metaxy_cli.store.base import Store

@@ -486,10 +486,9 @@ def _require_columns(condition: exp.Expression, columns: list[str], spec: Featur
 def _tombstones(store: Store, spec: FeatureSpec, current: str, condition, deleted_at: datetime, write_id: int) -> tuple[list[str], exp.Select]:
     from sqlglot import exp
 
-    from metaxy_cli.sql.dialects import TIMESTAMP_FORMAT
     from metaxy_cli.sql.writes import write_id_literal
 
-    stamp = exp.cast(exp.Literal.string(deleted_at.strftime(TIMESTAMP_FORMAT)), store.profile.column_type("timestamp"))
+    stamp = store.profile.timestamp_literal(deleted_at)
     columns = list(spec.id_columns) + [layout.WRITTEN_AT, layout.WRITE_ID, layout.DELETED]
     values = [exp.column(name) for name in spec.id_columns] + [stamp, write_id_literal(write_id, store.profile), exp.true()]
     return columns, exp.select(*values).from_(exp.to_table(current, quoted=True)).where(condition.copy())

@@ -137,7 +137,7 @@ def test_added_removed_fields_and_features(overview_dir: Path) -> None:
 
 def test_no_rename_hint_when_ambiguous(overview_dir: Path) -> None:
     old = load_project(overview_dir)
-    new = _edit(overview_dir, "features/processing.yaml", "  - key: example/stt\n", "  - key: example/speech\n")
+    _edit(overview_dir, "features/processing.yaml", "  - key: example/stt\n", "  - key: example/speech\n")
     (overview_dir / "features" / "extra.yaml").write_text(
         "features:\n  - key: example/speech2\n    deps: [example/video]\n    fields:\n      - key: transcription\n"
         "        deps:\n          - feature: example/video\n            fields: [audio]\n"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlglot import exp
@@ -86,6 +87,10 @@ class DialectProfile:
     def column_type(self, portable_type: str) -> exp.DataType:
         """The SQL type that stores a portable column type on this engine."""
         return exp.DataType.build(self.types[portable_type], dialect=self.name)
+
+    def timestamp_literal(self, when: datetime) -> Expr:
+        """A naive timestamp (metaxy's write times) as a typed literal in canonical text."""
+        return exp.cast(exp.Literal.string(when.strftime(TIMESTAMP_FORMAT)), self.column_type("timestamp"))
 
 
 # ---- text renderers shared by several engines ------------------------------------------------

@@ -16,7 +16,7 @@ from sqlglot import exp
 from metaxy_cli.model import FeatureSpec, Project
 from metaxy_cli.sql import layout
 from metaxy_cli.sql.compare import joined
-from metaxy_cli.sql.dialects import TIMESTAMP_FORMAT, DialectProfile
+from metaxy_cli.sql.dialects import DialectProfile
 from metaxy_cli.sql.provenance import (
     SRC,
     E,
@@ -207,7 +207,7 @@ def write_query(
     per_field = []
     for f in fields:
         per_field += [col(layout.provenance_column(f), W), col(layout.data_version_column(f), W)]
-    stamp = exp.cast(lit(written_at.strftime(TIMESTAMP_FORMAT)), profile.column_type("timestamp"))
+    stamp = profile.timestamp_literal(written_at)
     final = exp.select(
         *(col(name, W) for name in (*spec.id_columns, *declared)),
         *per_field,

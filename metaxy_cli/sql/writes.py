@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from metaxy_cli.model import Project
 from metaxy_cli.sql import layout
-from metaxy_cli.sql.dialects import TIMESTAMP_FORMAT, DialectProfile
+from metaxy_cli.sql.dialects import DialectProfile
 from metaxy_cli.sql.provenance import definition, lit
 
 WRITE, DELETE = "write", "delete"
@@ -41,7 +41,7 @@ def log_write(
     rows: int, written_at: datetime,
 ) -> exp.Insert:  # fmt: skip
     """INSERT the log row of one write of `key` (columns: layout.WRITES_COLUMNS)."""
-    stamp = exp.cast(lit(written_at.strftime(TIMESTAMP_FORMAT)), profile.column_type("timestamp"))
+    stamp = profile.timestamp_literal(written_at)
     values = [
         write_id_literal(write_id, profile),
         lit(key),
