@@ -327,7 +327,9 @@ def child_main(n: int, repeat: int, output: Path, memory_limit: str | None, step
 def machine() -> dict[str, str]:
     import duckdb
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), platform.processor())
+    from harness import cpu_model
+
+    cpu = cpu_model()
     memory = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
     return {
         "cpu": cpu, "cores": str(os.cpu_count()), "ram": f"{int(memory) / 1024**2:.0f} GB",

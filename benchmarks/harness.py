@@ -47,14 +47,17 @@ def measure(args: list[str], runs: int, **options) -> dict[str, float]:
     return {"median": statistics.median(walls), "max": max(walls), "cpu": statistics.median(cpus), "rss": max(rss)}
 
 
-def machine() -> str:
-    """CPU model, cores, Python and OS, for the line above each results table."""
-    model = platform.processor() or "unknown CPU"
+def cpu_model() -> str:
+    """The CPU model from /proc/cpuinfo (Linux), else what platform knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    return platform.processor() or "unknown CPU"
+
+
+def machine() -> str:
+    """CPU model, cores, Python and OS, for the line above each results table."""
+    return f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
