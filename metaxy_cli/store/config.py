@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from metaxy_cli.errors import StoreError
 from metaxy_cli.model import StoreConfig
+from metaxy_cli.store.base import MEMORY
 from metaxy_cli.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -24,8 +25,8 @@ BACKENDS: dict[str, str] = {
     "duckdb": "metaxy_cli.store.duckdb:DuckDBStore",
     "sqlite": "metaxy_cli.store.sqlite:SQLiteStore",
 }
-DEFAULT_STORE = StoreConfig("default", "duckdb", {"path": ".metaxy/metadata.duckdb"})
-MEMORY = ":memory:"
+# No settings: the DuckDB backend puts its file at its DEFAULT_PATH under the project root.
+DEFAULT_STORE = StoreConfig("default", "duckdb", {})
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
