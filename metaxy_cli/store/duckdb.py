@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from metaxy_cli.errors import StoreError
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 DEFAULT_PATH = ".metaxy/metadata.duckdb"
+
+
 def connect(location: str = MEMORY, config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
     """Every DuckDB connection metaxy opens (store, private batch readers, file writers).
 
@@ -41,6 +43,25 @@ DEFAULT_MEMORY_LIMIT = "4GB"
 # for it, so parallel CLI calls queue instead of failing at once.
 DEFAULT_LOCK_TIMEOUT = 30.0
 LOCK_POLL = 0.2
+
+
+def _connect_waiting(name: str, location: str, config: dict[str, Any], lock_timeout: float) -> duckdb.DuckDBPyConnection:
+    """connect(), retried while another process holds the file's lock, up to `lock_timeout` s."""
+    import duckdb
+
+    deadline = time.monotonic() + lock_timeout
+    while True:
+        try:
+            return connect(location, config)
+        except duckdb.Error as error:
+            locked = "Could not set lock" in str(error)
+            if locked and time.monotonic() < deadline:
+                time.sleep(LOCK_POLL)
+                continue
+            message = database_message(error)
+            if locked:
+                message = f"another process has it open (waited {lock_timeout:g} s; lock_timeout in the store's settings): {message}"
+            raise StoreError(f"cannot open store {name!r} at {location}: {message}") from None
 
 
 class DuckDBStore(Store):
@@ -81,20 +102,7 @@ class DuckDBStore(Store):
         config: dict[str, Any] = {"preserve_insertion_order": False}
         if memory_limit is not None:
             config["memory_limit"] = str(memory_limit)
-        deadline = time.monotonic() + lock_timeout
-        while True:
-            try:
-                connection = connect(location, config)
-                break
-            except duckdb.Error as error:
-                locked = "Could not set lock" in str(error)
-                if locked and time.monotonic() < deadline:
-                    time.sleep(LOCK_POLL)
-                    continue
-                message = database_message(error)
-                if locked:
-                    message = f"another process has it open (waited {lock_timeout:g} s; lock_timeout in the store's settings): {message}"
-                raise StoreError(f"cannot open store {name!r} at {location}: {message}") from None
+        connection = _connect_waiting(name, location, config, lock_timeout)
         try:
             connection.execute("SET enable_progress_bar = false").fetchall()
             if compression not in (None, "auto"):
