@@ -31,7 +31,7 @@ from metaxy_cli.model import (
     Project,
     StoreConfig,
 )
-from metaxy_cli.sql.layout import current_table, history_table
+from metaxy_cli.sql.layout import current_table, history_table, id_columns
 from metaxy_cli.schemas import FEATURES_SCHEMA, PROJECT_SCHEMA, readable_path, validate
 from metaxy_cli.sources import PROJECT_FILE, DefinitionSource, WorktreeSource, resolve_project_file
 from metaxy_cli.suggest import did_you_mean
@@ -336,22 +336,20 @@ def _resolve_id_columns(reporter: _Reporter, features: dict[str, FeatureSpec], o
     """Samples are matched by id (one upstream sample per sample): a feature has the id columns of
     each of its deps, with the same types. An id column a feature does not declare takes its
     upstream's type (`id_types`), so joined columns never differ in type."""
-    types: dict[str, dict[str, str]] = {}
     resolved: dict[str, FeatureSpec] = {}
     for key in order:
         spec = features[key]
-        declared = {column.name: column.type for column in spec.columns}
-        mine = {name: declared[name] for name in spec.id_columns if name in declared}
+        mine = {column.name: column.type for column in spec.columns if column.name in spec.id_columns}
         inherited: dict[str, tuple[str, str]] = {}  # column -> (type, from which dep)
         for index, dep in enumerate(spec.deps):
-            upstream = features[dep.feature]
+            upstream = resolved[dep.feature]
             if set(upstream.id_columns) != set(spec.id_columns):
                 reporter.add(spec.origin, ("deps", index), (
                     f"{key}: id columns [{', '.join(spec.id_columns)}] differ from those of its dep "
                     f"{dep.feature!r} [{', '.join(upstream.id_columns)}] (samples are matched by id: give both the same id_columns)"
                 ))  # fmt: skip
                 continue
-            for name, kind in types[dep.feature].items():
+            for name, kind in id_columns(upstream):
                 if name in mine:
                     if mine[name] != kind:
                         reporter.add(spec.origin, ("columns", name), f"{key}: id column {name!r} is {mine[name]} here but {kind} in its dep {dep.feature!r}")
@@ -359,8 +357,7 @@ def _resolve_id_columns(reporter: _Reporter, features: dict[str, FeatureSpec], o
                 first_kind, first_dep = inherited.setdefault(name, (kind, dep.feature))
                 if first_kind != kind:
                     reporter.add(spec.origin, ("deps", index), f"{key}: id column {name!r} is {first_kind} in dep {first_dep!r} but {kind} in dep {dep.feature!r} (give it one type in both)")
-        types[key] = {name: mine.get(name) or inherited.get(name, ("string", ""))[0] for name in spec.id_columns}
-        undeclared = tuple((name, kind) for name, kind in types[key].items() if name not in declared)
+        undeclared = tuple((name, inherited.get(name, ("string", ""))[0]) for name in spec.id_columns if name not in mine)
         resolved[key] = replace(spec, id_types=undeclared) if undeclared else spec
     return resolved
 
