@@ -13,6 +13,7 @@ import fnmatch
 import posixpath
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -186,15 +187,19 @@ class GitRevisionSource(_TreeSource):
         label = repo.short(self.commit) if "..." in revision else revision
         listing = run_git(repo.toplevel, "ls-tree", "-r", "-z", "--full-tree", self.commit, "--", repo.prefix or ".")
         entries: dict[str, tuple[str, str]] = {}
-        for record in listing.split("\0"):
-            if not record:
-                continue
-            meta, path = record.split("\t", 1)
-            mode, kind, oid = meta.split()
+        for (mode, kind, oid), path in _records(listing):
             relative = repo.relative(path)
             if kind == "blob" and relative is not None:
                 entries[relative] = (mode, oid)
         super().__init__(repo, entries, label)
+
+
+def _records(listing: str) -> Iterator[tuple[list[str], str]]:
+    """The NUL-separated `meta<TAB>path` records of `git ls-tree -z` / `ls-files -s -z`."""
+    for record in listing.split("\0"):
+        if record:
+            meta, path = record.split("\t", 1)
+            yield meta.split(), path
 
 
 class IndexSource(_TreeSource):
@@ -205,11 +210,7 @@ class IndexSource(_TreeSource):
         listing = run_git(repo.toplevel, "ls-files", "-s", "-z", "--full-name", "--", repo.prefix or ".")
         entries: dict[str, tuple[str, str]] = {}
         conflicted: list[str] = []
-        for record in listing.split("\0"):
-            if not record:
-                continue
-            meta, path = record.split("\t", 1)
-            mode, oid, stage = meta.split()
+        for (mode, oid, stage), path in _records(listing):
             relative = repo.relative(path)
             if relative is None or mode == "160000":
                 continue
