@@ -92,7 +92,7 @@ class Floor:
     """One hand-written statement per question, over the same tables and canonical strings."""
 
     def __init__(self, project, key: str):
-        from metaxy_cli.sql.provenance import field_prefix
+        from metaxy_cli.sql.resolved import field_prefix
 
         self.spec = project.feature(key)
         self.table = key.replace("/", "__")
@@ -191,7 +191,7 @@ class Child:
     """One size: a fresh store, the story's steps, every measurement appended to `rows`."""
 
     def __init__(self, n: int, repeat: int, files: dict[str, Path], workdir: Path, memory_limit: str | None, steps: str):
-        from metaxy_cli.loader import load_project
+        from metaxy_cli.definitions.loader import load_project
         from metaxy_cli.store.duckdb import DuckDBStore
 
         self.n, self.repeat, self.files, self.workdir = n, repeat, files, workdir
@@ -291,7 +291,7 @@ class Child:
         for key in (CROP, STT, FACES):
             self.increment("d", key)
         with tempfile.TemporaryDirectory() as temporary:
-            from metaxy_cli.loader import load_project
+            from metaxy_cli.definitions.loader import load_project
 
             bumped = load_project(bumped_project(Path(temporary)))
             self.increment("e", VIDEO, bumped)

@@ -28,7 +28,7 @@ from bench_engine import CROP, FACES, OVERVIEW, STT, VIDEO, generate, log, machi
 def story(backend: str, n: int, files: dict[str, Path], workdir: Path) -> dict[str, float]:
     """Seconds per step of the story on a fresh store of `backend`."""
     from metaxy_cli import engine
-    from metaxy_cli.loader import load_project
+    from metaxy_cli.definitions.loader import load_project
     from metaxy_cli.store.duckdb import DuckDBStore
     from metaxy_cli.store.sqlite import SQLiteStore
 

@@ -5,11 +5,11 @@ The library API a pipeline calls; the `metaxy` command is a thin layer over it.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from metaxy_cli.errors import ConfigError, MetaxyError
-from metaxy_cli.loader import load_project
-from metaxy_cli.model import FeatureSpec, FieldSpec, Project
+from metaxy_cli.definitions import __version__
+from metaxy_cli.definitions.errors import ConfigError, MetaxyError
+from metaxy_cli.definitions.loader import load_project
+from metaxy_cli.definitions.model import FeatureSpec, FieldSpec
+from metaxy_cli.definitions.project import Project
 from metaxy_cli.engine import Increment, Summary, delete, increment, status, summary, write
 from metaxy_cli.store.config import open_store
 

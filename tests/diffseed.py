@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from string import Template
 
-from metaxy_cli.model import Project
+from metaxy_cli.definitions.project import Project
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "diff_seed"
 SEED_EDIT = ('      - key: audio\n        code_version: "1"', '      - key: audio\n        code_version: "2"')

@@ -12,7 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from metaxy_cli.model import FeatureSpec, Project
+from metaxy_cli.definitions.model import FeatureSpec
+from metaxy_cli.definitions.project import Project
 
 Id = tuple[Any, ...]
 Row = dict[str, Any]

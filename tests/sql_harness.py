@@ -14,11 +14,12 @@ from typing import Any
 
 import duckdb
 
-from metaxy_cli.model import Project
+from metaxy_cli.definitions.project import Project
 from metaxy_cli.sql import layout
 from metaxy_cli.sql.dialects import profile_for, register_udfs
 from metaxy_cli.sql.emit import to_sql
 from metaxy_cli.sql.query import increment_query, summary_query, write_query
+from metaxy_cli.sql.resolved import resolve
 from metaxy_cli.sql.writes import log_write, next_write_id
 
 Row = dict[str, Any]
@@ -104,7 +105,7 @@ class Harness:
         write_id = self.begin_write(key, len(rows))
         staged = self.sql(
             write_query(
-                self.project, key, self.profile, "metaxy_batch",
+                resolve(self.project)[key], self.profile, "metaxy_batch",
                 written_at=WRITTEN_AT, write_id=write_id,
             )
         )  # fmt: skip
@@ -125,7 +126,7 @@ class Harness:
         """The next write id, logged like the engine does (tests/test_engine.py runs the real one)."""
         _, [(write_id,)] = self.fetch(self.sql(next_write_id()))
         self.con.execute(
-            self.sql(log_write(self.project, key, self.profile, write_id=write_id,
+            self.sql(log_write(resolve(self.project)[key], self.profile, write_id=write_id,
                                operation=operation, rows=rows, written_at=WRITTEN_AT))
         )  # fmt: skip
         return write_id
@@ -158,7 +159,7 @@ class Harness:
         spec = self.project.feature(key)
         source = self.listing(key, listing) if listing is not None else None
         names, rows = self.fetch(
-            self.sql(increment_query(self.project, key, self.profile, root_source=source))
+            self.sql(increment_query(resolve(self.project)[key], self.profile, root_source=source))
         )
         result = {}
         for row in rows:
@@ -175,7 +176,7 @@ class Harness:
     def summary(self, key: str, listing: list[Row] | None = None) -> dict[str, int]:
         source = self.listing(key, listing) if listing is not None else None
         names, rows = self.fetch(
-            self.sql(summary_query(self.project, key, self.profile, root_source=source))
+            self.sql(summary_query(resolve(self.project)[key], self.profile, root_source=source))
         )
         return dict(zip(names, rows[0]))
 

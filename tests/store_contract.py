@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from metaxy_cli.errors import StoreError
+from metaxy_cli.definitions.errors import StoreError
 
 COLUMNS = [("id", "string"), ("n", "integer"), ("x", "double"), ("ok", "boolean"), ("day", "date"), ("at", "timestamp")]
 TYPES = dict(COLUMNS)

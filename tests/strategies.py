@@ -262,7 +262,7 @@ def written(docs: ProjectDocs, **options: Any) -> Iterator[Path]:
 
 def load_docs(docs: ProjectDocs, **options: Any):
     """Write `docs` to a temporary folder and load them with metaxy (see `write_docs` options)."""
-    from metaxy_cli.loader import load_project
+    from metaxy_cli.definitions.loader import load_project
 
     with written(docs, **options) as path:
         return load_project(path)

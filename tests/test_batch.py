@@ -6,17 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from metaxy_cli.batch import BATCH, carries_provenance, load_batch
-from metaxy_cli.errors import DataError
-from metaxy_cli.model import Column, FeatureSpec, FieldSpec
+from metaxy_cli.store.batch import BATCH, carries_provenance, load_batch
+from metaxy_cli.definitions.errors import DataError
+from metaxy_cli.definitions.model import Column, FeatureSpec, FieldSpec
+from metaxy_cli.definitions.project import Project
+from metaxy_cli.sql.resolved import resolve
 from metaxy_cli.store.duckdb import DuckDBStore
 from metaxy_cli.store.sqlite import SQLiteStore
 
-SPEC = FeatureSpec(
+CLIP = FeatureSpec(
     key="clip",
     fields=(FieldSpec("default"),),
     columns=(Column("at", "timestamp"), Column("score", "double")),
 )
+SPEC = resolve(Project("batch", Path("."), {"clip": CLIP}))["clip"]
 
 
 @pytest.fixture(params=["duckdb", "sqlite"])

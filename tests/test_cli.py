@@ -10,7 +10,7 @@ import pytest
 
 from metaxy_cli import __version__
 from metaxy_cli.cli import COMMANDS, MetaxyGroup
-from metaxy_cli.errors import ProjectNotFoundError
+from metaxy_cli.definitions.errors import ProjectNotFoundError
 
 AVAILABLE = [name for name in COMMANDS if MetaxyGroup._available(name)]
 

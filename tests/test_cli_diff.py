@@ -6,8 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
-from metaxy_cli.gitsource import load_side
-from metaxy_cli.loader import load_project
+from metaxy_cli.definitions.gitsource import load_side
+from metaxy_cli.definitions.loader import load_project
 from tests.diffseed import apply_seed_edit, expected
 from tests.gitrepo import GitRepo, overview_repo, seed_repo
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
-from metaxy_cli.loader import load_project
-from metaxy_cli.schemas import load_schema
+from metaxy_cli.definitions.loader import load_project
+from metaxy_cli.definitions.schemas import load_schema
 from tests.diffseed import apply_seed_edit, expected
 from tests.gitrepo import overview_repo
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metaxy_cli.diffing import ProjectDiff, diff_projects
-from metaxy_cli.loader import load_project
-from metaxy_cli.model import Project
+from metaxy_cli.definitions.diff import ProjectDiff, diff_projects
+from metaxy_cli.definitions.loader import load_project
+from metaxy_cli.definitions.project import Project
 from tests.strategies import ProjectDocs, load_docs, project_docs
 
 SEED_PATCH = ('      - key: audio\n        code_version: "1"', '      - key: audio\n        code_version: "2"')

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from metaxy_cli.doc_cache import CACHE_FOLDER, DocumentCache
-from metaxy_cli.errors import ConfigError
-from metaxy_cli.loader import load_project
-from metaxy_cli.schemas import FEATURES_SCHEMA, PROJECT_SCHEMA
+from metaxy_cli.definitions.doc_cache import CACHE_FOLDER, DocumentCache
+from metaxy_cli.definitions.errors import ConfigError
+from metaxy_cli.definitions.loader import load_project
+from metaxy_cli.definitions.schemas import FEATURES_SCHEMA, PROJECT_SCHEMA
 
 TEXT = "features:\n  - key: a\n"
 DOCUMENT = {"features": [{"key": "a"}]}
@@ -47,7 +47,7 @@ def test_unwritable_folder_is_ignored(tmp_path: Path) -> None:
 
 
 def test_second_load_reads_the_cache_not_the_yaml(overview_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import metaxy_cli.loader as loader
+    import metaxy_cli.definitions.loader as loader
 
     first = load_project(overview_dir)
     assert len(list((overview_dir / CACHE_FOLDER).glob("*.json"))) == 3

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from metaxy_cli import engine
-from metaxy_cli.errors import DataError, StoreError
-from metaxy_cli.loader import load_project
+from metaxy_cli.definitions.errors import DataError, StoreError
+from metaxy_cli.definitions.loader import load_project
 from metaxy_cli.store.duckdb import DuckDBStore
 from metaxy_cli.store.sqlite import SQLiteStore
 
@@ -426,7 +426,7 @@ TZ_SCRIPT = """
 import datetime as dt, sys, pyarrow as pa
 from pathlib import Path
 from metaxy_cli import engine
-from metaxy_cli.loader import load_project
+from metaxy_cli.definitions.loader import load_project
 from metaxy_cli.store.duckdb import DuckDBStore
 from metaxy_cli.store.sqlite import SQLiteStore
 folder = Path(sys.argv[1])

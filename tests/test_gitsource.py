@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from metaxy_cli.errors import ConfigError, GitRevisionError
-from metaxy_cli.gitsource import GitRevisionSource, IndexSource, Repository, glob_match, load_side, side_label
-from metaxy_cli.sources import WorktreeSource
+from metaxy_cli.definitions.errors import ConfigError, GitRevisionError
+from metaxy_cli.definitions.gitsource import GitRevisionSource, IndexSource, Repository, glob_match, load_side, side_label
+from metaxy_cli.definitions.sources import WorktreeSource
 from tests.gitrepo import GitRepo, overview_repo, seed_repo
 
 AUDIO = ("example/video", "audio")
@@ -196,8 +196,8 @@ def test_blobs_are_read_by_one_cat_file_process(tmp_path: Path) -> None:
 
 
 def test_load_pair_parses_files_shared_by_both_sides_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import metaxy_cli.loader as loader
-    from metaxy_cli.gitsource import load_pair
+    import metaxy_cli.definitions.loader as loader
+    from metaxy_cli.definitions.gitsource import load_pair
 
     repo = seed_repo(tmp_path)
     repo.replace("features/processing.yaml", "  - key: example/stt\n", "  - key: example/stt\n    owner: speech\n")

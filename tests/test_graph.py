@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import ProjectDocs, expected_field_downstream, expected_field_parents, load_docs, project_docs
 
-from metaxy_cli.graph import find_cycle, topological_order
-from metaxy_cli.loader import load_project
+from metaxy_cli.definitions.graph import find_cycle, topological_order
+from metaxy_cli.definitions.loader import load_project
 
 PROPERTY = settings(max_examples=80, deadline=None)
 NODES = [f"n{i}" for i in range(8)]

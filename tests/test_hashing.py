@@ -16,8 +16,8 @@ from strategies import (
     shuffled,
 )
 
-from metaxy_cli.hashing import Versions, digest
-from metaxy_cli.loader import load_project
+from metaxy_cli.definitions.versions import Versions, digest
+from metaxy_cli.definitions.loader import load_project
 
 PROPERTY = settings(max_examples=60, deadline=None)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from metaxy_cli.keys import column_stem, fq_field, key_problem, table_name
+from metaxy_cli.definitions.keys import column_stem, fq_field, key_problem, table_name
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from metaxy_cli.errors import ConfigError, ProjectNotFoundError
-from metaxy_cli.loader import load_project
-from metaxy_cli.model import FeatureDep, FieldDep, FieldSpec
+from metaxy_cli.definitions.errors import ConfigError, ProjectNotFoundError
+from metaxy_cli.definitions.loader import load_project
+from metaxy_cli.definitions.model import FeatureDep, FieldDep, FieldSpec
 
 
 def write(folder: Path, files: dict[str, str]) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from metaxy_cli.diffing import diff_projects
-from metaxy_cli.loader import load_project
-from metaxy_cli.model import Project
-from metaxy_cli.planning import PlannedField, build_plan
+from metaxy_cli.definitions.diff import diff_projects
+from metaxy_cli.definitions.loader import load_project
+from metaxy_cli.definitions.project import Project
+from metaxy_cli.definitions.plan import PlannedField, build_plan
 
 
 def _edit(folder: Path, relpath: str, old: str, new: str) -> Project:

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from metaxy_cli.diffing import ProjectDiff, diff_projects
-from metaxy_cli.errors import RenderError
-from metaxy_cli.loader import load_project
-from metaxy_cli.model import Project
-from metaxy_cli.planning import build_plan
+from metaxy_cli.definitions.diff import ProjectDiff, diff_projects
+from metaxy_cli.definitions.errors import RenderError
+from metaxy_cli.definitions.loader import load_project
+from metaxy_cli.definitions.project import Project
+from metaxy_cli.definitions.plan import build_plan
 from metaxy_cli.render.diff import diff_mermaid, focus_keys, render_diff, render_plan
-from metaxy_cli.schemas import load_schema
+from metaxy_cli.definitions.schemas import load_schema
 from tests.diffseed import apply_seed_edit, expected
 
 DIFF_FILES = {"text": "diff.txt", "json": "diff.json", "markdown": "diff.md", "mermaid": "diff.mmd", "dot": "diff.dot"}

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from metaxy_cli.errors import RenderError
-from metaxy_cli.loader import load_project
-from metaxy_cli.model import FeatureSpec, FieldSpec, Project
+from metaxy_cli.definitions.errors import RenderError
+from metaxy_cli.definitions.loader import load_project
+from metaxy_cli.definitions.model import FeatureSpec, FieldSpec
+from metaxy_cli.definitions.project import Project
 from metaxy_cli.render import RenderOptions, render
 from metaxy_cli.render.graphviz import INSTALL_HINT, render_dot, render_image
 

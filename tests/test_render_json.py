@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from metaxy_cli.loader import load_project
+from metaxy_cli.definitions.loader import load_project
 from metaxy_cli.render import RenderOptions
 from metaxy_cli.render.graph_json import graph_document, render_json
-from metaxy_cli.schemas import load_schema
+from metaxy_cli.definitions.schemas import load_schema
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"

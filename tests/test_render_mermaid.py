@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from metaxy_cli.errors import UnknownFeatureError
-from metaxy_cli.loader import load_project
-from metaxy_cli.model import FeatureDep, FeatureSpec, FieldSpec, Project
+from metaxy_cli.definitions.errors import UnknownFeatureError
+from metaxy_cli.definitions.loader import load_project
+from metaxy_cli.definitions.model import FeatureDep, FeatureSpec, FieldSpec
+from metaxy_cli.definitions.project import Project
 from metaxy_cli.render import RenderOptions
 from metaxy_cli.render.mermaid import escape, node_ids, render_mermaid
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from metaxy_cli.loader import load_project
+from metaxy_cli.definitions.loader import load_project
 from metaxy_cli.render import RenderOptions
 from metaxy_cli.render.text import render_text
 

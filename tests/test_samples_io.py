@@ -10,8 +10,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from metaxy_cli.errors import DataError
-from metaxy_cli.samples_io import format_of, format_table, open_input, sniff_format, to_arrow, write_batches
+from metaxy_cli.definitions.errors import DataError
+from metaxy_cli.store.io import format_of, format_table, open_input, sniff_format, to_arrow, write_batches
 
 
 @pytest.mark.parametrize(

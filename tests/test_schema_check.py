@@ -21,8 +21,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from strategies import project_docs
 
-from metaxy_cli.schema_check import UnsupportedSchema, all_unique, compile_schema, json_equal
-from metaxy_cli.schemas import (
+from metaxy_cli.definitions.schema_check import UnsupportedSchema, all_unique, compile_schema, json_equal
+from metaxy_cli.definitions.schemas import (
     FEATURES_SCHEMA,
     PROJECT_SCHEMA,
     SCHEMA_NAMES,
@@ -566,7 +566,7 @@ def test_annotations_are_ignored() -> None:
 
 def test_validating_a_valid_document_does_not_import_jsonschema() -> None:
     code = (
-        "import sys; from metaxy_cli.schemas import validate; "
+        "import sys; from metaxy_cli.definitions.schemas import validate; "
         "assert validate({'features': [{'key': 'a', 'deps': ['b', {'feature': 'c'}]}]}, 'features.schema.json') == []; "
         "assert 'jsonschema' not in sys.modules; "
         "assert validate({'features': [{'key': 'A'}]}, 'features.schema.json') != []; "

@@ -12,11 +12,11 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from ruamel.yaml import YAML
 
-from metaxy_cli.schemas import FEATURES_SCHEMA, PROJECT_SCHEMA, SchemaIssue, readable_path, validate
+from metaxy_cli.definitions.schemas import FEATURES_SCHEMA, PROJECT_SCHEMA, SchemaIssue, readable_path, validate
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMAS = REPO / "schemas"
-PACKAGED = REPO / "metaxy_cli" / "schemas"
+PACKAGED = REPO / "metaxy_cli" / "definitions" / "schemas"
 NAMES = sorted(path.name for path in SCHEMAS.glob("*.json"))
 
 
@@ -161,7 +161,7 @@ def _published_validator(name: str):
     from jsonschema import Draft202012Validator
     from referencing import Registry, Resource
 
-    from metaxy_cli.schemas import FEATURES_SCHEMA, PROJECT_SCHEMA, load_schema
+    from metaxy_cli.definitions.schemas import FEATURES_SCHEMA, PROJECT_SCHEMA, load_schema
 
     registry = Registry().with_resources(
         (other, Resource.from_contents(load_schema(other))) for other in (PROJECT_SCHEMA, FEATURES_SCHEMA)
@@ -172,8 +172,8 @@ def _published_validator(name: str):
 @pytest.mark.parametrize(("path", "name"), _example_files(), ids=lambda v: str(v).rsplit("examples/", 1)[-1])
 def test_inlined_schema_agrees_with_published_schema(path: Path, name: str) -> None:
     """The runtime schema (refs inlined, annotations dropped) accepts and rejects the same documents."""
-    from metaxy_cli.schemas import _validator
-    from metaxy_cli.yaml_io import load_fast
+    from metaxy_cli.definitions.schemas import _validator
+    from metaxy_cli.definitions.yaml_io import load_fast
 
     document = load_fast(path.read_text(), str(path))
     assert _validator(name).is_valid(document) and _published_validator(name).is_valid(document)
@@ -185,7 +185,7 @@ def test_inlined_schema_agrees_with_published_schema(path: Path, name: str) -> N
 
 def test_inlined_schema_keeps_properties_named_like_annotations() -> None:
     """`description` and `default` are property names inside `properties`, not annotations there."""
-    from metaxy_cli.schemas import FEATURES_SCHEMA, inlined_schema
+    from metaxy_cli.definitions.schemas import FEATURES_SCHEMA, inlined_schema
 
     feature = inlined_schema(FEATURES_SCHEMA)["properties"]["features"]["items"]
     assert "description" in feature["properties"]

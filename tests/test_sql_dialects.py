@@ -11,12 +11,14 @@ import pytest
 from reference import Reference
 from sql_harness import Harness
 
-from metaxy_cli.errors import DialectError
-from metaxy_cli.loader import load_project
-from metaxy_cli.model import Column, FeatureSpec, FieldSpec, Project
+from metaxy_cli.definitions.errors import DialectError
+from metaxy_cli.definitions.loader import load_project
+from metaxy_cli.definitions.model import Column, FeatureSpec, FieldSpec
+from metaxy_cli.definitions.project import Project
 from metaxy_cli.sql.dialects import PROFILES, double_text, md5_hex, profile_for
 from metaxy_cli.sql.emit import to_sql
 from metaxy_cli.sql.query import increment_query, summary_query, write_query
+from metaxy_cli.sql.resolved import resolve
 
 PACKAGE = Path(__file__).resolve().parent.parent / "metaxy_cli"
 ENGINES = ("duckdb", "sqlite", "postgres", "clickhouse", "spark")
@@ -27,10 +29,8 @@ ALLOWED = (
     "sql/dialects.py",
     "store/",
     "cli/",
-    "schemas/",
-    "samples_io.py",
-    "batch.py",
-    "engine.py",
+    "definitions/schemas/",
+    "engine/",
 )
 
 TYPES = ("string", "integer", "double", "boolean", "date", "timestamp", "binary", "json")
@@ -101,9 +101,9 @@ def test_any_sqlglot_dialect_gets_the_increment(dialect):
     project = load_project(PACKAGE.parent / "examples" / "overview")
     profile = profile_for(dialect)
     assert not profile.specific
-    sql = to_sql(increment_query(project, "example/crop", profile), profile)
+    sql = to_sql(increment_query(resolve(project)["example/crop"], profile), profile)
     assert "example__crop" in sql and "metaxy_stale__audio" in sql
-    assert to_sql(summary_query(project, "example/video", profile), profile).startswith("SELECT")
+    assert to_sql(summary_query(resolve(project)["example/video"], profile), profile).startswith("SELECT")
 
 
 def test_generic_profile_lowercases_md5():
@@ -118,7 +118,7 @@ def test_generic_profile_lowercases_md5():
 def test_double_sources_are_refused_where_no_exact_formatter_exists(dialect):
     profile = profile_for(dialect)
     with pytest.raises(DialectError, match="no canonical text for double"):
-        write_query(typed_project(), "typed", profile, "batch", written_at=dt.datetime(2024, 1, 1), write_id=1)
+        write_query(resolve(typed_project())["typed"], profile, "batch", written_at=dt.datetime(2024, 1, 1), write_id=1)
 
 
 def test_specific_profiles_cover_the_five_engines():

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from metaxy_cli.loader import load_project
+from metaxy_cli.definitions.loader import load_project
 from metaxy_cli.sql import layout
 from metaxy_cli.sql.dialects import profile_for
 from metaxy_cli.sql.emit import to_sql
 from metaxy_cli.sql.query import increment_query, write_query
+from metaxy_cli.sql.resolved import resolve
 
 ROOT = Path(__file__).resolve().parent
 GOLDEN = ROOT / "golden" / "sql"
@@ -30,9 +31,9 @@ def overview():
 def generated(project, dialect: str, key: str, kind: str) -> str:
     profile = profile_for(dialect)
     if kind == "increment":
-        tree = increment_query(project, key, profile)
+        tree = increment_query(resolve(project)[key], profile)
     else:
-        tree = write_query(project, key, profile, "metaxy_batch", written_at=WRITTEN_AT, write_id=7)
+        tree = write_query(resolve(project)[key], profile, "metaxy_batch", written_at=WRITTEN_AT, write_id=7)
     return to_sql(tree, profile) + "\n"
 
 

@@ -10,12 +10,13 @@ import pytest
 from reference import Reference, md5
 from sql_harness import Harness
 
-from metaxy_cli.loader import load_project
-from metaxy_cli.model import Column, FeatureDep, FeatureSpec, FieldSpec, Project
+from metaxy_cli.definitions.loader import load_project
+from metaxy_cli.definitions.model import Column, FeatureDep, FeatureSpec, FieldSpec
+from metaxy_cli.definitions.project import Project
 from metaxy_cli.sql import layout
 from metaxy_cli.sql.dialects import profile_for
-from metaxy_cli.sql.provenance import field_prefix
 from metaxy_cli.sql.query import expected_query, increment_query, write_query
+from metaxy_cli.sql.resolved import field_prefix, resolve
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 VIDEO, CROP, FACES, STT = "example/video", "example/crop", "example/face_detection", "example/stt"
@@ -138,8 +139,7 @@ def test_write_query_columns_follow_the_layout(overview):
     for key in overview.features:
         spec = overview.features[key]
         tree = write_query(
-            overview,
-            key,
+            resolve(overview)[key],
             profile,
             "batch",
             written_at=__import__("datetime").datetime(2024, 1, 1),
@@ -150,11 +150,11 @@ def test_write_query_columns_follow_the_layout(overview):
 
 def test_increment_and_expected_columns(overview):
     profile = profile_for("duckdb")
-    assert increment_query(overview, CROP, profile).named_selects == [
+    assert increment_query(resolve(overview)[CROP], profile).named_selects == [
         "sample_uid", "metaxy_status", "metaxy_provenance__audio", "metaxy_provenance__frames",
         "metaxy_provenance", "metaxy_stale__audio", "metaxy_stale__frames",
     ]  # fmt: skip
-    assert expected_query(overview, STT, profile).named_selects == [
+    assert expected_query(resolve(overview)[STT], profile).named_selects == [
         "sample_uid", "metaxy_provenance__transcription", "metaxy_provenance",
     ]  # fmt: skip
 

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from reference import Reference, stem
 from sql_harness import Harness
 
-from metaxy_cli.model import Column, FeatureDep, FeatureSpec, FieldDep, FieldSpec, Project
+from metaxy_cli.definitions.model import Column, FeatureDep, FeatureSpec, FieldDep, FieldSpec
+from metaxy_cli.definitions.project import Project
 
 FIELD_KEYS = ("a", "b", "sub/c")
 OVERRIDES = (None, "", "out-1", "out-2")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from metaxy_cli.errors import StoreError
-from metaxy_cli.loader import load_project
-from metaxy_cli.model import StoreConfig
+from metaxy_cli.definitions.errors import StoreError
+from metaxy_cli.definitions.loader import load_project
+from metaxy_cli.definitions.model import StoreConfig
 from metaxy_cli.store.config import expand, open_store, resolve_settings, store_config
 from metaxy_cli.store.duckdb import DuckDBStore
 from metaxy_cli.store.sqlite import SQLiteStore

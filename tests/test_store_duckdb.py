@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from metaxy_cli.errors import StoreError
+from metaxy_cli.definitions.errors import StoreError
 from metaxy_cli.store.duckdb import DuckDBStore
 from tests import store_contract as contract
 

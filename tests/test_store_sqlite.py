@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from metaxy_cli.errors import StoreError
+from metaxy_cli.definitions.errors import StoreError
 from metaxy_cli.store.sqlite import SQLiteStore
 from tests import store_contract as contract
 
@@ -60,7 +60,7 @@ def _write_batches(args: tuple[str, str, int]) -> list[int]:
     """One writer process: two batches of its own samples, then one of every writer's."""
     project_dir, database, worker = args
     from metaxy_cli import engine
-    from metaxy_cli.loader import load_project
+    from metaxy_cli.definitions.loader import load_project
 
     project = load_project(Path(project_dir))
     def batch(prefix: str) -> list[dict]:
@@ -97,7 +97,8 @@ def test_concurrent_writer_processes_queue_instead_of_failing(overview_dir: Path
 def test_current_tables_index_their_ids(overview_dir: Path, tmp_path: Path) -> None:
     """Superseding probes the ids index per batch row: the plan searches, never scans per row."""
     from metaxy_cli import engine
-    from metaxy_cli.loader import load_project
+    from metaxy_cli.definitions.loader import load_project
+    from metaxy_cli.engine.tables import ids_in
 
     project = load_project(overview_dir)
     with SQLiteStore.open(tmp_path / "s.sqlite") as store:
@@ -107,7 +108,7 @@ def test_current_tables_index_their_ids(overview_dir: Path, tmp_path: Path) -> N
         with pytest.raises(StoreError, match="UNIQUE constraint failed"):
             store.execute('INSERT INTO "example__video" (sample_uid) VALUES (\'a\')')
         store.execute("CREATE TEMP TABLE batch AS SELECT 'a' AS sample_uid")
-        condition = engine._ids_in(project.feature("example/video"), "batch")  # what supersede runs
+        condition = ids_in(engine.resolved(project, "example/video"), "batch")  # what supersede runs
         plan = store.fetch_all(f'EXPLAIN QUERY PLAN DELETE FROM "example__video" WHERE {store.to_sql(condition)}')
         assert any("SEARCH example__video USING" in row[-1] for row in plan), plan
 

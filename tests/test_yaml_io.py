@@ -6,8 +6,8 @@ import datetime
 
 import pytest
 
-from metaxy_cli.errors import Location
-from metaxy_cli.yaml_io import PositionIndex, YamlSyntaxError, load_fast, load_roundtrip
+from metaxy_cli.definitions.errors import Location
+from metaxy_cli.definitions.yaml_io import PositionIndex, YamlSyntaxError, load_fast, load_roundtrip
 
 TEXT = """\
 # a comment
@@ -120,7 +120,7 @@ _PLAIN = (
 def test_plain_documents_take_the_event_path() -> None:
     from ruamel.yaml import YAML
 
-    from metaxy_cli.yaml_io import _load_plain
+    from metaxy_cli.definitions.yaml_io import _load_plain
 
     assert _load_plain(_PLAIN) == YAML(typ="safe", pure=False).load(_PLAIN)
     assert _load_plain(TEXT) == YAML(typ="safe", pure=False).load(TEXT)
@@ -128,7 +128,7 @@ def test_plain_documents_take_the_event_path() -> None:
 
 @pytest.mark.parametrize("text", ["a: &x 1\nb: *x\n", "a: !!str 5\n", "<<: {a: 1}\n", "a: 1\na: 2\n", "a\n---\nb\n"])
 def test_other_documents_leave_the_event_path(text: str) -> None:
-    from metaxy_cli.yaml_io import _load_plain
+    from metaxy_cli.definitions.yaml_io import _load_plain
 
     with pytest.raises(Exception):
         _load_plain(text)

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from metaxy_cli import engine, load_project
-from metaxy_cli.model import Project
+from metaxy_cli.definitions.project import Project
 from metaxy_cli.store.base import Store
 from metaxy_cli.store.config import open_store
 

@@ -1,7 +1,10 @@
-"""The `metaxy` command: a thin click layer over the library.
+"""Stage 6, the last: the `metaxy` command, a thin click layer over the library.
 
-Commands are imported lazily (name -> "module:attribute") so `metaxy --help` and
-`metaxy validate` never pay for duckdb, sqlglot or graphviz.
+Owns argument parsing, output formats on the terminal and exit codes; every decision is made by
+the library below. Commands are imported lazily (name -> "module:attribute") so `metaxy --help`
+and `metaxy validate` never pay for duckdb, sqlglot or graphviz.
+
+May import: every other package (definitions, sql, store, engine, render).
 """
 
 from __future__ import annotations
@@ -12,10 +15,10 @@ import sys
 
 import click
 
-from metaxy_cli import __version__
+from metaxy_cli.definitions import __version__
 from metaxy_cli.cli import context
 from metaxy_cli.cli.context import CliContext
-from metaxy_cli.errors import ConfigError, MetaxyError
+from metaxy_cli.definitions.errors import ConfigError, MetaxyError
 
 COMMANDS: dict[str, str] = {
     "validate": "metaxy_cli.cli.validate:validate",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import click
 
-from metaxy_cli.model import Project
+from metaxy_cli.definitions.project import Project
 
 # Set by the console-script entry point, whose process ends with the command (in-process callers
 # such as tests leave it off): the loaded project then lives until exit, so it is moved out of the
@@ -22,7 +22,7 @@ class CliContext:
 
     def project(self) -> Project:
         if self._project is None:
-            from metaxy_cli.loader import load_project
+            from metaxy_cli.definitions.loader import load_project
 
             self._project = load_project(self.project_path)
             if freeze_loaded_project:

@@ -33,10 +33,10 @@ def diff(context: CliContext, base: str | None, head: str | None, staged: bool, 
       metaxy diff HEAD~1 HEAD --format mermaid
       metaxy diff --exit-code > /dev/null || echo "the feature graph changed"
     """
-    from metaxy_cli.diffing import diff_projects
-    from metaxy_cli.gitsource import load_pair, side_label
+    from metaxy_cli.definitions.diff import diff_projects
+    from metaxy_cli.definitions.gitsource import load_pair, side_label
     from metaxy_cli.render.diff import render_diff
-    from metaxy_cli.sources import resolve_project_file
+    from metaxy_cli.definitions.sources import resolve_project_file
 
     if staged and head is not None:
         raise click.UsageError("--staged compares with the index: give at most one revision (BASE)")

@@ -30,11 +30,11 @@ def plan(context: CliContext, base: str | None, fmt: str, detailed_exitcode: boo
       metaxy plan --base origin/main...HEAD --format markdown > comment.md
       metaxy plan --detailed-exitcode; test $? -ne 1
     """
-    from metaxy_cli.diffing import diff_projects
-    from metaxy_cli.gitsource import configured_base, load_pair, side_label
-    from metaxy_cli.planning import build_plan
+    from metaxy_cli.definitions.diff import diff_projects
+    from metaxy_cli.definitions.gitsource import configured_base, load_pair, side_label
+    from metaxy_cli.definitions.plan import build_plan
     from metaxy_cli.render.diff import render_plan
-    from metaxy_cli.sources import resolve_project_file
+    from metaxy_cli.definitions.sources import resolve_project_file
 
     project_file = resolve_project_file(context.project_path)
     base = base or configured_base(project_file) or "HEAD"

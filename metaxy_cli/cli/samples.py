@@ -16,7 +16,7 @@ from metaxy_cli.cli.context import CliContext, pass_context
 
 if TYPE_CHECKING:
     from metaxy_cli.engine import Increment, Summary
-    from metaxy_cli.model import Project
+    from metaxy_cli.definitions.project import Project
     from metaxy_cli.store.base import Store
 
 OUTPUT_FORMATS = ("parquet", "csv", "jsonl", "table")
@@ -119,7 +119,7 @@ def increment(context: CliContext, feature: str, output: str | None, fmt: str | 
 
 
 def _output_format(output: str | None, fmt: str | None) -> str:
-    from metaxy_cli.samples_io import format_of
+    from metaxy_cli.store.io import format_of
 
     if output is None:
         return fmt or "table"
@@ -130,7 +130,7 @@ def _output_format(output: str | None, fmt: str | None) -> str:
 
 def _to_stdout(found: Increment, fmt: str) -> None:
     """Stream csv/jsonl/parquet to stdout through a temporary file (never rows in memory)."""
-    from metaxy_cli.samples_io import copy_file_to
+    from metaxy_cli.store.io import copy_file_to
 
     handle, path = tempfile.mkstemp(prefix="metaxy-increment-", suffix=f".{fmt}")
     os.close(handle)
@@ -145,7 +145,7 @@ def _to_stdout(found: Increment, fmt: str) -> None:
 
 def print_table(found: Increment, fields: tuple[str, ...]) -> None:
     """Ids, status and the stale fields of each sample, as aligned columns."""
-    from metaxy_cli.samples_io import aligned_line
+    from metaxy_cli.store.io import aligned_line
     from metaxy_cli.sql import layout
 
     stale = [(layout.stale_column(name), name) for name in sorted(fields)]

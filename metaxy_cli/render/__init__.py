@@ -1,52 +1,32 @@
-"""Drawing the feature graph: pure functions from a Project (and RenderOptions) to text or bytes.
+"""Stage 5 of the pipeline: showing a project and its changes to people.
 
-Every renderer walks the selected features in topological order, so the same project always
-gives the same output. Heavy dependencies (graphviz) are imported inside the functions that need
-them; importing this package is cheap.
+Owns the graph renderers (text, Mermaid, Graphviz dot/svg/png, JSON; pure functions from a
+Project and RenderOptions to text or bytes) and the renderers of diffs and plans (`diff`: text,
+Markdown for pull requests, JSON). Every renderer walks features in topological order, so the
+same input always gives the same output. Heavy dependencies (graphviz) are imported inside the
+functions that need them; importing this package is cheap.
+
+May import: definitions, sql, store, engine (to show what they computed); never cli.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from metaxy_cli.errors import RenderError
+from metaxy_cli.definitions.errors import RenderError
+from metaxy_cli.render.options import (
+    BINARY_FORMATS,
+    DIRECTIONS,
+    FORMATS,
+    RenderOptions,
+    selected_edges,
+    selected_keys,
+)
 
 if TYPE_CHECKING:
-    from metaxy_cli.model import Project
+    from metaxy_cli.definitions.project import Project
 
-FORMATS = ("mermaid", "dot", "svg", "png", "json", "text")
-DIRECTIONS = ("TB", "LR")
-BINARY_FORMATS = ("png",)
-
-
-@dataclass(frozen=True)
-class RenderOptions:
-    """What to draw and how. `features` empty means the whole graph."""
-
-    features: tuple[str, ...] = ()
-    upstream: bool = False
-    downstream: bool = False
-    direction: str = "TB"
-    show_versions: bool = True
-    color: bool = False  # ANSI colours (text format only; the CLI sets it for terminals)
-
-
-def selected_keys(project: Project, options: RenderOptions) -> list[str]:
-    """The features to draw, in topological order; unknown keys raise UnknownFeatureError."""
-    if not options.features:
-        return list(project.graph.order)
-    for key in options.features:
-        project.feature(key)  # raises with a did-you-mean hint
-    return project.graph.subgraph_keys(
-        options.features, upstream=options.upstream, downstream=options.downstream
-    )
-
-
-def selected_edges(project: Project, keys: list[str]) -> list[tuple[str, str]]:
-    """(dep, dependant) pairs between selected features, in topological order of the dependant."""
-    chosen = set(keys)
-    return [(dep, key) for dep, key in project.graph.edges() if dep in chosen and key in chosen]
+__all__ = ["BINARY_FORMATS", "DIRECTIONS", "FORMATS", "RenderOptions", "render", "selected_edges", "selected_keys"]
 
 
 def render(project: Project, fmt: str, options: RenderOptions | None = None) -> str | bytes:

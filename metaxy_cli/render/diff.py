@@ -11,9 +11,9 @@ import json
 from html import escape as html_escape
 from typing import Any
 
-from metaxy_cli.diffing import STATUSES, FeatureChange, FieldChange, ProjectDiff
-from metaxy_cli.errors import RenderError
-from metaxy_cli.planning import Plan, describe_field_change
+from metaxy_cli.definitions.diff import STATUSES, FeatureChange, FieldChange, ProjectDiff
+from metaxy_cli.definitions.errors import RenderError
+from metaxy_cli.definitions.plan import Plan, describe_field_change
 from metaxy_cli.render.mermaid import INIT, escape, node_ids
 
 FORMAT_VERSION = 1

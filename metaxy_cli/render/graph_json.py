@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from metaxy_cli.render import RenderOptions, selected_edges, selected_keys
+from metaxy_cli.render.options import RenderOptions, selected_edges, selected_keys
 
 if TYPE_CHECKING:
-    from metaxy_cli.model import FeatureSpec, Project
+    from metaxy_cli.definitions.model import FeatureSpec
+    from metaxy_cli.definitions.project import Project
 
 FORMAT_VERSION = 1
 

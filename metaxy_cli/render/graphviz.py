@@ -10,11 +10,12 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from metaxy_cli.errors import RenderError
-from metaxy_cli.render import RenderOptions, selected_edges, selected_keys
+from metaxy_cli.definitions.errors import RenderError
+from metaxy_cli.render.options import RenderOptions, selected_edges, selected_keys
 
 if TYPE_CHECKING:
-    from metaxy_cli.model import FeatureSpec, Project
+    from metaxy_cli.definitions.model import FeatureSpec
+    from metaxy_cli.definitions.project import Project
 
 INSTALL_HINT = (
     "the Graphviz 'dot' program is needed for svg and png output but was not found; "

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from metaxy_cli.render import RenderOptions, selected_edges, selected_keys
+from metaxy_cli.render.options import RenderOptions, selected_edges, selected_keys
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from metaxy_cli.model import FeatureSpec, Project
+    from metaxy_cli.definitions.model import FeatureSpec
+    from metaxy_cli.definitions.project import Project
 
 INIT = "%%{init: {'flowchart': {'htmlLabels': true, 'curve': 'basis'}, 'themeVariables': {'fontSize': '14px'}}}%%"
 # Words the flowchart grammar treats as keywords when used as a bare node id.

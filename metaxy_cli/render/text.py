@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from metaxy_cli.render import RenderOptions, selected_keys
+from metaxy_cli.render.options import RenderOptions, selected_keys
 
 if TYPE_CHECKING:
-    from metaxy_cli.model import FeatureSpec, Project
+    from metaxy_cli.definitions.model import FeatureSpec
+    from metaxy_cli.definitions.project import Project
 
 _BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
 

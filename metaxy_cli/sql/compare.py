@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from metaxy_cli.model import FeatureSpec, Project
 from metaxy_cli.sql import layout
 from metaxy_cli.sql.dialects import DialectProfile
 from metaxy_cli.sql.provenance import (
@@ -38,7 +37,6 @@ from metaxy_cli.sql.provenance import (
     Inputs,
     Relation,
     col,
-    definition,
     full_join,
     ids_equal,
     is_null,
@@ -47,6 +45,7 @@ from metaxy_cli.sql.provenance import (
     provenance_inputs,
     relation,
 )
+from metaxy_cli.sql.resolved import ResolvedFeature
 
 S, D, X, LATEST = "s", "d", "x", "latest"
 FAST = "metaxy_fast"
@@ -60,9 +59,9 @@ class Compare:
     are no new or orphaned rows.
     """
 
-    def __init__(self, spec: FeatureSpec, *, self_join: bool, fast: Expr | None):
-        self.spec = spec
-        self.fields = layout.field_keys(spec)
+    def __init__(self, feature: ResolvedFeature, *, self_join: bool, fast: Expr | None):
+        self.feature = feature
+        self.fields = list(feature.fields)
         self.self_join = self_join
         self.fast = fast
 
@@ -86,10 +85,10 @@ class Compare:
         return exp.or_(*(self.differs(f) for f in self.fields), copy=False)
 
     def new(self) -> Expr:
-        return is_null(col(STORED_PREFIX + self.spec.id_columns[0], E))
+        return is_null(col(STORED_PREFIX + self.feature.id_names[0], E))
 
     def orphaned(self) -> Expr:
-        return is_null(col(self.spec.id_columns[0], E))
+        return is_null(col(self.feature.id_names[0], E))
 
     def id_column(self, name: str) -> Expr:
         if self.self_join:
@@ -124,28 +123,28 @@ class Compare:
         return exp.or_(self.new(), self.orphaned(), self.any_differs(), copy=False)
 
 
-def _writes_of(project: Project, key: str) -> exp.Select:
-    """SELECT ... FROM metaxy_writes WHERE the write stored rows of `key` under its current
+def _writes_of(feature: ResolvedFeature) -> exp.Select:
+    """SELECT ... FROM metaxy_writes WHERE the write stored rows of the feature under its current
     definition (a tiny table)."""
     condition = exp.and_(
-        exp.EQ(this=col("feature"), expression=lit(key)),
-        exp.EQ(this=col("definition"), expression=lit(definition(project, key))),
+        exp.EQ(this=col("feature"), expression=lit(feature.key)),
+        exp.EQ(this=col("definition"), expression=lit(feature.definition)),
         copy=False,
     )
     return exp.select().from_(layout.WRITES).where(condition, copy=False)
 
 
-def _written_with(project: Project, key: str) -> Expr:
+def _written_with(feature: ResolvedFeature) -> Expr:
     """The ids of those writes (distinct, so joining them never duplicates a row), aliased d."""
-    writes = _writes_of(project, key).select(col("write_id"), copy=False).distinct()
+    writes = _writes_of(feature).select(col("write_id"), copy=False).distinct()
     return writes.subquery(D, copy=False)
 
 
-def _latest_with(project: Project, key: str) -> Expr:
+def _latest_with(feature: ResolvedFeature) -> Expr:
     """The largest of those ids (NULL when none), one row aliased `latest`: a bound that lets
     rows certain to fail the fast check be hashed below the join."""
     largest = exp.alias_(exp.Max(this=col("write_id")), "write_id", copy=False)
-    return _writes_of(project, key).select(largest, copy=False).subquery(LATEST, copy=False)
+    return _writes_of(feature).select(largest, copy=False).subquery(LATEST, copy=False)
 
 
 def _fast(stored: Expr, upstream: list[Expr]) -> Expr:
@@ -184,31 +183,29 @@ def _moved(text: Expr, alias: str) -> tuple[Expr, dict[str, Expr]]:
     return text.copy().transform(rename), needed
 
 
-def _hashed(
-    project: Project, spec: FeatureSpec, inputs: Inputs, *, self_join: bool, fast_path: bool
-) -> exp.Select:
+def _hashed(feature: ResolvedFeature, inputs: Inputs, *, self_join: bool, fast_path: bool) -> exp.Select:
     """The expected side x, below the join with the stored rows: ids, upstream write ids, and per
     field the provenance hashed here for rows certainly failing the fast check (once, like any
     column below a join), else NULL with the columns needed to hash it above, lazily."""
     select = inputs.select
-    items = [exp.alias_(e, name, copy=False) for e, name in zip(inputs.ids, spec.id_columns)]
+    items = [exp.alias_(e, name, copy=False) for e, name in zip(inputs.ids, feature.id_names)]
     wids = [col(layout.WRITE_ID, alias) for alias in ([SRC] if self_join else inputs.upstream)]
     items += [exp.alias_(w, f"{layout.WRITE_ID}__{i}") for i, w in enumerate(wids) if fast_path]
     if self_join:
         items += [
             exp.alias_(col(layout.provenance_column(f), SRC), STORED_PREFIX + layout.provenance_column(f))
-            for f in layout.field_keys(spec)
+            for f in feature.fields
         ]  # fmt: skip
     if not fast_path:
         items += [
             exp.alias_(inputs.provenance(f), layout.provenance_column(f), copy=False)
-            for f in layout.field_keys(spec)
+            for f in feature.fields
         ]
         return select.select(*items, copy=False)
-    select = select.join(exp.Join(this=_latest_with(project, spec.key), kind="CROSS"), copy=False)
+    select = select.join(exp.Join(this=_latest_with(feature), kind="CROSS"), copy=False)
     certain = _certainly_hashed(wids, own=self_join)
     columns: dict[str, Expr] = {}
-    for f in layout.field_keys(spec):
+    for f in feature.fields:
         text = exp.case().when(certain.copy(), inputs.texts[f].copy(), copy=False)
         items.append(exp.alias_(inputs.profile.hash(text), layout.provenance_column(f)))
         columns |= _moved(inputs.texts[f], X)[1]
@@ -219,7 +216,7 @@ def _hashed(
 
 
 def joined(
-    project: Project, spec: FeatureSpec, profile: DialectProfile, root_source: Relation | None
+    feature: ResolvedFeature, profile: DialectProfile, root_source: Relation | None
 ) -> tuple[exp.Select, Compare]:
     """SELECT ... FROM e: the expected side x FULL JOIN the stored rows s on ids (a root without a
     listing: its stored rows alone, no join), then the fast check. Rows certain to fail it are
@@ -228,34 +225,32 @@ def joined(
 
     With a listing (external data) every listed row is hashed, below the join.
     """
-    inputs = provenance_inputs(project, spec.key, profile, root_source=root_source)
-    self_join = spec.is_root and root_source is None
-    fast_path = not (spec.is_root and root_source is not None)
-    fields = layout.field_keys(spec)
+    inputs = provenance_inputs(feature, profile, root_source=root_source)
+    self_join = feature.is_root and root_source is None
+    fast_path = not (feature.is_root and root_source is not None)
+    ids = feature.id_names
     select = exp.select().from_(
-        _hashed(project, spec, inputs, self_join=self_join, fast_path=fast_path).subquery(X),
+        _hashed(feature, inputs, self_join=self_join, fast_path=fast_path).subquery(X),
         copy=False,
     )
     if not self_join:
-        on = ids_equal(spec.id_columns, X, S)
-        select = select.join(full_join(relation(layout.current_table(spec.key), S), on), copy=False)
-    projections = [exp.alias_(col(name, X), name, copy=False) for name in spec.id_columns]
+        on = ids_equal(ids, X, S)
+        select = select.join(full_join(relation(feature.table, S), on), copy=False)
+    projections = [exp.alias_(col(name, X), name, copy=False) for name in ids]
     if not self_join:
-        projections += [
-            exp.alias_(col(name, S), STORED_PREFIX + name, copy=False) for name in spec.id_columns
-        ]
+        projections += [exp.alias_(col(name, S), STORED_PREFIX + name, copy=False) for name in ids]
     fast = None
     if fast_path:
         wids = [col(f"{layout.WRITE_ID}__{i}", X) for i in range(len(inputs.upstream) or 1)]
         stored_wid = wids.pop() if self_join else col(layout.WRITE_ID, S)
         on = exp.EQ(this=stored_wid.copy(), expression=col("write_id", D))
-        select = select.join(join(_written_with(project, spec.key), on, "LEFT"), copy=False)
+        select = select.join(join(_written_with(feature), on, "LEFT"), copy=False)
         fast = _fast(stored_wid, wids)
-    for f in fields:
+    for f in feature.fields:
         expected: Expr = col(layout.provenance_column(f), X)
         if fast is not None:
             text = _moved(inputs.texts[f], X)[0]
-            skip = exp.or_(fast.copy(), is_null(col(spec.id_columns[0], X)), copy=False)
+            skip = exp.or_(fast.copy(), is_null(col(ids[0], X)), copy=False)
             lazy = exp.case().when(skip, exp.Null(), copy=False).else_(text, copy=False)
             expected = exp.Coalesce(this=expected, expressions=[profile.hash(lazy)])
         stored_name = STORED_PREFIX + layout.provenance_column(f)
@@ -269,4 +264,4 @@ def joined(
     select = select.select(*projections, copy=False)
     outer = exp.select().from_(select.subquery(E, copy=False), copy=False)
     flag = col(FAST, E) if fast is not None else None
-    return outer, Compare(spec, self_join=self_join, fast=flag)
+    return outer, Compare(feature, self_join=self_join, fast=flag)

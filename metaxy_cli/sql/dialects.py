@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from metaxy_cli.errors import DialectError
+from metaxy_cli.definitions.errors import DialectError
 
 Expr = exp.Expression
 DATE_FORMAT = "%Y-%m-%d"
@@ -263,7 +263,7 @@ def profile_for(name: str) -> DialectProfile:
     if key in PROFILES:
         return PROFILES[key]
     if key not in known_dialects():
-        from metaxy_cli.suggest import did_you_mean
+        from metaxy_cli.definitions.suggest import did_you_mean
 
         raise DialectError(f"unknown SQL dialect {name!r}{did_you_mean(key, known_dialects())}")
     return DialectProfile(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-from metaxy_cli.errors import DialectError
+from metaxy_cli.definitions.errors import DialectError
 from metaxy_cli.sql.dialects import DialectProfile
 
 

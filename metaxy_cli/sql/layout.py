@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from metaxy_cli.keys import column_stem, table_name
+from metaxy_cli.definitions.keys import column_stem, history_table_name, table_name
 
 if TYPE_CHECKING:
-    from metaxy_cli.model import FeatureSpec
+    from metaxy_cli.definitions.model import FeatureSpec
 
 PREFIX = "metaxy_"
 PROVENANCE = "metaxy_provenance"
@@ -27,7 +27,6 @@ STATUS = "metaxy_status"
 # Write staging only (never stored): the increment provenance a written sample was computed for.
 CARRIED = "metaxy_carried_provenance"
 STALE_PREFIX = "metaxy_stale__"
-HISTORY_SUFFIX = "__history"
 # The write log: one row per write transaction (write, delete), ids strictly increasing.
 WRITES = "metaxy_writes"
 WRITES_COLUMNS = [
@@ -53,7 +52,7 @@ def current_table(feature: str) -> str:
 
 def history_table(feature: str) -> str:
     """The append-only table of every written row and tombstone of a feature."""
-    return table_name(feature) + HISTORY_SUFFIX
+    return history_table_name(feature)
 
 
 def id_index(feature: str) -> str:
@@ -84,9 +83,7 @@ def field_keys(spec: FeatureSpec) -> list[str]:
 def id_columns(spec: FeatureSpec) -> Columns:
     """Id columns, typed from `columns` when declared there, else as an upstream declares them
     (`spec.id_types`, resolved by the loader), else string."""
-    declared = {column.name: column.type for column in spec.columns}
-    inherited = dict(spec.id_types)
-    return [(name, declared.get(name) or inherited.get(name, "string")) for name in spec.id_columns]
+    return spec.typed_id_columns()
 
 
 def declared_columns(spec: FeatureSpec) -> Columns:

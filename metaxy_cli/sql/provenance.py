@@ -17,24 +17,21 @@ listing, b = a write batch, w = a staged batch.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlglot import exp
 
-from metaxy_cli.keys import fq_field
-from metaxy_cli.model import FeatureSpec, Project
+from metaxy_cli.definitions.keys import fq_field
 from metaxy_cli.sql import layout
 from metaxy_cli.sql.dialects import DialectProfile
+from metaxy_cli.sql.resolved import ResolvedFeature
 
 Expr = exp.Expression
 Relation = exp.Expression | str
 E, S, SRC, B, W = "e", "s", "src", "b", "w"
 STORED_PREFIX = "metaxy_stored__"
 NULL_MARK = "~"
-# Bump when the canonical strings (module doc) change: stored rows then get re-hashed once.
-SCHEME = 1
 
 
 # ---- small expression helpers ------------------------------------------------------------------
@@ -95,31 +92,7 @@ def full_join(table: Expr, on: Expr) -> exp.Join:
     return join(table, on, "FULL")
 
 
-# ---- canonical strings -------------------------------------------------------------------------
-
-
-def field_prefix(spec: FeatureSpec, field_key: str) -> str:
-    """C_f: canonical JSON of [fq field name, code_version], the start of every field hash."""
-    code_version = spec.field(field_key).code_version
-    return json.dumps([spec.fq(field_key), code_version], ensure_ascii=False, separators=(",", ":"))
-
-
-def column_types(spec: FeatureSpec) -> dict[str, str]:
-    return dict(layout.id_columns(spec) + layout.declared_columns(spec))
-
-
-def root_sources(spec: FeatureSpec, field_key: str) -> list[tuple[str, str]]:
-    """(column, portable type) hashed into a root field, sorted by name.
-
-    Without `source`: every declared non-id column except data-version override columns (those are
-    outputs the pipeline writes, not inputs).
-    """
-    types = column_types(spec)
-    declared = spec.field(field_key).source
-    if declared is None:
-        overrides = {f.data_version for f in spec.fields if f.data_version}
-        declared = tuple(n for n, _ in layout.declared_columns(spec) if n not in overrides)
-    return [(name, types.get(name, "string")) for name in sorted(declared)]
+# ---- hashes --------------------------------------------------------------------------------
 
 
 def sample_hash(profile: DialectProfile, values: Sequence[Expr]) -> Expr:
@@ -133,10 +106,10 @@ def sample_hash(profile: DialectProfile, values: Sequence[Expr]) -> Expr:
 # ---- expected per-field provenance --------------------------------------------------------------
 
 
-def _root_text(spec: FeatureSpec, field_key: str, profile: DialectProfile, alias: str) -> Expr:
+def _root_text(feature: ResolvedFeature, field_key: str, profile: DialectProfile, alias: str) -> Expr:
     """The canonical string a root field's provenance hashes."""
-    parts: list[Expr | str] = [field_prefix(spec, field_key)]
-    for name, portable_type in root_sources(spec, field_key):
+    parts: list[Expr | str] = [feature.field_prefixes[field_key]]
+    for name, portable_type in feature.root_sources[field_key]:
         value = col(name, alias)
         digest = profile.hash(profile.value_text(value, portable_type))
         encoded = (
@@ -159,36 +132,31 @@ def data_version(field: str, alias: str) -> Expr:
     )
 
 
-def _field_text(
-    project: Project, spec: FeatureSpec, field_key: str, aliases: dict[str, tuple[str, bool]]
-) -> Expr:
+def _field_text(feature: ResolvedFeature, field_key: str, aliases: dict[str, tuple[str, bool]]) -> Expr:
     """The canonical string a non-root field's provenance hashes."""
-    parents = sorted(project.graph.field_parents[(spec.key, field_key)], key=lambda r: fq_field(*r))
-    parts: list[Expr | str] = [field_prefix(spec, field_key)]
-    for feature, parent in parents:
-        alias, _ = aliases[feature]
-        parts += [f"|{fq_field(feature, parent)}=", data_version(parent, alias)]
+    parts: list[Expr | str] = [feature.field_prefixes[field_key]]
+    for upstream, parent in feature.field_parents[field_key]:
+        alias, _ = aliases[upstream]
+        parts += [f"|{fq_field(upstream, parent)}=", data_version(parent, alias)]
     return _concat(parts)
 
 
-def _upstream_select(project: Project, spec: FeatureSpec) -> tuple[exp.Select, list[Expr], dict]:
+def _upstream_select(feature: ResolvedFeature) -> tuple[exp.Select, list[Expr], dict]:
     """FROM the upstream current tables: inner join of required deps, left join of optional ones.
 
     Returns the select (no projections yet), the id expressions and {feature: (alias, optional)}.
     With only optional deps, the expected ids are the union of theirs (full joins).
     """
-    ids = list(spec.id_columns)
-    deps = sorted(spec.deps, key=lambda d: d.optional)  # required first, stable otherwise
-    aliases = {dep.feature: (f"u{index}", dep.optional) for index, dep in enumerate(deps)}
-    first_alias = aliases[deps[0].feature][0]
-    select = exp.select().from_(
-        relation(layout.current_table(deps[0].feature), first_alias), copy=False
-    )
+    ids = list(feature.id_names)
+    deps = sorted(feature.upstream, key=lambda d: d.optional)  # required first, stable otherwise
+    aliases = {dep.key: (f"u{index}", dep.optional) for index, dep in enumerate(deps)}
+    first_alias = aliases[deps[0].key][0]
+    select = exp.select().from_(relation(deps[0].feature.table, first_alias), copy=False)
     id_exprs: list[Expr] = [col(name, first_alias) for name in ids]
     only_optional = deps[0].optional
     for dep in deps[1:]:
-        alias = aliases[dep.feature][0]
-        table = relation(layout.current_table(dep.feature), alias)
+        alias = aliases[dep.key][0]
+        table = relation(dep.feature.table, alias)
         side = "FULL" if only_optional else ("LEFT" if dep.optional else None)
         select = select.join(join(table, ids_equal(ids, id_exprs, alias), side), copy=False)
         if only_optional:
@@ -216,68 +184,41 @@ class Inputs:
 
 
 def provenance_inputs(
-    project: Project, key: str, profile: DialectProfile, *, root_source: Relation | None = None
+    feature: ResolvedFeature, profile: DialectProfile, *, root_source: Relation | None = None
 ) -> Inputs:
     """The FROM clause and expressions every expected-provenance query is built from."""
-    spec = project.feature(key)
-    fields = layout.field_keys(spec)
-    if spec.is_root:
-        source = root_source if root_source is not None else layout.current_table(key)
+    fields = feature.fields
+    if feature.is_root:
+        source = root_source if root_source is not None else feature.table
         select = exp.select().from_(relation(source, SRC), copy=False)
-        ids: list[Expr] = [col(name, SRC) for name in spec.id_columns]
-        texts = {f: _root_text(spec, f, profile, SRC) for f in fields}
+        ids: list[Expr] = [col(name, SRC) for name in feature.id_names]
+        texts = {f: _root_text(feature, f, profile, SRC) for f in fields}
         return Inputs(select, ids, texts, [], profile)
-    select, ids, aliases = _upstream_select(project, spec)
-    texts = {f: _field_text(project, spec, f, aliases) for f in fields}
+    select, ids, aliases = _upstream_select(feature)
+    texts = {f: _field_text(feature, f, aliases) for f in fields}
     return Inputs(select, ids, texts, [alias for alias, _ in aliases.values()], profile)
 
 
 def expected_fields(
-    project: Project, key: str, profile: DialectProfile, *, root_source: Relation | None = None
+    feature: ResolvedFeature, profile: DialectProfile, *, root_source: Relation | None = None
 ) -> exp.Select:
     """ids + expected `metaxy_provenance__<f>` per field (no sample hash): the increment's input."""
-    spec = project.feature(key)
-    inputs = provenance_inputs(project, key, profile, root_source=root_source)
-    projections = [exp.alias_(e, name, copy=False) for e, name in zip(inputs.ids, spec.id_columns)]
+    inputs = provenance_inputs(feature, profile, root_source=root_source)
+    projections = [exp.alias_(e, name, copy=False) for e, name in zip(inputs.ids, feature.id_names)]
     projections += [
         exp.alias_(inputs.provenance(f), layout.provenance_column(f), copy=False)
-        for f in layout.field_keys(spec)
+        for f in feature.fields
     ]
     return inputs.select.select(*projections, copy=False)
 
 
-def definition(project: Project, key: str) -> str:
-    """A digest of everything a sample's provenance depends on besides its inputs' values: the
-    hashing scheme, and per field its canonical prefix (fq name, code_version) with the parent
-    fields it reads (non-root) or the source columns and their types (root).
-
-    Two writes with the same definition hash the same inputs to the same provenance, so a stored
-    row whose write had the current definition, and whose inputs did not change since, is up to
-    date without hashing (query.py). The feature version is not enough for roots: it leaves out
-    `source` and column types.
-    """
-    from metaxy_cli.hashing import digest
-
-    spec = project.feature(key)
-    fields = []
-    for f in layout.field_keys(spec):
-        if spec.is_root:
-            inputs = [list(item) for item in root_sources(spec, f)]
-        else:
-            parents = project.graph.field_parents[(spec.key, f)]
-            inputs = sorted(fq_field(feature, parent) for feature, parent in parents)
-        fields.append([field_prefix(spec, f), inputs])
-    return digest("provenance", {"scheme": SCHEME, "feature": key, "fields": fields})
-
-
 def expected_query(
-    project: Project, key: str, profile: DialectProfile, *, root_source: Relation | None = None
+    feature: ResolvedFeature, profile: DialectProfile, *, root_source: Relation | None = None
 ) -> exp.Select:
     """One row per expected sample: ids, `metaxy_provenance__<f>` per field, `metaxy_provenance`."""
-    spec = project.feature(key)
-    inner = expected_fields(project, key, profile, root_source=root_source)
-    provenance = [col(layout.provenance_column(f), E) for f in layout.field_keys(spec)]
-    select = exp.select(*(col(name, E) for name in spec.id_columns))
+    inner = expected_fields(feature, profile, root_source=root_source)
+    provenance = [col(layout.provenance_column(f), E) for f in feature.fields]
+    select = exp.select(*(col(name, E) for name in feature.id_names))
     select = select.select(
         *provenance,
         exp.alias_(sample_hash(profile, provenance), layout.PROVENANCE, copy=False),

@@ -13,7 +13,6 @@ from datetime import datetime
 
 from sqlglot import exp
 
-from metaxy_cli.model import FeatureSpec, Project
 from metaxy_cli.sql import layout
 from metaxy_cli.sql.compare import joined
 from metaxy_cli.sql.dialects import DialectProfile
@@ -23,7 +22,6 @@ from metaxy_cli.sql.provenance import (
     Expr,
     Relation,
     col,
-    column_types,
     data_version,
     expected_fields,
     expected_query,
@@ -34,6 +32,7 @@ from metaxy_cli.sql.provenance import (
     relation,
     sample_hash,
 )
+from metaxy_cli.sql.resolved import ResolvedFeature
 from metaxy_cli.sql.writes import write_id_literal
 
 __all__ = ["expected_fields", "expected_query", "increment_query", "summary_query", "write_query"]
@@ -41,7 +40,7 @@ B, W = "b", "w"
 
 
 def increment_query(
-    project: Project, key: str, profile: DialectProfile, *, root_source: Relation | None = None
+    feature: ResolvedFeature, profile: DialectProfile, *, root_source: Relation | None = None
 ) -> exp.Select:
     """The samples to act on, one row each.
 
@@ -50,11 +49,10 @@ def increment_query(
     field `metaxy_stale__<f>` (TRUE: compute this field; all TRUE for new rows). Orphaned rows
     have NULL expectations and flags. Up-to-date samples are left out.
     """
-    spec = project.feature(key)
-    select, compare = joined(project, spec, profile, root_source)
+    select, compare = joined(feature, profile, root_source)
     fields = compare.fields
     select = select.select(
-        *(exp.alias_(compare.id_column(name), name, copy=False) for name in spec.id_columns),
+        *(exp.alias_(compare.id_column(name), name, copy=False) for name in feature.id_names),
         exp.alias_(compare.status(), layout.STATUS, copy=False),
         *(exp.alias_(compare.expected(f), layout.provenance_column(f), copy=False) for f in fields),
         exp.alias_(
@@ -74,15 +72,14 @@ def increment_query(
 
 
 def summary_query(
-    project: Project, key: str, profile: DialectProfile, *, root_source: Relation | None = None
+    feature: ResolvedFeature, profile: DialectProfile, *, root_source: Relation | None = None
 ) -> exp.Select:
     """One row: `new`, `stale`, `orphaned`, `up_to_date` counts, then `metaxy_stale__<f>` counts.
 
     Rows are first grouped by their flags (new, orphaned, fast, per-field differs): every hash is
     then evaluated once per row, in a group key, instead of once per count that reads it.
     """
-    spec = project.feature(key)
-    select, compare = joined(project, spec, profile, root_source)
+    select, compare = joined(feature, profile, root_source)
     flags = {
         "new": None if compare.self_join else compare.new(),
         "orphaned": None if compare.self_join else compare.orphaned(),
@@ -127,25 +124,23 @@ def _sum_when(condition: Expr, *, unless: Expr | None = None) -> Expr:
 
 
 def _staged(
-    project: Project, spec: FeatureSpec, profile: DialectProfile, batch: Relation,
-    carry: str | None = None,
-) -> exp.Select:  # fmt: skip
+    feature: ResolvedFeature, profile: DialectProfile, batch: Relation, carry: str | None = None
+) -> exp.Select:
     """The batch's ids and declared columns with the provenance metaxy computes for each field
     (and the batch column `carry` as layout.CARRIED).
 
     Non-root: the batch LEFT JOIN the expected rows, so a batch id without upstream rows gets NULL
     provenance (the store reports those samples instead of writing them).
     """
-    declared = [name for name, _ in layout.declared_columns(spec)]
-    fields = layout.field_keys(spec)
-    if spec.is_root:
-        expected = expected_fields(project, spec.key, profile, root_source=batch)
+    declared = feature.declared_names
+    if feature.is_root:
+        expected = expected_fields(feature, profile, root_source=batch)
         return expected.select(*(col(name, SRC) for name in declared), copy=False)
-    expected = expected_fields(project, spec.key, profile)
-    on = ids_equal(spec.id_columns, B, E)
+    expected = expected_fields(feature, profile)
+    on = ids_equal(feature.id_names, B, E)
     select = exp.select(
-        *(col(name, B) for name in (*spec.id_columns, *declared)),
-        *(col(layout.provenance_column(f), E) for f in fields),
+        *(col(name, B) for name in (*feature.id_names, *declared)),
+        *(col(layout.provenance_column(f), E) for f in feature.fields),
     )
     if carry is not None:
         select = select.select(exp.alias_(col(carry, B), layout.CARRIED, copy=False), copy=False)
@@ -154,15 +149,15 @@ def _staged(
     )
 
 
-def _data_version(spec: FeatureSpec, field: str, profile: DialectProfile) -> Expr:
+def _data_version(feature: ResolvedFeature, field: str, profile: DialectProfile) -> Expr:
     """The override column's hash when declared and non-empty, else NULL: a stored NULL data
     version means "the provenance" (provenance.data_version), so rows without overrides store half
     the hash columns."""
-    override = spec.field(field).data_version
-    if not override:
+    override = feature.data_version_overrides[field]
+    if override is None:
         return exp.cast(exp.Null(), profile.column_type("string"))
-    portable_type = column_types(spec).get(override, "string")
-    value = col(override, W)
+    name, portable_type = override
+    value = col(name, W)
     text = profile.value_text(value, portable_type)
     empty = is_null(value.copy())
     if portable_type in ("string", "json"):
@@ -170,17 +165,16 @@ def _data_version(spec: FeatureSpec, field: str, profile: DialectProfile) -> Exp
     return exp.case().when(empty, exp.Null(), copy=False).else_(profile.hash(text), copy=False)
 
 
-def _sample_data_version(spec: FeatureSpec, profile: DialectProfile) -> Expr:
+def _sample_data_version(feature: ResolvedFeature, profile: DialectProfile) -> Expr:
     """NULL ("the sample provenance") unless a field declares an override; then the md5 of the
     per-field data versions, each read as provenance.data_version."""
-    fields = layout.field_keys(spec)
-    if not any(spec.field(f).data_version for f in fields):
+    if not any(feature.data_version_overrides.values()):
         return exp.cast(exp.Null(), profile.column_type("string"))
-    return sample_hash(profile, [data_version(f, W) for f in fields])
+    return sample_hash(profile, [data_version(f, W) for f in feature.fields])
 
 
 def write_query(
-    project: Project, key: str, profile: DialectProfile, batch: Relation, *,
+    feature: ResolvedFeature, profile: DialectProfile, batch: Relation, *,
     written_at: datetime, write_id: int, carry: str | None = None,
 ) -> exp.Select:  # fmt: skip
     """The full rows to append for a batch: exactly `layout.table_columns(spec)` in that order,
@@ -191,16 +185,15 @@ def write_query(
     `metaxy_provenance` marks a batch sample whose upstream rows are missing. `write_id` comes
     from `writes.next_write_id`, allocated in the same transaction (see the module doc).
     """
-    spec = project.feature(key)
-    fields = layout.field_keys(spec)
-    declared = [name for name, _ in layout.declared_columns(spec)]
-    staged = _staged(project, spec, profile, batch, carry)
+    fields = feature.fields
+    ids, declared = feature.id_names, feature.declared_names
+    staged = _staged(feature, profile, batch, carry)
     carried = [col(layout.CARRIED, W)] if carry is not None else []
     versions = [
-        exp.alias_(_data_version(spec, f, profile), layout.data_version_column(f), copy=False)
+        exp.alias_(_data_version(feature, f, profile), layout.data_version_column(f), copy=False)
         for f in fields
     ]
-    keep = [col(name, W) for name in (*spec.id_columns, *declared)]
+    keep = [col(name, W) for name in (*ids, *declared)]
     keep += [col(layout.provenance_column(f), W) for f in fields]
     versioned = exp.select(*keep, *versions, *(c.copy() for c in carried)).from_(staged.subquery(W, copy=False))
 
@@ -209,16 +202,16 @@ def write_query(
         per_field += [col(layout.provenance_column(f), W), col(layout.data_version_column(f), W)]
     stamp = profile.timestamp_literal(written_at)
     final = exp.select(
-        *(col(name, W) for name in (*spec.id_columns, *declared)),
+        *(col(name, W) for name in (*ids, *declared)),
         *per_field,
         exp.alias_(
             sample_hash(profile, [col(layout.provenance_column(f), W) for f in fields]),
             layout.PROVENANCE,
             copy=False,
         ),
-        exp.alias_(_sample_data_version(spec, profile), layout.DATA_VERSION, copy=False),
-        exp.alias_(lit(project.versions.feature[key]), layout.FEATURE_VERSION, copy=False),
-        exp.alias_(lit(project.versions.project), layout.PROJECT_VERSION, copy=False),
+        exp.alias_(_sample_data_version(feature, profile), layout.DATA_VERSION, copy=False),
+        exp.alias_(lit(feature.feature_version), layout.FEATURE_VERSION, copy=False),
+        exp.alias_(lit(feature.project_version), layout.PROJECT_VERSION, copy=False),
         exp.alias_(stamp, layout.WRITTEN_AT, copy=False),
         exp.alias_(write_id_literal(write_id, profile), layout.WRITE_ID, copy=False),
         *carried,

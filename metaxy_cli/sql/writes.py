@@ -14,10 +14,10 @@ from datetime import datetime
 
 from sqlglot import exp
 
-from metaxy_cli.model import Project
 from metaxy_cli.sql import layout
 from metaxy_cli.sql.dialects import DialectProfile
-from metaxy_cli.sql.provenance import definition, lit
+from metaxy_cli.sql.provenance import lit
+from metaxy_cli.sql.resolved import ResolvedFeature
 
 WRITE, DELETE = "write", "delete"
 
@@ -37,18 +37,18 @@ def next_write_id() -> exp.Select:
 
 
 def log_write(
-    project: Project, key: str, profile: DialectProfile, *, write_id: int, operation: str,
+    feature: ResolvedFeature, profile: DialectProfile, *, write_id: int, operation: str,
     rows: int, written_at: datetime,
 ) -> exp.Insert:  # fmt: skip
-    """INSERT the log row of one write of `key` (columns: layout.WRITES_COLUMNS)."""
+    """INSERT the log row of one write of `feature` (columns: layout.WRITES_COLUMNS)."""
     stamp = profile.timestamp_literal(written_at)
     values = [
         write_id_literal(write_id, profile),
-        lit(key),
+        lit(feature.key),
         lit(operation),
         exp.Literal.number(int(rows)),
-        lit(project.versions.feature[key]),
-        lit(definition(project, key)),
+        lit(feature.feature_version),
+        lit(feature.definition),
         stamp,
     ]
     columns = [name for name, _ in layout.WRITES_COLUMNS]

@@ -1,6 +1,24 @@
-"""Metadata stores: named in metaxy.yaml, opened with `open_store(project, name)`.
+"""Stage 3 of the pipeline: metadata stores, the databases that hold samples and their versions.
 
-Light on purpose: backends (duckdb, sqlite3) are imported only when a store is opened.
+Owns the store interface (`base.Store`: a few primitives per backend, everything shared built
+with sqlglot), one module per backend (`duckdb`, `sqlite`), the named stores of metaxy.yaml
+(`config`), and batch I/O: reading user files and Arrow data, typed and checked (`io`, `batch`).
+Backends are imported only when a store is opened.
+
+Adding a backend, step by step:
+  1. `sql/dialects.py`: one `DialectProfile` entry in PROFILES (hash function, canonical text of
+     each portable type, SQL types, UDFs, query finishing). Nothing else in sql/ changes.
+  2. `store/<engine>.py`: a `Store` subclass with `engine = "<profile name>"`, `from_settings`,
+     and the primitives `execute`, `fetch_all`, `fetch_batches`, `stage`, `list_columns`,
+     `close` (plus `copy_to` where the engine writes files itself); set the class flags
+     (`begin`, `indexes_ids`) the engine needs.
+  3. `store/config.py`: one line in BACKENDS, `"<type>": "metaxy_cli.store.<engine>:<Class>"`.
+  4. Tests: tests/test_store_<engine>.py runs tests/store_contract.py on a real server or file;
+     add the store to BACKENDS in tests/test_engine.py (the seed story and the cross-backend
+     identity test); document its settings in schemas/project.schema.json (and its packaged
+     copy) and the README's Stores section.
+
+May import: definitions, sql, and the engine's driver (duckdb, sqlite3, ...) lazily.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Mapping, Sequence
 
-from metaxy_cli.errors import StoreError
+from metaxy_cli.definitions.errors import StoreError
+from metaxy_cli.store.io import MEMORY
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 Columns = Sequence[tuple[str, str]]  # (column name, portable type)
 BATCH_ROWS = 65_536
-MEMORY = ":memory:"
 
 
 def open_database_file(path: str) -> str:
@@ -135,7 +135,7 @@ class Store(ABC):
 
     def copy_to(self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None) -> int:
         """Stream a query's result to a parquet, csv or jsonl file; returns the row count."""
-        from metaxy_cli.samples_io import write_batches
+        from metaxy_cli.store.io import write_batches
 
         return write_batches(self.fetch_batches(sql, types=types), path, file_format)
 

@@ -12,13 +12,13 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from metaxy_cli.errors import StoreError
-from metaxy_cli.model import StoreConfig
+from metaxy_cli.definitions.errors import StoreError
+from metaxy_cli.definitions.model import StoreConfig
 from metaxy_cli.store.base import MEMORY
-from metaxy_cli.suggest import did_you_mean
+from metaxy_cli.definitions.suggest import did_you_mean
 
 if TYPE_CHECKING:
-    from metaxy_cli.model import Project
+    from metaxy_cli.definitions.project import Project
     from metaxy_cli.store.base import Store
 
 BACKENDS: dict[str, str] = {

@@ -12,28 +12,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from metaxy_cli.errors import StoreError
+from metaxy_cli.definitions.errors import StoreError
 from metaxy_cli.store.base import BATCH_ROWS, MEMORY, Store, database_message, open_database_file, seconds_setting
+from metaxy_cli.store.io import connect
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
 DEFAULT_PATH = ".metaxy/metadata.duckdb"
-
-
-def connect(location: str = MEMORY, config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
-    """Every DuckDB connection metaxy opens (store, private batch readers, file writers).
-
-    The session time zone is UTC: a timezone-aware input timestamp is cast to the stored naive
-    timestamp the same way on every machine (DuckDB's default is the machine's local zone, which
-    would make the same file hash differently in New York and in CI).
-    """
-    import duckdb
-
-    connection = duckdb.connect(location, config=config or {})
-    connection.execute("SET TimeZone = 'UTC'").fetchall()
-    return connection
 
 
 # DuckDB's own default (80% of RAM) lets its buffer pool grow to 10 GB on a 10M-sample store; 4 GB
@@ -168,7 +155,7 @@ class DuckDBStore(Store):
 
     def copy_to(self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None) -> int:
         """COPY (query) TO file: DuckDB writes the result without handing rows to Python."""
-        from metaxy_cli.samples_io import copy_options, string_literal
+        from metaxy_cli.store.io import copy_options, string_literal
 
         # COPY targets cannot be bound as parameters: a quoted literal.
         return int(self.fetch_all(f"COPY ({sql}) TO {string_literal(str(path))} ({copy_options(file_format)})")[0][0])

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from metaxy_cli.errors import StoreError
+from metaxy_cli.definitions.errors import StoreError
 from metaxy_cli.store.base import BATCH_ROWS, MEMORY, Store, database_message, open_database_file, seconds_setting
 
 if TYPE_CHECKING:

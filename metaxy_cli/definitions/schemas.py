@@ -9,9 +9,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from metaxy_cli.keys import key_problem
-from metaxy_cli.schema_check import UnsupportedSchema, compile_schema
-from metaxy_cli.suggest import did_you_mean
+from metaxy_cli.definitions.keys import key_problem
+from metaxy_cli.definitions.schema_check import UnsupportedSchema, compile_schema
+from metaxy_cli.definitions.suggest import did_you_mean
 
 PROJECT_SCHEMA = "project.schema.json"
 FEATURES_SCHEMA = "features.schema.json"
@@ -30,7 +30,7 @@ class SchemaIssue:
 
 
 def load_schema(name: str) -> dict[str, Any]:
-    return json.loads(resources.files("metaxy_cli").joinpath("schemas", name).read_text())
+    return json.loads(resources.files("metaxy_cli.definitions").joinpath("schemas", name).read_text())
 
 
 _ANNOTATIONS = frozenset({"title", "description", "examples", "default", "$comment", "$schema"})

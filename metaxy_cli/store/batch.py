@@ -12,15 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from metaxy_cli.errors import DataError
-from metaxy_cli.samples_io import InputSource, open_input, quote
-from metaxy_cli.sql.layout import PREFIX, PROVENANCE, declared_columns, id_columns
-from metaxy_cli.suggest import did_you_mean
+from metaxy_cli.definitions.errors import DataError
+from metaxy_cli.store.io import InputSource, connect, open_input, quote
+from metaxy_cli.sql.layout import PREFIX, PROVENANCE
+from metaxy_cli.definitions.suggest import did_you_mean
 
 if TYPE_CHECKING:
     import duckdb
 
-    from metaxy_cli.model import FeatureSpec
+    from metaxy_cli.sql.resolved import ResolvedFeature
     from metaxy_cli.store.base import Store
 
 BATCH = "metaxy_batch"
@@ -34,7 +34,6 @@ def duckdb_for(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
     if native is not None:
         yield native
         return
-    from metaxy_cli.store.duckdb import connect
 
     connection = connect()
     try:
@@ -44,7 +43,7 @@ def duckdb_for(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def load_batch(
-    store: Store, spec: FeatureSpec, data: Any, *, ids_only: bool = False, name: str = BATCH,
+    store: Store, feature: ResolvedFeature, data: Any, *, ids_only: bool = False, name: str = BATCH,
     keep_provenance: bool = False,
 ) -> int:  # fmt: skip
     """Stage `data` as the temporary table `name` in `store`, typed and checked; returns its rows.
@@ -57,13 +56,13 @@ def load_batch(
     import duckdb
 
     native = getattr(store, "native_duckdb", None) is not None
-    with duckdb_for(store) as connection, _opened(spec, data, connection) as source:
-        columns = _input_columns(connection, source.relation, spec, source.label)
+    with duckdb_for(store) as connection, _opened(feature, data, connection) as source:
+        columns = _input_columns(connection, source.relation, feature, source.label)
         present = [name for name in columns if not name.startswith(PREFIX)]
-        wanted = id_columns(spec) if ids_only else id_columns(spec) + declared_columns(spec)
+        wanted = list(feature.id_columns) if ids_only else list(feature.id_columns + feature.declared_columns)
         if not ids_only:
-            _refuse_unknown(spec, present, wanted, source.label)
-        _require_ids(spec, present, source.label)
+            _refuse_unknown(feature, present, wanted, source.label)
+        _require_ids(feature, present, source.label)
         if keep_provenance and PROVENANCE in columns:
             present, wanted = present + [PROVENANCE], wanted + [(PROVENANCE, "string")]
         text = {name for name, kind in columns.items() if kind == "VARCHAR"}
@@ -73,10 +72,10 @@ def load_batch(
         try:
             connection.execute(f"CREATE OR REPLACE {kind} {quote(name)} AS {select}")
         except duckdb.Error as error:
-            typed = _type_error(connection, spec, source.relation, present, wanted, source.label)
-            raise typed or DataError(f"{spec.key}: cannot read {source.label}: {_first_line(error)}") from None
+            typed = _type_error(connection, feature, source.relation, present, wanted, source.label)
+            raise typed or DataError(f"{feature.key}: cannot read {source.label}: {_first_line(error)}") from None
         try:
-            _check_ids(connection, spec, name, source.label)
+            _check_ids(connection, feature, name, source.label)
             rows = connection.execute(f"SELECT count(*) FROM {quote(name)}").fetchall()[0][0]
             if not native:
                 cursor = connection.cursor()  # the stream must not hold the main connection
@@ -91,13 +90,13 @@ def load_batch(
 
 
 @contextmanager
-def _opened(spec: FeatureSpec, data: Any, connection: duckdb.DuckDBPyConnection) -> Iterator[InputSource]:
+def _opened(feature: ResolvedFeature, data: Any, connection: duckdb.DuckDBPyConnection) -> Iterator[InputSource]:
     """open_input, with errors about the input itself naming the feature."""
     try:
         context = open_input(data, connection)
         source = context.__enter__()
     except DataError as error:
-        raise DataError(f"{spec.key}: {error}") from None
+        raise DataError(f"{feature.key}: {error}") from None
     try:
         yield source
     except BaseException as error:
@@ -117,33 +116,33 @@ def carries_provenance(store: Store, name: str = BATCH) -> bool:
     return PROVENANCE in store.fetch_batches(f"SELECT * FROM {quote(name)} LIMIT 0").schema.names
 
 
-def _input_columns(connection: duckdb.DuckDBPyConnection, relation: str, spec: FeatureSpec, label: str) -> dict[str, str]:
+def _input_columns(connection: duckdb.DuckDBPyConnection, relation: str, feature: ResolvedFeature, label: str) -> dict[str, str]:
     """Every input column with its DuckDB type, read once (a CSV is sniffed per read)."""
     import duckdb
 
     try:
         result = connection.sql(f"SELECT * FROM {relation} LIMIT 0")
     except duckdb.Error as error:
-        raise DataError(f"{spec.key}: cannot read {label}: {_first_line(error)}") from None
+        raise DataError(f"{feature.key}: cannot read {label}: {_first_line(error)}") from None
     return {name: str(kind) for name, kind in zip(result.columns, result.types)}
 
 
-def _refuse_unknown(spec: FeatureSpec, present: list[str], wanted: list[tuple[str, str]], label: str) -> None:
+def _refuse_unknown(feature: ResolvedFeature, present: list[str], wanted: list[tuple[str, str]], label: str) -> None:
     known = [name for name, _ in wanted]
     unknown = [column for column in present if column not in known]
     if unknown:
         first = unknown[0]
         declared = ", ".join(known)
         raise DataError(
-            f"{spec.key}: unknown column {first!r} in {label}{did_you_mean(first, known)}"
+            f"{feature.key}: unknown column {first!r} in {label}{did_you_mean(first, known)}"
             f" (declared: {declared}; declare it under `columns` or drop it)"
         )
 
 
-def _require_ids(spec: FeatureSpec, present: list[str], label: str) -> None:
-    missing = [column for column in spec.id_columns if column not in present]
+def _require_ids(feature: ResolvedFeature, present: list[str], label: str) -> None:
+    missing = [column for column in feature.id_names if column not in present]
     if missing:
-        raise DataError(f"{spec.key}: {label} has no id column {missing[0]!r} (id columns: {', '.join(spec.id_columns)})")
+        raise DataError(f"{feature.key}: {label} has no id column {missing[0]!r} (id columns: {', '.join(feature.id_names)})")
 
 
 def _duckdb_type(portable: str) -> str:
@@ -173,18 +172,18 @@ def _typed_select(relation: str, present: list[str], wanted: list[tuple[str, str
     return f"SELECT {', '.join(items)} FROM {relation}"
 
 
-def _type_error(connection, spec: FeatureSpec, relation: str, present: list[str], wanted: list[tuple[str, str]], label: str) -> DataError | None:
+def _type_error(connection, feature: ResolvedFeature, relation: str, present: list[str], wanted: list[tuple[str, str]], label: str) -> DataError | None:
     """The first value that does not cast, naming its column, type and samples; None if none."""
     import duckdb
 
     try:
-        return _find_type_error(connection, spec, relation, present, wanted, label)
+        return _find_type_error(connection, feature, relation, present, wanted, label)
     except duckdb.Error:
         return None  # the input itself is unreadable
 
 
-def _find_type_error(connection, spec: FeatureSpec, relation: str, present: list[str], wanted: list[tuple[str, str]], label: str) -> DataError | None:
-    ids = ", ".join(f"CAST({quote(c)} AS VARCHAR)" for c in spec.id_columns)
+def _find_type_error(connection, feature: ResolvedFeature, relation: str, present: list[str], wanted: list[tuple[str, str]], label: str) -> DataError | None:
+    ids = ", ".join(f"CAST({quote(c)} AS VARCHAR)" for c in feature.id_names)
     for name, portable in wanted:
         if name not in present:
             continue
@@ -195,25 +194,25 @@ def _find_type_error(connection, spec: FeatureSpec, relation: str, present: list
         )
         rows = connection.execute(bad).fetchall()
         if rows:
-            samples = "; ".join(_sample(spec, row[1:]) for row in rows)
-            return DataError(f"{spec.key}: column {name!r} must be {portable}, got {rows[0][0]!r} in {label} (samples: {samples})")
+            samples = "; ".join(_sample(feature, row[1:]) for row in rows)
+            return DataError(f"{feature.key}: column {name!r} must be {portable}, got {rows[0][0]!r} in {label} (samples: {samples})")
     return None
 
 
-def _sample(spec: FeatureSpec, values: tuple) -> str:
-    return ", ".join(f"{column}={value!r}" for column, value in zip(spec.id_columns, values))
+def _sample(feature: ResolvedFeature, values: tuple) -> str:
+    return ", ".join(f"{column}={value!r}" for column, value in zip(feature.id_names, values))
 
 
-def _check_ids(connection, spec: FeatureSpec, table: str, label: str) -> None:
+def _check_ids(connection, feature: ResolvedFeature, table: str, label: str) -> None:
     """Every sample has all its ids, and no id appears twice in one batch."""
-    ids = ", ".join(quote(c) for c in spec.id_columns)
-    missing = " OR ".join(f"{quote(c)} IS NULL" for c in spec.id_columns)
+    ids = ", ".join(quote(c) for c in feature.id_names)
+    missing = " OR ".join(f"{quote(c)} IS NULL" for c in feature.id_names)
     row = connection.execute(f"SELECT count(*) FROM {quote(table)} WHERE {missing}").fetchall()[0]
     if row[0]:
-        raise DataError(f"{spec.key}: {row[0]} sample(s) in {label} have an empty id column")
+        raise DataError(f"{feature.key}: {row[0]} sample(s) in {label} have an empty id column")
     duplicates = connection.execute(
         f"SELECT {ids}, count(*) AS n FROM {quote(table)} GROUP BY ALL HAVING count(*) > 1 ORDER BY {ids} LIMIT {SHOWN}"
     ).fetchall()
     if duplicates:
-        samples = "; ".join(f"{_sample(spec, row[:-1])} ({row[-1]} rows)" for row in duplicates)
-        raise DataError(f"{spec.key}: duplicate ids in {label}: {samples}")
+        samples = "; ".join(f"{_sample(feature, row[:-1])} ({row[-1]} rows)" for row in duplicates)
+        raise DataError(f"{feature.key}: duplicate ids in {label}: {samples}")

@@ -1,17 +1,14 @@
-"""The feature graph as frozen values: what the YAML says, resolved and validated. No I/O."""
+"""Features and fields as frozen values: what the YAML says, checked by the loader. No I/O.
+
+The whole project (features in order, their graph and versions) is `project.Project`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from metaxy_cli.keys import fq_field, table_name
-
-if TYPE_CHECKING:
-    from metaxy_cli.graph import FeatureGraph
-    from metaxy_cli.hashing import Versions
+from metaxy_cli.definitions.keys import fq_field, table_name
 
 DocPath = tuple[str | int, ...]
 DEFAULT_ID_COLUMNS = ("sample_uid",)
@@ -109,50 +106,16 @@ class FeatureSpec:
     def column(self, name: str) -> Column | None:
         return next((column for column in self.columns if column.name == name), None)
 
+    def typed_id_columns(self) -> list[tuple[str, str]]:
+        """(name, portable type) of each id column: declared under `columns`, else as an upstream
+        declares it (`id_types`, resolved by the loader), else string."""
+        declared = {column.name: column.type for column in self.columns}
+        inherited = dict(self.id_types)
+        return [(name, declared.get(name) or inherited.get(name, "string")) for name in self.id_columns]
+
 
 @dataclass(frozen=True)
 class StoreConfig:
     name: str
     type: str
     settings: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-
-
-@dataclass(frozen=True, eq=False)
-class Project:
-    """A loaded, validated project. `features` are in topological order."""
-
-    name: str
-    root: Path
-    features: dict[str, FeatureSpec]
-    stores: dict[str, StoreConfig] = field(default_factory=dict)
-    default_store: str | None = None
-    truncate: int = 8
-    plan_base: str | None = None
-    source_label: str = "metaxy.yaml"
-
-    def feature(self, key: str) -> FeatureSpec:
-        try:
-            return self.features[key]
-        except KeyError:
-            from metaxy_cli.errors import UnknownFeatureError
-            from metaxy_cli.suggest import did_you_mean
-
-            raise UnknownFeatureError(
-                f"unknown feature {key!r}{did_you_mean(key, self.features)}"
-            ) from None
-
-    @cached_property
-    def graph(self) -> FeatureGraph:
-        from metaxy_cli.graph import FeatureGraph
-
-        return FeatureGraph(self.features)
-
-    @cached_property
-    def versions(self) -> Versions:
-        from metaxy_cli.hashing import compute_versions
-
-        return compute_versions(self)
-
-    def short(self, version: str) -> str:
-        """A version truncated for display."""
-        return version[: self.truncate]

@@ -18,10 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from metaxy_cli.graph import FieldRef, topological_order
-from metaxy_cli.hashing import Versions, metadata_payload
-from metaxy_cli.keys import fq_field
-from metaxy_cli.model import FeatureSpec, FieldSpec, Project
+from metaxy_cli.definitions.graph import FieldRef, topological_order
+from metaxy_cli.definitions.versions import Versions, metadata_payload
+from metaxy_cli.definitions.keys import fq_field
+from metaxy_cli.definitions.model import FeatureSpec, FieldSpec
+from metaxy_cli.definitions.project import Project
 
 Status = Literal["added", "removed", "changed", "affected", "metadata", "unchanged"]
 STATUSES: tuple[Status, ...] = ("added", "removed", "changed", "affected", "metadata", "unchanged")

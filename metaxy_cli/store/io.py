@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from metaxy_cli.errors import DataError
+from metaxy_cli.definitions.errors import DataError
 
 if TYPE_CHECKING:
     import duckdb
@@ -29,6 +29,7 @@ _EXTENSIONS = {
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
 }  # fmt: skip
 STDIN = "-"
+MEMORY = ":memory:"  # a DuckDB (or SQLite) database that lives in the process only
 
 
 def format_of(path: str | Path, default: str | None = None) -> str:
@@ -55,6 +56,20 @@ class InputSource:
 
     relation: str
     label: str
+
+
+def connect(location: str = MEMORY, config: dict[str, Any] | None = None) -> duckdb.DuckDBPyConnection:
+    """Every DuckDB connection metaxy opens (store, private batch readers, file writers).
+
+    The session time zone is UTC: a timezone-aware input timestamp is cast to the stored naive
+    timestamp the same way on every machine (DuckDB's default is the machine's local zone, which
+    would make the same file hash differently in New York and in CI).
+    """
+    import duckdb
+
+    connection = duckdb.connect(location, config=config or {})
+    connection.execute("SET TimeZone = 'UTC'").fetchall()
+    return connection
 
 
 def string_literal(text: str) -> str:
@@ -145,8 +160,6 @@ def copy_options(file_format: str) -> str:
 
 def write_batches(reader: pa.RecordBatchReader, path: str | Path, file_format: str) -> int:
     """Stream Arrow batches to a file (DuckDB consumes the reader batch by batch); row count."""
-    from metaxy_cli.store.duckdb import connect
-
     connection = connect()
     try:
         connection.register("metaxy_output", reader)

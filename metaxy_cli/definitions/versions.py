@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any
 from blake3 import blake3
 
 if TYPE_CHECKING:
-    from metaxy_cli.model import FeatureSpec, Project
+    from collections.abc import Mapping
+
+    from metaxy_cli.definitions.graph import FeatureGraph
+    from metaxy_cli.definitions.model import FeatureSpec
 
 FieldRef = tuple[str, str]
 
@@ -56,14 +59,14 @@ def metadata_payload(spec: FeatureSpec) -> dict[str, Any]:
     }
 
 
-def compute_versions(project: Project) -> Versions:
-    graph = project.graph
+def compute_versions(name: str, features: Mapping[str, FeatureSpec], graph: FeatureGraph) -> Versions:
+    """Every version of the project `name`, one pass over `graph` in topological order."""
     field_versions: dict[FieldRef, str] = {}
     feature_versions: dict[str, str] = {}
     code_versions: dict[str, str] = {}
     metadata: dict[str, str] = {}
     for key in graph.order:
-        spec = project.features[key]
+        spec = features[key]
         for field in spec.fields:
             parents = graph.field_parents[(key, field.key)]
             field_versions[(key, field.key)] = digest(
@@ -87,6 +90,6 @@ def compute_versions(project: Project) -> Versions:
         metadata[key] = digest("metadata", {"feature": key, **metadata_payload(spec)})
     project_version = digest(
         "project",
-        {"project": project.name, "features": sorted([k, v] for k, v in feature_versions.items())},
+        {"project": name, "features": sorted([k, v] for k, v in feature_versions.items())},
     )
     return Versions(field_versions, feature_versions, code_versions, metadata, project_version)

@@ -6,8 +6,8 @@ import heapq
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 
-from metaxy_cli.keys import fq_field
-from metaxy_cli.model import ALL_UPSTREAM_FIELDS, FeatureSpec
+from metaxy_cli.definitions.keys import fq_field
+from metaxy_cli.definitions.model import ALL_UPSTREAM_FIELDS, FeatureSpec
 
 FieldRef = tuple[str, str]  # (feature key, field key)
 

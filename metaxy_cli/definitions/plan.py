@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from metaxy_cli.diffing import FeatureChange, FieldChange, ProjectDiff
+from metaxy_cli.definitions.diff import FeatureChange, FieldChange, ProjectDiff
 
 _RECOMPUTE = ("changed", "affected", "added")
 

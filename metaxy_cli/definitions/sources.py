@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-from metaxy_cli.errors import ProjectNotFoundError
+from metaxy_cli.definitions.errors import ProjectNotFoundError
 
 PROJECT_FILE = "metaxy.yaml"
 

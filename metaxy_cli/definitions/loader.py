@@ -13,11 +13,11 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from metaxy_cli.doc_cache import DocumentCache
-from metaxy_cli.errors import ConfigError, Location, Problem, ProjectNotFoundError
-from metaxy_cli.graph import find_cycle, topological_order
-from metaxy_cli.keys import column_stem, key_problem
-from metaxy_cli.model import (
+from metaxy_cli.definitions.doc_cache import DocumentCache
+from metaxy_cli.definitions.errors import ConfigError, Location, Problem, ProjectNotFoundError
+from metaxy_cli.definitions.graph import find_cycle, topological_order
+from metaxy_cli.definitions.keys import column_stem, history_table_name, key_problem, table_name
+from metaxy_cli.definitions.model import (
     ALL_UPSTREAM_FIELDS,
     DEFAULT_FIELD,
     DEFAULT_ID_COLUMNS,
@@ -28,14 +28,13 @@ from metaxy_cli.model import (
     FieldDep,
     FieldSpec,
     Origin,
-    Project,
     StoreConfig,
 )
-from metaxy_cli.sql.layout import current_table, history_table, id_columns
-from metaxy_cli.schemas import FEATURES_SCHEMA, PROJECT_SCHEMA, readable_path, validate
-from metaxy_cli.sources import PROJECT_FILE, DefinitionSource, WorktreeSource, resolve_project_file
-from metaxy_cli.suggest import did_you_mean
-from metaxy_cli.yaml_io import PositionIndex, YamlSyntaxError, load_fast
+from metaxy_cli.definitions.project import Project
+from metaxy_cli.definitions.schemas import FEATURES_SCHEMA, PROJECT_SCHEMA, readable_path, validate
+from metaxy_cli.definitions.sources import PROJECT_FILE, DefinitionSource, WorktreeSource, resolve_project_file
+from metaxy_cli.definitions.suggest import did_you_mean
+from metaxy_cli.definitions.yaml_io import PositionIndex, YamlSyntaxError, load_fast
 
 
 RESERVED_PREFIX = "metaxy"  # store tables of metaxy itself (metaxy_writes, ...)
@@ -256,7 +255,7 @@ def _check_features(reporter: _Reporter, specs: list[tuple[Origin, FeatureSpec]]
             continue
         if spec.key.startswith(RESERVED_PREFIX):
             reporter.add(origin, ("key",), f"feature key {spec.key!r}: keys starting with {RESERVED_PREFIX!r} are reserved for metaxy's own tables")
-        owned = (current_table(spec.key), history_table(spec.key))
+        owned = (table_name(spec.key), history_table_name(spec.key))
         clash = next((tables[name] for name in owned if name in tables), None)
         if clash is not None:
             reporter.add(origin, ("key",), f"feature {spec.key!r} has the same table name as {clash.key!r}")
@@ -349,7 +348,7 @@ def _resolve_id_columns(reporter: _Reporter, features: dict[str, FeatureSpec], o
                     f"{dep.feature!r} [{', '.join(upstream.id_columns)}] (samples are matched by id: give both the same id_columns)"
                 ))  # fmt: skip
                 continue
-            for name, kind in id_columns(upstream):
+            for name, kind in upstream.typed_id_columns():
                 if name in mine:
                     if mine[name] != kind:
                         reporter.add(spec.origin, ("columns", name), f"{key}: id column {name!r} is {mine[name]} here but {kind} in its dep {dep.feature!r}")

@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from metaxy_cli.doc_cache import DocumentCache
-from metaxy_cli.errors import GitRevisionError
-from metaxy_cli.sources import WorktreeSource, display_path
+from metaxy_cli.definitions.doc_cache import DocumentCache
+from metaxy_cli.definitions.errors import GitRevisionError
+from metaxy_cli.definitions.sources import WorktreeSource, display_path
 
 if TYPE_CHECKING:
-    from metaxy_cli.model import Project
+    from metaxy_cli.definitions.project import Project
 
 _SYMLINK_MODE = "120000"
 _MAX_LINK_HOPS = 16
@@ -265,7 +265,7 @@ def load_side(project_file: Path, revision: str | None, *, staged: bool = False,
     The working tree when `revision` is None and not `staged`; else the index or the revision.
     Returns a Project; a metaxy.yaml absent at that revision is a GitRevisionError.
     """
-    from metaxy_cli.loader import load_from_source
+    from metaxy_cli.definitions.loader import load_from_source
 
     source = open_source(project_file.parent, revision, staged=staged)
     if isinstance(source, WorktreeSource):
@@ -295,7 +295,7 @@ def configured_base(project_file: Path) -> str | None:
 
     An invalid project file is reported by the full load that follows, with its location.
     """
-    from metaxy_cli.yaml_io import YamlSyntaxError, load_fast
+    from metaxy_cli.definitions.yaml_io import YamlSyntaxError, load_fast
 
     try:
         document = load_fast(project_file.read_text(encoding="utf-8"), project_file.name)

@@ -34,6 +34,14 @@ def table_name(feature: str) -> str:
     return feature.replace("/", "__")
 
 
+HISTORY_SUFFIX = "__history"
+
+
+def history_table_name(feature: str) -> str:
+    """The append-only history table of a feature, next to its table of current rows."""
+    return table_name(feature) + HISTORY_SUFFIX
+
+
 def column_stem(field: str) -> str:
     """A field key as a column-name fragment (`audio/english` -> `audio__english`)."""
     return field.replace("/", "__").replace("-", "_")

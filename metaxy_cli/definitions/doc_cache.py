@@ -20,7 +20,7 @@ from typing import Any
 
 from blake3 import blake3
 
-from metaxy_cli import __version__
+from metaxy_cli.definitions import __version__
 
 CACHE_FOLDER = Path(".metaxy") / "cache" / "documents"
 _FORMAT = "metaxy/document-cache/v1"
@@ -28,7 +28,7 @@ _FORMAT = "metaxy/document-cache/v1"
 
 @cache
 def _schema_digest(schema: str) -> str:
-    return blake3(resources.files("metaxy_cli").joinpath("schemas", schema).read_bytes()).hexdigest()
+    return blake3(resources.files("metaxy_cli.definitions").joinpath("schemas", schema).read_bytes()).hexdigest()
 
 
 class DocumentCache:

@@ -26,7 +26,7 @@ from ruamel.yaml.events import (
 from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 
-from metaxy_cli.errors import Location, Problem
+from metaxy_cli.definitions.errors import Location, Problem
 
 PathPart = str | int
 DocPath = tuple[PathPart, ...]

@@ -1,0 +1,111 @@
+"""Stage 4 of the pipeline: the Python API that pipelines call on samples (spec sections 3-5).
+
+`write`, `increment`, `summary`, `status`, `delete` and `sql_text` take a Project, a store and a
+feature key. Each resolves the feature once (`sql.resolved`) and hands that object to the module
+that does the work: `writes` (versioned appends), `increments` (what to compute, and summary
+counts), `deletes` (tombstones), on top of `tables` (DDL, write log, history). Each is a few SQL
+statements built by `metaxy_cli.sql` and run inside the store; rows never pass through Python
+except where a caller asks for them. Heavy modules (sqlglot, duckdb, pyarrow) are imported
+inside functions so `import metaxy_cli` stays fast.
+
+May import: definitions, sql, store. Imported by: render, cli and the package root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from metaxy_cli.engine.increments import Increment, Summary, increment_of, output_types, summary_of
+from metaxy_cli.engine.writes import WriteResult, write_samples
+
+if TYPE_CHECKING:
+    from metaxy_cli.definitions.project import Project
+    from metaxy_cli.sql.resolved import ResolvedFeature
+    from metaxy_cli.store.base import Store
+
+Progress = Callable[[str], None]
+QUERIES = ("increment", "summary", "expected")
+
+__all__ = [
+    "QUERIES", "Increment", "Progress", "Summary", "WriteResult", "delete", "increment", "output_types",
+    "resolved", "sql_text", "status", "summary", "write",
+]  # fmt: skip
+
+
+def _quiet(message: str) -> None:
+    """The default progress callback: library code never prints."""
+
+
+def resolved(project: Project, key: str) -> ResolvedFeature:
+    """The feature `key` of `project`, resolved (an unknown key raises with a did-you-mean)."""
+    from metaxy_cli.sql.resolved import resolve
+
+    project.feature(key)
+    return resolve(project)[key]
+
+
+def write(
+    project: Project, store: Store, key: str, data: Any, *, written_at: datetime | None = None,
+    progress: Progress = _quiet,
+) -> WriteResult:
+    """Append samples (a file path, `-`, Arrow, pandas, polars or a list of dicts) in one transaction.
+
+    Provenance and data versions are computed in the store; a batch carrying its increment's
+    `metaxy_provenance` is checked against it, and samples whose upstream changed since are not
+    written (`WriteResult.outdated`). Any problem raises before anything is committed.
+    """
+    return write_samples(store, resolved(project, key), data, written_at=written_at, progress=progress)
+
+
+def increment(
+    project: Project, store: Store, key: str, *, input: Any = None, orphaned: bool = False,
+    progress: Progress = _quiet,
+) -> Increment:
+    """New and stale samples of `key` with the provenance to write back and per-field stale flags
+    (`metaxy_stale__<field>`); with `orphaned`, the stored samples no longer expected instead.
+
+    `input` is a root feature's listing (path, Arrow, ...); without it a root's stored rows are
+    re-hashed under the current definitions.
+    """
+    return increment_of(store, resolved(project, key), listing=input, orphaned=orphaned, progress=progress)
+
+
+def summary(project: Project, store: Store, key: str, *, input: Any = None) -> Summary:
+    """Counts of new / stale (per field) / orphaned / up-to-date samples, computed in SQL."""
+    return summary_of(store, resolved(project, key), listing=input)
+
+
+def status(project: Project, store: Store, keys: Iterable[str] | None = None) -> list[Summary]:
+    """One Summary per feature (all of them by default), in topological order."""
+    from metaxy_cli.sql.resolved import resolve
+
+    chosen = set(keys) if keys else set(project.graph.order)
+    for key in chosen:
+        project.feature(key)
+    return [summary_of(store, feature, listing=None) for key, feature in resolve(project).items() if key in chosen]
+
+
+def delete(
+    project: Project, store: Store, key: str, *, ids: Any = None, where: str | None = None,
+    deleted_at: datetime | None = None,
+) -> int:
+    """Soft-delete samples (by an id listing, or a SQL condition in the store's dialect): append
+    tombstones to history and remove them from the current rows. Returns how many were deleted.
+    """
+    from metaxy_cli.engine.deletes import delete_samples
+
+    return delete_samples(store, resolved(project, key), ids=ids, where=where, deleted_at=deleted_at)
+
+
+def sql_text(project: Project, key: str, dialect: str, *, query: str = "increment") -> str:
+    """The versioning query of a feature in any dialect sqlglot knows, to run in a warehouse."""
+    from metaxy_cli.sql import query as builders
+    from metaxy_cli.sql.dialects import profile_for
+    from metaxy_cli.sql.emit import to_sql
+
+    feature = resolved(project, key)
+    profile = profile_for(dialect)
+    build = {"increment": builders.increment_query, "summary": builders.summary_query, "expected": builders.expected_query}[query]
+    return to_sql(build(feature, profile), profile)

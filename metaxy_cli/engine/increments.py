@@ -1,0 +1,156 @@
+"""What a feature needs: its increment (new, stale and orphaned samples) and its summary counts,
+both one query run inside the store (spec section 4)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from metaxy_cli.definitions.errors import DataError, StoreError
+from metaxy_cli.engine.tables import drop_temporary, missing_upstream, prepare_tables, require_upstream
+from metaxy_cli.sql import layout
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from sqlglot import exp
+
+    from metaxy_cli.sql.resolved import ResolvedFeature
+    from metaxy_cli.store.base import Store
+
+_listing_ids = itertools.count(1)
+
+
+def output_types(feature: ResolvedFeature) -> dict[str, str]:
+    """Portable types of the increment columns (for stores whose results are untyped)."""
+    types = dict(feature.id_columns)
+    types[layout.STATUS] = "string"
+    types[layout.PROVENANCE] = "string"
+    for name in feature.fields:
+        types[layout.provenance_column(name)] = "string"
+        types[layout.stale_column(name)] = "boolean"
+    return types
+
+
+@dataclass
+class Increment:
+    """The samples of a feature to (re)compute, as SQL in the store, fetched on demand.
+
+    `to_arrow()` / `batches()` / `rows()` read it; `write_to(path, fmt)` streams it to a file;
+    `relation()` gives a DuckDB relation on a DuckDB store (no copy at all).
+    """
+
+    store: Store
+    feature: str
+    sql: str
+    types: dict[str, str] = field(repr=False)
+
+    def batches(self, batch_rows: int = 65_536) -> pa.RecordBatchReader:
+        return self.store.fetch_batches(self.sql, batch_rows, types=self.types)
+
+    def to_arrow(self) -> pa.Table:
+        return self.batches().read_all()
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Python dicts: convenient for small increments only."""
+        return self.to_arrow().to_pylist()
+
+    def relation(self):
+        connection = getattr(self.store, "native_duckdb", None)
+        if connection is None:
+            raise StoreError(f"store {self.store.name!r} is not DuckDB: use to_arrow() or batches()")
+        return connection.sql(self.sql)
+
+    def write_to(self, path, file_format: str) -> int:
+        """Stream the increment to a parquet, csv or jsonl file; returns the row count."""
+        return self.store.copy_to(self.sql, path, file_format, types=self.types)
+
+    def __len__(self) -> int:
+        return self.store.fetch_all(f"SELECT count(*) FROM ({self.sql}) AS i")[0][0]
+
+
+def _root_source(store: Store, feature: ResolvedFeature, listing: Any) -> str | None:
+    """Stage a root feature's listing (`--input`) as a temporary table; None without one."""
+    if listing is None:
+        return None
+    if not feature.is_root:
+        upstream = ", ".join(dep.key for dep in feature.upstream)
+        raise DataError(f"{feature.key}: --input is for root features only; its samples come from {upstream}")
+    from metaxy_cli.store.batch import load_batch
+
+    name = f"metaxy_listing_{next(_listing_ids)}"
+    load_batch(store, feature, listing, name=name)
+    return name
+
+
+def _filtered(query: exp.Select, statuses: tuple[str, ...], keep: list[str] | None) -> exp.Select:
+    from sqlglot import exp
+
+    columns = [exp.column(name) for name in keep] if keep else [exp.Star()]
+    status = exp.column(layout.STATUS)
+    condition = exp.In(this=status, expressions=[exp.Literal.string(s) for s in statuses])
+    return exp.select(*columns).from_(query.subquery("i")).where(condition)
+
+
+def increment_of(
+    store: Store, feature: ResolvedFeature, *, listing: Any, orphaned: bool, progress: Callable[[str], None]
+) -> Increment:
+    """See `metaxy_cli.engine.increments`."""
+    from metaxy_cli.sql.query import increment_query
+
+    require_upstream(store, feature)
+    prepare_tables(store, feature)
+    progress(f"{feature.key}: comparing expected and stored samples")
+    source = _root_source(store, feature, listing)
+    query = increment_query(feature, store.profile, root_source=source)
+    if orphaned:
+        query = _filtered(query, (layout.ORPHANED,), [*feature.id_names, layout.STATUS])
+    else:
+        query = _filtered(query, (layout.NEW, layout.STALE), None)
+    return Increment(store, feature.key, store.to_sql(query), output_types(feature))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Counts of one feature's samples; `waiting_for` names a required upstream without data."""
+
+    feature: str
+    new: int = 0
+    stale: int = 0
+    orphaned: int = 0
+    up_to_date: int = 0
+    stale_fields: dict[str, int] = field(default_factory=dict)
+    waiting_for: str | None = None
+
+    @property
+    def pending(self) -> int:
+        return self.new + self.stale + self.orphaned
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "feature": self.feature, "new": self.new, "stale": self.stale, "orphaned": self.orphaned,
+            "up_to_date": self.up_to_date, "stale_fields": self.stale_fields, "waiting_for": self.waiting_for,
+        }  # fmt: skip
+
+
+def summary_of(store: Store, feature: ResolvedFeature, *, listing: Any) -> Summary:
+    """See `metaxy_cli.engine.summary`."""
+    from metaxy_cli.sql.query import summary_query
+
+    key = feature.key
+    missing = missing_upstream(store, feature)
+    if missing is not None:
+        return Summary(key, waiting_for=missing)
+    if feature.is_root and listing is None and not store.table_exists(feature.table):
+        return Summary(key)
+    prepare_tables(store, feature)
+    source = _root_source(store, feature, listing)
+    try:
+        row = store.fetch_all(store.to_sql(summary_query(feature, store.profile, root_source=source)))[0]
+    finally:
+        if source is not None:
+            drop_temporary(store, source)
+    new, stale, orphaned, up_to_date = (int(value or 0) for value in row[:4])
+    per_field = {name: int(value or 0) for name, value in zip(feature.fields, row[4:])}
+    return Summary(key, new, stale, orphaned, up_to_date, per_field)

@@ -1,0 +1,154 @@
+"""Writing samples: a batch checked, versioned in SQL and appended in one transaction (spec 3, 5)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from metaxy_cli.definitions.errors import DataError
+from metaxy_cli.engine.tables import (
+    drop_temporary,
+    id_text,
+    ids_in,
+    insert,
+    log_write_of,
+    names,
+    next_write_id,
+    prepare_tables,
+    require_upstream,
+    supersede,
+)
+from metaxy_cli.sql import layout
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from metaxy_cli.sql.resolved import ResolvedFeature
+    from metaxy_cli.store.base import Store
+
+SHOWN = 3
+STAGED = "metaxy_staged"  # a non-root write's full rows, computed once (temporary)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """`rows` written; `outdated` samples not written because their upstream changed after the
+    increment they were computed from (a few named in `outdated_samples`): they stay stale."""
+
+    feature: str
+    rows: int
+    store: str
+    outdated: int = 0
+    outdated_samples: tuple[str, ...] = ()
+
+
+def write_samples(
+    store: Store, feature: ResolvedFeature, data: Any, *, written_at: datetime | None, progress: Callable[[str], None]
+) -> WriteResult:
+    """Append samples (a file path, `-`, Arrow, pandas, polars or a list of dicts) in one transaction.
+
+    Provenance and data versions are computed here; metaxy_* input columns are ignored, except
+    that a batch carrying its increment's `metaxy_provenance` is checked against it: a sample
+    whose upstream changed since (the expected provenance differs) is not written, since it was
+    computed from outdated inputs, and stays stale (`WriteResult.outdated`). Any problem
+    (columns, types, duplicate ids, ids without upstream rows) raises before anything is
+    committed, so the store is left exactly as it was.
+    """
+    from metaxy_cli.store.batch import BATCH, carries_provenance, load_batch
+
+    key = feature.key
+    require_upstream(store, feature)
+    written_at = written_at or datetime.now(UTC).replace(tzinfo=None)
+    progress(f"{key}: reading samples")
+    # Staged before the transaction: a bad batch is diagnosed on a connection still usable.
+    rows = load_batch(store, feature, data, keep_provenance=not feature.is_root)
+    outdated: tuple[int, tuple[str, ...]] = (0, ())
+    try:
+        with store.transaction():
+            prepare_tables(store, feature)
+            write_id = next_write_id(store)
+            source = BATCH
+            if not feature.is_root:
+                # Rows computed once into STAGED: orphans and outdated samples are found there.
+                carry = layout.PROVENANCE if carries_provenance(store) else None
+                _stage_rows(store, feature, write_id, written_at, carry)
+                _refuse_orphans(store, feature)
+                if carry is not None:
+                    outdated = _drop_outdated(store, feature)
+                    rows -= outdated[0]
+                source = STAGED
+            progress(f"{key}: writing {rows} samples")
+            log_write_of(store, feature, "write", rows, written_at, write_id)
+            supersede(store, feature, ids_in(feature, source))
+            stored = _rows(store, feature, source, write_id, written_at)
+            store.run(insert(feature.table, names(feature.table_columns), stored))
+    finally:
+        drop_temporary(store, BATCH, STAGED)
+    return WriteResult(key, rows, store.name, *outdated)
+
+
+def _rows(store: Store, feature: ResolvedFeature, source: str, write_id: int, written_at: datetime) -> exp.Select:
+    """The stored rows: computed from a root's batch here, or read back from STAGED."""
+    from sqlglot import exp
+
+    from metaxy_cli.sql.query import write_query
+
+    if source == STAGED:
+        columns = [exp.column(name, quoted=True) for name in names(feature.table_columns)]
+        return exp.select(*columns).from_(exp.to_table(STAGED, quoted=True))
+    return write_query(feature, store.profile, source, written_at=written_at, write_id=write_id)
+
+
+def _stage_rows(store: Store, feature: ResolvedFeature, write_id: int, written_at: datetime, carry: str | None) -> None:
+    from metaxy_cli.sql.query import write_query
+    from metaxy_cli.store.batch import BATCH
+
+    query = write_query(feature, store.profile, BATCH, written_at=written_at, write_id=write_id, carry=carry)
+    store.create_temporary_as(STAGED, query)
+
+
+def _refuse_orphans(store: Store, feature: ResolvedFeature) -> None:
+    """Batch samples without (required) upstream rows cannot get a provenance (NULL in STAGED):
+    name them."""
+    from sqlglot import exp
+
+    from metaxy_cli.sql.provenance import is_null
+
+    missing = is_null(exp.column(layout.PROVENANCE, quoted=True))
+    count, shown = _count_and_show(store, feature, missing)
+    if count:
+        upstream = ", ".join(dep.key for dep in feature.required)
+        raise DataError(f"{feature.key}: {count} sample(s) have no upstream rows in {upstream} (samples: {'; '.join(shown)})")
+
+
+def _drop_outdated(store: Store, feature: ResolvedFeature) -> tuple[int, tuple[str, ...]]:
+    """Remove from STAGED the samples whose carried increment provenance differs from the one
+    their upstream rows give now; returns their count and a few of their ids."""
+    from sqlglot import exp
+
+    from metaxy_cli.sql.provenance import is_null
+
+    carried = exp.column(layout.CARRIED, quoted=True)
+    changed = exp.and_(
+        exp.not_(is_null(carried)),
+        exp.NEQ(this=carried.copy(), expression=exp.column(layout.PROVENANCE, quoted=True)),
+    )
+    count, shown = _count_and_show(store, feature, changed)
+    if count:
+        store.run(exp.delete(exp.to_table(STAGED, quoted=True), where=changed))
+    return count, shown
+
+
+def _count_and_show(store: Store, feature: ResolvedFeature, condition: exp.Expression) -> tuple[int, tuple[str, ...]]:
+    """How many STAGED rows match `condition`, and the ids of the first few."""
+    from sqlglot import exp
+
+    table = exp.to_table(STAGED, quoted=True)
+    count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(table).where(condition.copy())))[0][0]
+    if not count:
+        return 0, ()
+    ids = [exp.column(name, quoted=True) for name in feature.id_names]
+    query = exp.select(*ids).from_(table.copy()).where(condition.copy()).order_by(*(i.copy() for i in ids)).limit(SHOWN)
+    return count, tuple(id_text(feature, row) for row in store.fetch_all(store.to_sql(query)))

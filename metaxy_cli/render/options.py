@@ -1,0 +1,42 @@
+"""What to draw: the options every graph renderer takes, and the features and edges they select."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from metaxy_cli.definitions.project import Project
+
+FORMATS = ("mermaid", "dot", "svg", "png", "json", "text")
+DIRECTIONS = ("TB", "LR")
+BINARY_FORMATS = ("png",)
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """What to draw and how. `features` empty means the whole graph."""
+
+    features: tuple[str, ...] = ()
+    upstream: bool = False
+    downstream: bool = False
+    direction: str = "TB"
+    show_versions: bool = True
+    color: bool = False  # ANSI colours (text format only; the CLI sets it for terminals)
+
+
+def selected_keys(project: Project, options: RenderOptions) -> list[str]:
+    """The features to draw, in topological order; unknown keys raise UnknownFeatureError."""
+    if not options.features:
+        return list(project.graph.order)
+    for key in options.features:
+        project.feature(key)  # raises with a did-you-mean hint
+    return project.graph.subgraph_keys(
+        options.features, upstream=options.upstream, downstream=options.downstream
+    )
+
+
+def selected_edges(project: Project, keys: list[str]) -> list[tuple[str, str]]:
+    """(dep, dependant) pairs between selected features, in topological order of the dependant."""
+    chosen = set(keys)
+    return [(dep, key) for dep, key in project.graph.edges() if dep in chosen and key in chosen]
