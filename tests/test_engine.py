@@ -11,18 +11,16 @@ import pytest
 from metaxy_cli import engine
 from metaxy_cli.definitions.errors import DataError, StoreError
 from metaxy_cli.definitions.loader import load_project
-from metaxy_cli.store.duckdb import DuckDBStore
-from metaxy_cli.store.sqlite import SQLiteStore
+from tests.backends import BACKENDS, backend_params, open_backend
 
-BACKENDS = {"duckdb": DuckDBStore, "sqlite": SQLiteStore}
 VIDEO, CROP, FACES, STT = "example/video", "example/crop", "example/face_detection", "example/stt"
 N = 200
 CHANGED = ["s013", "s150"]  # 1% of the samples
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+@pytest.fixture(params=backend_params())
 def store(request, tmp_path: Path):
-    opened = BACKENDS[request.param].open(tmp_path / f"store.{request.param}")
+    opened = open_backend(request.param, tmp_path / "store")
     yield opened
     opened.close()
 
@@ -224,8 +222,8 @@ def test_cross_backend_identity(tmp_path: Path, overview_dir: Path) -> None:
     typed = load_project(tmp_path)
     overview = load_project(overview_dir)
     results = []
-    for backend in sorted(BACKENDS):
-        with BACKENDS[backend].open(tmp_path / f"identity.{backend}") as store:
+    for backend in BACKENDS:
+        with open_backend(backend, tmp_path / "identity") as store:
             engine.write(typed, store, "media", typed_rows())
             engine.write(overview, store, VIDEO, videos())
             for key in (CROP, FACES, STT):
@@ -235,7 +233,7 @@ def test_cross_backend_identity(tmp_path: Path, overview_dir: Path) -> None:
             keys = ("media", VIDEO, CROP, FACES, STT)
             projects = (typed, overview, overview, overview, overview)
             results.append([stored_versions(store, p, k) for p, k in zip(projects, keys)])
-    assert results[0] == results[1]
+    assert all(result == results[0] for result in results[1:])
     assert len(results[0][0]) == 6 and len(results[0][2]) == N
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from metaxy_cli.definitions.errors import DataError, StoreError
-from metaxy_cli.engine.tables import begin_write, drop_temporary, ids_in, insert, prepare_tables, supersede
+from metaxy_cli.engine.tables import drop_temporary, ids_in, log_write_of, next_write_id, prepare_tables
 from metaxy_cli.sql import layout
 
 if TYPE_CHECKING:
@@ -41,9 +41,10 @@ def delete_samples(
         with store.transaction():
             prepare_tables(store, feature)
             count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(table).where(condition)))[0][0]
-            write_id = begin_write(store, feature, "delete", count, deleted_at)
-            store.run(insert(feature.history_table, *_tombstones(store, feature, condition, deleted_at, write_id)))
-            supersede(store, feature, condition)
+            write_id = next_write_id(store)
+            store.tombstone(feature, *_tombstones(store, feature, condition, deleted_at, write_id))
+            store.supersede(feature, condition)
+            log_write_of(store, feature, "delete", count, deleted_at, write_id)
     finally:
         drop_temporary(store, BATCH)
     return int(count)

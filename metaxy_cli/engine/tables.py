@@ -1,5 +1,5 @@
 """What every sample operation does to the store's tables: create and extend them, take a write
-id and log the write, move replaced rows to history, and the small SQL pieces they share."""
+id and log the write, and the small SQL pieces they share."""
 
 from __future__ import annotations
 
@@ -39,9 +39,7 @@ def prepare_tables(store: Store, feature: ResolvedFeature) -> None:
     with store.transaction():
         store.ensure_table(layout.WRITES, layout.WRITES_COLUMNS)
         for each in features:
-            store.ensure_table(each.table, each.table_columns)
-            store.ensure_id_index(each.id_index, each.table, each.id_names)
-            store.ensure_table(each.history_table, each.history_columns)
+            store.prepare_feature(each)
         for dep in feature.required:
             existing = store.list_columns(dep.feature.table)
             if existing is not None:
@@ -57,27 +55,15 @@ def next_write_id(store: Store) -> int:
 
 
 def log_write_of(store: Store, feature: ResolvedFeature, operation: str, rows: int, written_at: datetime, write_id: int) -> None:
-    """Record the write in the log, in the same transaction as its rows."""
+    """Record the write in the log, in the same transaction as its rows and after them: on an
+    engine without transactions the log row is what makes the rows visible (store/base.py)."""
     from metaxy_cli.sql.writes import log_write
 
     store.run(log_write(feature, store.profile, write_id=write_id, operation=operation, rows=rows, written_at=written_at))
 
 
-def begin_write(store: Store, feature: ResolvedFeature, operation: str, rows: int, written_at: datetime) -> int:
-    """Take the next write id and log the write; call inside the write's transaction."""
-    write_id = next_write_id(store)
-    log_write_of(store, feature, operation, rows, written_at, write_id)
-    return write_id
-
-
 def names(columns: Iterable[tuple[str, str]]) -> list[str]:
     return [name for name, _ in columns]
-
-
-def insert(table: str, columns: list[str], query: exp.Query) -> exp.Insert:
-    from sqlglot import exp
-
-    return exp.insert(query, exp.to_table(table, quoted=True), columns=columns)
 
 
 def ids_in(feature: ResolvedFeature, source: str | exp.Select) -> exp.In:
@@ -104,17 +90,3 @@ def drop_temporary(store: Store, *tables: str) -> None:
 
 def id_text(feature: ResolvedFeature, row: tuple) -> str:
     return ", ".join(f"{column}={value!r}" for column, value in zip(feature.id_names, row))
-
-
-def supersede(store: Store, feature: ResolvedFeature, condition: exp.Expression) -> None:
-    """Move the current rows matching `condition` to history (they are being replaced or
-    deleted), so the current table holds one row per id and every row ever written is kept:
-    current ∪ history is the full append-only log.
-    """
-    from sqlglot import exp
-
-    columns = names(feature.table_columns)
-    current = exp.to_table(feature.table, quoted=True)
-    old = exp.select(*(exp.column(name) for name in columns), exp.alias_(exp.false(), layout.DELETED))
-    store.run(insert(feature.history_table, columns + [layout.DELETED], old.from_(current).where(condition.copy())))
-    store.run(exp.delete(current.copy(), where=condition.copy()))

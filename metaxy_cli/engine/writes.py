@@ -12,13 +12,11 @@ from metaxy_cli.engine.tables import (
     drop_temporary,
     id_text,
     ids_in,
-    insert,
     log_write_of,
     names,
     next_write_id,
     prepare_tables,
     require_upstream,
-    supersede,
 )
 from metaxy_cli.sql import layout
 
@@ -80,10 +78,9 @@ def write_samples(
                     rows -= outdated[0]
                 source = STAGED
             progress(f"{key}: writing {rows} samples")
+            store.supersede(feature, ids_in(feature, source))
+            store.append(feature, _rows(store, feature, source, write_id, written_at))
             log_write_of(store, feature, "write", rows, written_at, write_id)
-            supersede(store, feature, ids_in(feature, source))
-            stored = _rows(store, feature, source, write_id, written_at)
-            store.run(insert(feature.table, names(feature.table_columns), stored))
     finally:
         drop_temporary(store, BATCH, STAGED)
     return WriteResult(key, rows, store.name, *outdated)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
     from metaxy_cli.sql.dialects import DialectProfile
+    from metaxy_cli.sql.resolved import ResolvedFeature
 
 Columns = Sequence[tuple[str, str]]  # (column name, portable type)
 BATCH_ROWS = 65_536
@@ -235,6 +236,47 @@ class Store(ABC):
         from sqlglot import exp
 
         self.run(exp.Drop(tables=[exp.to_table(table, quoted=True)], kind="TABLE", exists=True))
+
+    # -- how a feature's rows are kept ----------------------------------------------------------
+    # The default layout: a table of CURRENT rows (one per id) and an append-only history table;
+    # a write moves the rows it replaces to history inside its transaction. An engine without
+    # multi-statement transactions overrides these four methods to keep one append-only log per
+    # feature and make its current rows a view over the writes the write log has committed.
+
+    def prepare_feature(self, feature: ResolvedFeature) -> None:
+        """Create the feature's tables, or add the columns declared since they were created."""
+        self.ensure_table(feature.table, feature.table_columns)
+        self.ensure_id_index(feature.id_index, feature.table, feature.id_names)
+        self.ensure_table(feature.history_table, feature.history_columns)
+
+    def supersede(self, feature: ResolvedFeature, condition: exp.Expression) -> None:
+        """Move the current rows matching `condition` to history (they are being replaced or
+        deleted), so the current table holds one row per id and every row ever written is kept:
+        current ∪ history is the full append-only log.
+        """
+        from sqlglot import exp
+
+        from metaxy_cli.sql import layout
+
+        columns = [name for name, _ in feature.table_columns]
+        current = exp.to_table(feature.table, quoted=True)
+        old = exp.select(*(exp.column(name) for name in columns), exp.alias_(exp.false(), layout.DELETED))
+        into = exp.to_table(feature.history_table, quoted=True)
+        self.run(exp.insert(old.from_(current).where(condition.copy()), into, columns=columns + [layout.DELETED]))
+        self.run(exp.delete(current.copy(), where=condition.copy()))
+
+    def append(self, feature: ResolvedFeature, rows: exp.Query) -> None:
+        """Append new current rows (exactly `feature.table_columns`, in order)."""
+        from sqlglot import exp
+
+        columns = [name for name, _ in feature.table_columns]
+        self.run(exp.insert(rows, exp.to_table(feature.table, quoted=True), columns=columns))
+
+    def tombstone(self, feature: ResolvedFeature, columns: list[str], rows: exp.Query) -> None:
+        """Append deletion markers (ids, write time and id, `metaxy_deleted` TRUE) to history."""
+        from sqlglot import exp
+
+        self.run(exp.insert(rows, exp.to_table(feature.history_table, quoted=True), columns=columns))
 
     def _column_def(self, name: str, portable_type: str) -> exp.ColumnDef:
         from sqlglot import exp

@@ -1,0 +1,48 @@
+"""Every store backend the suite runs on, each a real engine, opened fresh for one test.
+
+A backend is one entry in OPENERS: a function that opens an empty store under a test's
+temporary folder (servers get a fresh schema or database instead). Tests take the `store`
+fixture of tests/conftest.py, parametrised over BACKENDS, so each new store runs the seed story,
+the contract and the cross-backend identity test unchanged. Backends whose engine is slow to
+start carry a mark (MARKS) so `pytest -m "not spark"` can skip them; CI runs them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from metaxy_cli.store.base import Store
+
+
+def _duckdb(folder: Path, name: str) -> Store:
+    from metaxy_cli.store.duckdb import DuckDBStore
+
+    return DuckDBStore.open(folder / f"{name}.duckdb", name=name)
+
+
+def _sqlite(folder: Path, name: str) -> Store:
+    from metaxy_cli.store.sqlite import SQLiteStore
+
+    return SQLiteStore.open(folder / f"{name}.sqlite", name=name)
+
+
+OPENERS: dict[str, Callable[[Path, str], Store]] = {
+    "duckdb": _duckdb,
+    "sqlite": _sqlite,
+}
+BACKENDS = sorted(OPENERS)
+MARKS: dict[str, pytest.MarkDecorator] = {}
+
+
+def open_backend(backend: str, folder: Path, name: str | None = None) -> Store:
+    """A new, empty store of `backend` (named `name`, default the backend's name)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return OPENERS[backend](folder, name or backend)
+
+
+def backend_params() -> list:
+    """pytest params for a fixture parametrised over every backend, with their marks."""
+    return [pytest.param(name, marks=[MARKS[name]] if name in MARKS else []) for name in BACKENDS]
