@@ -74,7 +74,7 @@ def write(context: CliContext, feature: str, file: str, store_name: str | None) 
         )
 
 
-@click.command()
+@click.command(short_help="The samples of FEATURE to (re)compute, with the provenance to write back.")
 @click.argument("feature")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the samples to this file (streamed).")
 @click.option("--format", "-f", "fmt", type=click.Choice(OUTPUT_FORMATS),
