@@ -29,12 +29,19 @@ def _sqlite(folder: Path, name: str) -> Store:
     return SQLiteStore.open(folder / f"{name}.sqlite", name=name)
 
 
+def _postgres(folder: Path, name: str) -> Store:
+    from tests import pg_server
+
+    return pg_server.open_store(name)
+
+
 OPENERS: dict[str, Callable[[Path, str], Store]] = {
     "duckdb": _duckdb,
     "sqlite": _sqlite,
+    "postgres": _postgres,
 }
 BACKENDS = sorted(OPENERS)
-MARKS: dict[str, pytest.MarkDecorator] = {}
+MARKS: dict[str, pytest.MarkDecorator] = {"postgres": pytest.mark.postgres}
 
 
 def open_backend(backend: str, folder: Path, name: str | None = None) -> Store:
