@@ -114,6 +114,17 @@ class DialectProfile:
         """The SQL type that stores a portable column type on this engine."""
         return exp.DataType.build(self.types[portable_type], dialect=self.name)
 
+    def stores_as(self, sql_type: str, portable_type: str) -> bool:
+        """Whether a column of SQL type `sql_type` (as the engine reports it) is the column this
+        engine makes for `portable_type` (an unparsable type is not)."""
+        from sqlglot.errors import SqlglotError
+
+        try:
+            stored = exp.DataType.build(sql_type, dialect=self.name)
+        except (SqlglotError, ValueError):
+            return False
+        return stored.this == self.column_type(portable_type).this
+
     def timestamp_literal(self, when: datetime) -> Expr:
         """A naive timestamp (metaxy's write times) as a typed literal in canonical text."""
         return exp.cast(exp.Literal.string(when.strftime(TIMESTAMP_FORMAT)), self.column_type("timestamp"))
