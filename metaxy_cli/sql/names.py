@@ -50,17 +50,21 @@ def check_unique(features: Iterable[ResolvedFeature], profile: DialectProfile) -
     queries, get the same stored name (only possible past the engine's identifier limit)."""
     if profile.max_identifier_length is None:
         return
-    limit = f"names past {profile.max_identifier_length} bytes are shortened in {profile.name}"
-    taken: dict[str, str] = {profile.identifier(layout.WRITES): layout.WRITES}
+    why = f"names past {profile.max_identifier_length} bytes are shortened in {profile.name}"
+    tables: dict[str, tuple[str, str]] = {profile.identifier(layout.WRITES): (layout.WRITES, "metaxy")}
     for feature in features:
         for name in relations(feature).values():
-            _claim(taken, profile.identifier(name), name, f"{limit}: rename feature {feature.key}")
+            other = tables.setdefault(profile.identifier(name), (name, feature.key))
+            if other[0] != name:
+                raise DialectError(
+                    f"features {other[1]} and {feature.key}: tables {other[0]!r} and {name!r} would both be stored as "
+                    f"{profile.identifier(name)!r} ({why}): rename one of the features"
+                )
         columns: dict[str, str] = {}
         for name in query_columns(feature):
-            _claim(columns, profile.identifier(name), name, f"feature {feature.key}: {limit}: rename a column or field")
-
-
-def _claim(taken: dict[str, str], stored: str, logical: str, advice: str) -> None:
-    other = taken.setdefault(stored, logical)
-    if other != logical:
-        raise DialectError(f"{other!r} and {logical!r} would both be stored as {stored!r} ({advice})")
+            other_column = columns.setdefault(profile.identifier(name), name)
+            if other_column != name:
+                raise DialectError(
+                    f"feature {feature.key}: columns {other_column!r} and {name!r} would both be stored as "
+                    f"{profile.identifier(name)!r} ({why}): rename one of the columns or fields"
+                )
