@@ -167,7 +167,11 @@ class Store(ABC):
             finally:
                 self._depth -= 1
             return
-        self.execute(self.begin)
+        try:
+            self.execute(self.begin)
+        except BaseException:
+            self._rollback()  # a `begin` of several statements may fail after its BEGIN
+            raise
         self._depth = 1
         try:
             yield

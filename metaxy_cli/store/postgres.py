@@ -213,6 +213,12 @@ class PostgresStore(Store):
         )
         return {name: kind for name, kind in rows} or None
 
+    def ensure_id_index(self, index: str, table: str, ids: Sequence[str]) -> None:
+        """Only when missing: CREATE INDEX IF NOT EXISTS checks table ownership first, so every
+        read (which prepares the tables) would fail for a user who may only read."""
+        if self.fetch_all("SELECT to_regclass(%s)", [quote(self.identifier(index))])[0][0] is None:
+            super().ensure_id_index(index, table, ids)
+
     def close(self) -> None:
         if self.connection is not None:
             self.connection.close()
