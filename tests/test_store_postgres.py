@@ -25,7 +25,7 @@ VIDEO, CROP = "example/video", "example/crop"
 
 
 @pytest.fixture
-def store() -> Iterator[PostgresStore]:
+def store(postgres_url: str) -> Iterator[PostgresStore]:
     opened = pg_server.open_store("postgres")
     yield opened
     opened.close()

@@ -255,6 +255,27 @@ def _clickhouse_finalize(query: exp.Query) -> exp.Query:
     return query
 
 
+def _postgres_finalize(query: exp.Query) -> exp.Query:
+    """OFFSET 0 on each derived table that hashes every row of one table and is read whole (the
+    FROM of its parent, not a join operand: a root's batch or listing): PostgreSQL pulls
+    subqueries up and copies their expressions into every reference above, so each field's md5,
+    read again by the sample hash, would be computed twice (root writes 1.5x slower). Joined
+    subqueries stay open: there the planner's inlining lets compare.py and the write of a
+    small batch hash only the rows that need it.
+    https://www.postgresql.org/docs/current/queries-limit.html (OFFSET 0 keeps a subquery)."""
+    query = query.copy()
+    for subquery in query.find_all(exp.Subquery):
+        inner = subquery.this
+        if not isinstance(subquery.parent, exp.From) or not isinstance(inner, exp.Select):
+            continue
+        if inner.args.get("joins") or inner.args.get("limit") or inner.args.get("offset"):
+            continue
+        source = inner.args.get("from_")
+        if source is not None and isinstance(source.this, exp.Table) and any(item.find(exp.MD5) for item in inner.expressions):
+            inner.set("offset", exp.Offset(expression=exp.Literal.number(0)))
+    return query
+
+
 _GENERIC_TYPES = {
     "string": "TEXT", "integer": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN",
     "date": "DATE", "timestamp": "TIMESTAMP", "binary": "VARBINARY", "json": "JSON",
@@ -292,6 +313,7 @@ PROFILES: dict[str, DialectProfile] = {
         hash=_md5,
         texts=_texts(binary=_postgres_hex, double=_zero_or(_postgres_double)),
         types={**_GENERIC_TYPES, "double": "DOUBLE PRECISION", "binary": "BYTEA", "json": "TEXT"},
+        finalize=_postgres_finalize,
         max_identifier_length=63,
     ),
     # Doubles: ClickHouse and Spark have no C '%.17g' formatter, so double root sources raise

@@ -156,6 +156,9 @@ class PostgresStore(Store):
                 kind = pa.string() if pa.types.is_null(inferred) else inferred
             fields.append(pa.field(column.name, kind))
         schema = pa.schema(fields)
+        if len(first) < batch_rows:  # all read: free the server's copy now (a reader may never be read)
+            cursor.close()
+            cursor = None
         return pa.RecordBatchReader.from_batches(schema, self._batches(cursor, first, schema, batch_rows))
 
     def _batches(self, cursor: Any, rows: list[tuple], schema: pa.Schema, batch_rows: int) -> Iterator[pa.RecordBatch]:
@@ -167,11 +170,12 @@ class PostgresStore(Store):
                 columns = list(zip(*rows))
                 arrays = [pa.array(values, field.type) for values, field in zip(columns, schema)]
                 yield pa.RecordBatch.from_arrays(arrays, schema=schema)
-                rows = cursor.fetchmany(batch_rows)
+                rows = cursor.fetchmany(batch_rows) if cursor is not None else []
         except psycopg.Error as error:
             raise self._error(error) from None
         finally:
-            cursor.close()
+            if cursor is not None:
+                cursor.close()
 
     def stage(self, name: str, data: pa.RecordBatchReader | pa.Table) -> None:
         """Arrow batches into a temporary table as CSV text through COPY FROM STDIN, then ANALYZE
