@@ -53,3 +53,17 @@ def open_backend(backend: str, folder: Path, name: str | None = None) -> Store:
 def backend_params() -> list:
     """pytest params for a fixture parametrised over every backend, with their marks."""
     return [pytest.param(name, marks=[MARKS[name]] if name in MARKS else []) for name in BACKENDS]
+
+
+# The store's own tables (temporary ones excluded), per backend: what "unchanged" compares.
+TABLE_LISTINGS: dict[str, str] = {
+    "duckdb": "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1",
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1",
+    "postgres": "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1",
+}
+
+
+def dump_tables(store: Store) -> dict[str, list[str]]:
+    """Every table of the store with its rows as sorted text: equal dumps, equal stores."""
+    tables = [row[0] for row in store.fetch_all(TABLE_LISTINGS[store.engine])]
+    return {table: sorted(repr(row) for row in store.fetch_all(f'SELECT * FROM "{table}"')) for table in tables}

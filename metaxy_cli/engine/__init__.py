@@ -58,15 +58,18 @@ def _check_names(features: Iterable[ResolvedFeature], store: Store) -> None:
 
 def write(
     project: Project, store: Store, key: str, data: Any, *, written_at: datetime | None = None,
-    progress: Progress = _quiet,
+    partial: bool = False, progress: Progress = _quiet,
 ) -> WriteResult:
     """Append samples (a file path, `-`, Arrow, pandas, polars or a list of dicts) in one transaction.
 
     Provenance and data versions are computed in the store; a batch carrying its increment's
     `metaxy_provenance` is checked against it, and samples whose upstream changed since are not
-    written (`WriteResult.outdated`). Any problem raises before anything is committed.
+    written (`WriteResult.outdated`). Every declared column must be given; with `partial`, the
+    missing ones keep the values of the samples' stored rows. Any problem raises before anything
+    is committed.
     """
-    return write_samples(store, resolved(project, key, store), data, written_at=written_at, progress=progress)
+    feature = resolved(project, key, store)
+    return write_samples(store, feature, data, written_at=written_at, partial=partial, progress=progress)
 
 
 def increment(
