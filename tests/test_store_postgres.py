@@ -24,6 +24,12 @@ pytestmark = pytest.mark.postgres
 VIDEO, CROP = "example/video", "example/crop"
 
 
+def video(uid: str, **values) -> dict:
+    """A row of example/video with every declared column."""
+    row = {"sample_uid": uid, "path": f"/v/{uid}.mp4", "audio_sha": "a", "frames_sha": "f", "frames": 1, "duration": 1.5, "size": 10}
+    return row | values
+
+
 @pytest.fixture
 def store(postgres_url: str) -> Iterator[PostgresStore]:
     opened = pg_server.open_store("postgres")
@@ -132,14 +138,14 @@ def test_read_only_user_reads_and_writes_nothing(store, overview_dir: Path) -> N
     if not superuser(store):
         pytest.skip("needs a superuser to create a role")
     project = load_project(overview_dir)
-    engine.write(project, store, VIDEO, [{"sample_uid": "a", "audio_sha": "x"}])
+    engine.write(project, store, VIDEO, [video("a", audio_sha="x")])
     with login_role(store, "pw", scram=False) as role:
         store.execute(f'GRANT USAGE ON SCHEMA "{store.schema}" TO {role}; GRANT SELECT ON ALL TABLES IN SCHEMA "{store.schema}" TO {role}')
         with PostgresStore.open(with_user(role, "pw"), name="ro", schema=store.schema) as reader:
             # Reads work (a feature without tables yet would need them created: not by this user).
             assert [s.up_to_date for s in engine.status(project, reader, [VIDEO])] == [1]
             with pytest.raises(StoreError) as caught:
-                engine.write(project, reader, VIDEO, [{"sample_uid": "b"}])
+                engine.write(project, reader, VIDEO, [video("b")])
             message = str(caught.value)
             assert message.startswith("store 'ro' (") and "password=***" in message and "\n" not in message
             assert "permission denied for table" in message and "grant it CREATE, INSERT, UPDATE and DELETE" in message
@@ -216,7 +222,7 @@ def test_latest_rows_are_read_through_the_ids_index_not_a_sort(store, overview_d
     from metaxy_cli.engine.tables import ids_in
 
     project = load_project(overview_dir)
-    rows = [{"sample_uid": f"s{i:05d}", "audio_sha": "a", "frames_sha": "f"} for i in range(20_000)]
+    rows = [video(f"s{i:05d}") for i in range(20_000)]
     for version in range(5):
         engine.write(project, store, VIDEO, [dict(row, audio_sha=f"a{version}") for row in rows])
     store.execute('ANALYZE "example__video"; ANALYZE "example__video__history"')
@@ -243,8 +249,8 @@ def _concurrent_writer(args: tuple[str, str, str, int]) -> list[int]:
     from metaxy_cli.store.postgres import PostgresStore
 
     project = load_project(Path(project_dir))
-    batch = [{"sample_uid": f"w{worker}-{k}", "audio_sha": f"a{worker}"} for k in range(500)]
-    shared = [{"sample_uid": f"shared-{k}", "audio_sha": f"a{worker}"} for k in range(500)]
+    batch = [video(f"w{worker}-{k}", audio_sha=f"a{worker}") for k in range(500)]
+    shared = [video(f"shared-{k}", audio_sha=f"a{worker}") for k in range(500)]
     with PostgresStore.open(url, schema=schema) as store:
         engine.write(project, store, VIDEO, batch)
         engine.write(project, store, VIDEO, shared)
@@ -276,12 +282,12 @@ def test_concurrent_writers_create_the_schema_once_and_lose_nothing(overview_dir
 
 def test_lock_timeout_names_the_other_writer(store, overview_dir: Path) -> None:
     project = load_project(overview_dir)
-    engine.write(project, store, VIDEO, [{"sample_uid": "a"}])
+    engine.write(project, store, VIDEO, [video("a")])
     with PostgresStore.open(pg_server.url(), name="other", schema=store.schema, lock_timeout=0.3) as other:
         with store.transaction():
             with pytest.raises(StoreError, match=r"^store 'other' \(.*\): another process is writing to this store \(waited lock_timeout"):
-                engine.write(project, other, VIDEO, [{"sample_uid": "b"}])
-        engine.write(project, other, VIDEO, [{"sample_uid": "b"}])
+                engine.write(project, other, VIDEO, [video("b")])
+        engine.write(project, other, VIDEO, [video("b")])
     assert store.fetch_all('SELECT sample_uid FROM "example__video" ORDER BY 1') == [("a",), ("b",)]
 
 
