@@ -369,3 +369,41 @@ def _sorted_lines(text: str) -> list[str]:
     """Rows of an increment come in no particular order; headers stay first."""
     lines = text.splitlines()
     return lines[:1] + sorted(lines[1:])
+
+
+def test_kill_during_write_leaves_store_unchanged(overview_dir: Path, tmp_path: Path) -> None:
+    """A `metaxy write` SIGKILLed while its INSERT runs: the server rolls the transaction back
+    (and frees the writers' lock); the store holds what it held, and takes the next write."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import duckdb
+
+    schema = pg_server.fresh_schema()
+    environ = os.environ | {"METAXY_PG_URL": pg_server.url(), "METAXY_PG_SCHEMA": schema}
+    base = [sys.executable, "-m", "metaxy_cli", "--project", str(overview_dir)]
+    small = tmp_path / "small.csv"
+    small.write_text("sample_uid,path\nv1,/old/1\nv2,/old/2\n")
+    subprocess.run([*base, "write", VIDEO, str(small), "--partial", "--store", "pg"], check=True, env=environ)
+    big = tmp_path / "big.parquet"
+    duckdb.connect().execute(
+        f"COPY (SELECT 'v' || i AS sample_uid, '/v/' || i AS path, md5('a' || i) AS audio_sha, md5('f' || i) AS frames_sha, "
+        f"i AS frames, i / 7 AS duration, i * 10 AS size FROM range(300000) t(i)) TO '{big}' (FORMAT PARQUET)"
+    )
+    with PostgresStore.open(pg_server.url(), schema=schema) as store:
+        before = store.fetch_all('SELECT * FROM "example__video" ORDER BY 1'), store.fetch_all("SELECT * FROM metaxy_writes")
+        process = subprocess.Popen([*base, "write", VIDEO, str(big), "--store", "pg"], env=environ)
+        deadline = time.monotonic() + 120
+        active = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'INSERT INTO \"example__video%'"
+        while store.fetch_all(active)[0][0] == 0:
+            assert process.poll() is None and time.monotonic() < deadline, "the write ended before it could be killed"
+            time.sleep(0.02)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        after = store.fetch_all('SELECT * FROM "example__video" ORDER BY 1'), store.fetch_all("SELECT * FROM metaxy_writes")
+        assert after == before
+    done = subprocess.run([*base, "write", VIDEO, str(small), "--partial", "--store", "pg"], env=environ, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
