@@ -165,6 +165,8 @@ def summary_of(store: Store, feature: ResolvedFeature, *, listing: Any) -> Summa
 
     key = feature.key
     names = storage_names(feature, store.profile)
+    if not store.indexes_ids:
+        names.pop("ids_index")  # not created by this store
     missing = missing_upstream(store, feature)
     if missing is not None:
         return Summary(key, waiting_for=missing, names=names)
