@@ -371,6 +371,7 @@ def _sorted_lines(text: str) -> list[str]:
     return lines[:1] + sorted(lines[1:])
 
 
+@pytest.mark.slow
 def test_kill_during_write_leaves_store_unchanged(overview_dir: Path, tmp_path: Path) -> None:
     """A `metaxy write` SIGKILLed while its INSERT runs: the server rolls the transaction back
     (and frees the writers' lock); the store holds what it held, and takes the next write."""
