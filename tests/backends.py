@@ -29,12 +29,19 @@ def _sqlite(folder: Path, name: str) -> Store:
     return SQLiteStore.open(folder / f"{name}.sqlite", name=name)
 
 
+def _postgres(folder: Path, name: str) -> Store:
+    from tests import pg_server
+
+    return pg_server.open_store(name)
+
+
 OPENERS: dict[str, Callable[[Path, str], Store]] = {
     "duckdb": _duckdb,
     "sqlite": _sqlite,
+    "postgres": _postgres,
 }
 BACKENDS = sorted(OPENERS)
-MARKS: dict[str, pytest.MarkDecorator] = {}
+MARKS: dict[str, pytest.MarkDecorator] = {"postgres": pytest.mark.postgres}
 
 
 def open_backend(backend: str, folder: Path, name: str | None = None) -> Store:
@@ -52,6 +59,7 @@ def backend_params() -> list:
 TABLE_LISTINGS: dict[str, str] = {
     "duckdb": "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1",
     "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1",
+    "postgres": "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1",
 }
 
 

@@ -10,21 +10,25 @@
 
 Every step prints what metaxy reports and checks it; the exit code is 1 if any check fails.
 It starts from a fresh store each run: `<store-dir>/metadata.duckdb` (by default this project's
-`.metaxy/`, which git ignores), opened as the project's `dev` store through `open_store`.
+`.metaxy/`, which git ignores), opened as the project's `dev` store through `open_store`. With
+`--store NAME` it runs on that store of metaxy.yaml instead (e.g. `pg`, a PostgreSQL store whose
+URL comes from METAXY_PG_URL), after soft-deleting every sample the story's features have there.
 
-    python examples/overview/pipeline.py [--samples 10000] [--store-dir DIR]
+    python examples/overview/pipeline.py [--samples 10000] [--store-dir DIR | --store NAME]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from metaxy_cli import engine, load_project
+from metaxy_cli.definitions.errors import MetaxyError
 from metaxy_cli.definitions.project import Project
 from metaxy_cli.store.base import Store
 from metaxy_cli.store.config import open_store
@@ -158,10 +162,10 @@ def bumped_copy(destination: Path) -> Path:
     return target
 
 
-def bump_audio(story: Story, copy: Path, environ: dict[str, str], samples: int) -> None:
+def bump_audio(story: Story, copy: Path, environ: Mapping[str, str], samples: int, store_name: str | None) -> None:
     story.step('4. video.audio code_version "1" -> "2" (in a temporary copy of the project)')
     project = load_project(copy)
-    with open_store(project, environ=environ) as store:
+    with open_store(project, store_name, environ=environ) as store:
         found = status(story, project, store)
         audio = {"audio": samples, "frames": 0}
         story.expect(f"{VIDEO}: every sample stale, audio only", (found[VIDEO].stale, found[VIDEO].stale_fields), (samples, audio))
@@ -175,19 +179,34 @@ def bump_audio(story: Story, copy: Path, environ: dict[str, str], samples: int) 
         story.expect("everything up to date", [s.up_to_date for s in engine.status(project, store)], [samples] * 4)
 
 
-def run(samples: int, store_dir: Path) -> int:
-    database = store_dir / "metadata.duckdb"
-    for stale_file in (database, database.with_name(database.name + ".wal")):
-        stale_file.unlink(missing_ok=True)  # a fresh store every run
-    environ = {"METAXY_DB": str(database)}  # the project's `dev` store, at this path
+def emptied(project: Project, store: Store) -> int:
+    """Soft-delete every sample of the story's features (downstream first); returns how many."""
+    count = 0
+    for key in (STT, FACES, CROP, VIDEO):
+        if store.table_exists(engine.resolved(project, key).table):
+            count += engine.delete(project, store, key, where="TRUE")
+    return count
+
+
+def run(samples: int, store_dir: Path, store_name: str | None = None) -> int:
     story = Story()
-    print(f"metaxy overview pipeline: {samples:,} videos, DuckDB store {database} (fresh)")
     project = load_project(HERE)
-    with open_store(project, environ=environ) as store:
+    if store_name is None:
+        database = store_dir / "metadata.duckdb"
+        for stale_file in (database, database.with_name(database.name + ".wal")):
+            stale_file.unlink(missing_ok=True)  # a fresh store every run
+        environ: Mapping[str, str] = {"METAXY_DB": str(database)}  # the project's `dev` store, at this path
+        print(f"metaxy overview pipeline: {samples:,} videos, DuckDB store {database} (fresh)")
+    else:
+        environ = os.environ
+        with open_store(project, store_name, environ=environ) as store:
+            print(f"metaxy overview pipeline: {samples:,} videos, store {store_name!r} ({store.engine}; "
+                  f"{emptied(project, store):,} samples already there soft-deleted)")  # fmt: skip
+    with open_store(project, store_name, environ=environ) as store:
         ingest_and_compute(story, project, store, samples)
         change_audio(story, project, store, samples)
     with tempfile.TemporaryDirectory(prefix="metaxy-overview-") as temporary:
-        bump_audio(story, bumped_copy(Path(temporary)), environ, samples)
+        bump_audio(story, bumped_copy(Path(temporary)), environ, samples, store_name)
     print(f"\n{story.checks - len(story.failures)} of {story.checks} checks passed")
     if story.failures:
         print("failed: " + "; ".join(story.failures), file=sys.stderr)
@@ -200,10 +219,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=10_000, help="videos to ingest (default 10000)")
     parser.add_argument("--store-dir", type=Path, default=HERE / ".metaxy",
                         help="folder of the DuckDB store file, recreated each run (default: examples/overview/.metaxy)")  # fmt: skip
+    parser.add_argument("--store", metavar="NAME",
+                        help="run on this store of metaxy.yaml instead (e.g. pg); its samples are soft-deleted first")  # fmt: skip
     options = parser.parse_args(argv)
     if options.samples < CHANGED_EVERY:
         parser.error(f"--samples must be at least {CHANGED_EVERY} (1% of them change)")
-    return run(options.samples, options.store_dir)
+    try:
+        return run(options.samples, options.store_dir, options.store)
+    except MetaxyError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
