@@ -13,7 +13,7 @@ from typing import Any
 
 from metaxy_cli.definitions.diff import STATUSES, FeatureChange, FieldChange, ProjectDiff
 from metaxy_cli.definitions.errors import RenderError
-from metaxy_cli.definitions.plan import Plan, describe_field_change
+from metaxy_cli.definitions.plan import Plan, Prediction, cost_text, describe_field_change
 from metaxy_cli.render.mermaid import INIT, escape, node_ids
 
 FORMAT_VERSION = 1
@@ -27,6 +27,7 @@ THEME = {
     "metadata": "#888888",
     "old": "#CC0000",
     "new": "#00AA00",
+    "compute": "#FFF3CD",  # plan: features with samples to compute
 }
 
 
@@ -102,8 +103,27 @@ def plan_text(plan: Plan) -> str:
         lines += ["", "Keep their versions:"] + [f"  {key}" for key in plan.keep]
     if plan.removed:
         lines += ["", "Removed (their stored samples are left as they are):"] + [f"  {key}" for key in plan.removed]
+    if plan.predictions:
+        lines += ["", f"Samples in store {plan.store!r}:"] + _prediction_lines(plan)
     lines += ["", plan.summary]
     return "\n".join(lines) + "\n"
+
+
+def _stale_fields(prediction: Prediction) -> str:
+    return ", ".join(f"{name} {count:,}" for name, count in prediction.stale_fields.items() if count)
+
+
+def _prediction_lines(plan: Plan) -> list[str]:
+    """Aligned columns: feature, new, stale (by field), orphaned, up to date, cost."""
+    header = ["feature", "new", "stale", "orphaned", "up to date", "cost" + (f" ({plan.cost_unit})" if plan.cost_unit else "")]
+    rows = []
+    for p in plan.predictions:
+        stale = f"{p.stale:,}" + (f" ({_stale_fields(p)})" if p.stale else "")
+        cost = cost_text(p.cost, None) or "-"
+        note = "" if p.table_exists else "  (no table yet)"
+        rows.append([p.key + note, f"{p.new:,}", stale, f"{p.orphaned:,}", f"{p.up_to_date:,}", cost])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
 
 
 # --- JSON ---------------------------------------------------------------------------------------
@@ -163,6 +183,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "keep": list(plan.keep),
         "removed": list(plan.removed),
         "total_cost": plan.total_cost,
+        # With --store only, so that a plan from git alone stays the document it always was.
+        **({"store": plan.store, "cost_unit": plan.cost_unit, "features": [p.as_dict() for p in plan.predictions]}
+           if plan.store is not None else {}),
     }
 
 
@@ -218,9 +241,21 @@ def plan_markdown(plan: Plan) -> str:
         lines += ["", "**Keep their versions:** " + ", ".join(_code(key) for key in plan.keep)]
     if plan.removed:
         lines += ["", "**Removed:** " + ", ".join(_code(key) for key in plan.removed)]
-    if plan.diff.has_changes:
+    if plan.predictions:
+        unit = f" ({_md(plan.cost_unit)})" if plan.cost_unit else ""
+        lines += ["", f"Samples in store {_code(plan.store or '')}:", "",
+                  f"| Feature | New | Stale (by field) | Orphaned | Up to date | Cost{unit} |", "|---|---:|---|---:|---:|---:|"]
+        for p in plan.predictions:
+            stale = f"{p.stale:,}" + (f" ({_md(_stale_fields(p))})" if p.stale else "")
+            name = _code(p.key) + ("" if p.table_exists else " (no table yet)")
+            lines.append(f"| {name} | {p.new:,} | {stale} | {p.orphaned:,} | {p.up_to_date:,} | {cost_text(p.cost, None) or '-'} |")
+        total = cost_text(plan.total_cost, plan.cost_unit)
+        computed = sum(p.to_compute for p in plan.predictions)
+        lines.append(f"| **total** | | | | | **{total or '-'}** |" if total else f"| **total: {computed:,} to compute** | | | | | |")
+    if plan.diff.has_changes or any(p.to_compute for p in plan.predictions):
+        busy = [p.key for p in plan.predictions if p.to_compute]
         lines += ["", "<details><summary>Graph diff</summary>", "", "```mermaid",
-                  diff_mermaid(plan.diff, focus=True).rstrip("\n"), "```", "", "</details>"]
+                  diff_mermaid(plan.diff, focus=True, highlight=busy).rstrip("\n"), "```", "", "</details>"]
     return "\n".join(lines) + "\n"
 
 
@@ -260,9 +295,14 @@ def _mermaid_label(diff: ProjectDiff, change: FeatureChange) -> str:
     return "<div style='text-align:left'>" + "<br/>".join(parts) + "</div>"
 
 
-def diff_mermaid(diff: ProjectDiff, *, focus: bool = False, direction: str = "TB") -> str:
-    """The merged graph as a Mermaid flowchart; `focus` keeps differing features and neighbours."""
+def diff_mermaid(
+    diff: ProjectDiff, *, focus: bool = False, direction: str = "TB", highlight: list[str] | None = None
+) -> str:
+    """The merged graph as a Mermaid flowchart; `focus` keeps differing features and neighbours;
+    `highlight` (the plan's features with samples to compute) are shaded and always shown."""
+    marked = set(highlight or ())
     keys = focus_keys(diff) if focus else [c.key for c in diff.features]
+    keys = [c.key for c in diff.features if c.key in set(keys) | marked]
     chosen = set(keys)
     ids = node_ids(c.key for c in diff.features)
     title = json.dumps(f"metaxy diff {diff.old_label} -> {diff.new_label}")
@@ -286,6 +326,10 @@ def diff_mermaid(diff: ProjectDiff, *, focus: bool = False, direction: str = "TB
         if status in styles and status in by_status:
             lines.append(f"    classDef {status} {styles[status]}")
             lines.append(f"    class {','.join(by_status[status])} {status}")
+    shaded = [ids[key] for key in keys if key in marked]
+    if shaded:
+        lines.append(f"    classDef compute fill:{THEME['compute']}")
+        lines.append(f"    class {','.join(shaded)} compute")
     return "\n".join(lines) + "\n"
 
 
