@@ -263,7 +263,7 @@ class Store(ABC):
         old = exp.select(*(exp.column(name) for name in columns), exp.alias_(exp.false(), layout.DELETED))
         into = exp.to_table(feature.history_table, quoted=True)
         self.run(exp.insert(old.from_(current).where(condition.copy()), into, columns=columns + [layout.DELETED]))
-        self.run(exp.delete(current.copy(), where=condition.copy()))
+        self.run(self.profile.delete(current.copy(), condition.copy()))
 
     def append(self, feature: ResolvedFeature, rows: exp.Query) -> None:
         """Append new current rows (exactly `feature.table_columns`, in order)."""
