@@ -29,11 +29,21 @@ def _sqlite(folder: Path, name: str) -> Store:
     return SQLiteStore.open(folder / f"{name}.sqlite", name=name)
 
 
+def _clickhouse(folder: Path, name: str) -> Store:
+    from metaxy_cli.store.clickhouse import ClickHouseStore
+
+    return ClickHouseStore.open(folder / f"{name}.clickhouse", name=name)
+
+
 OPENERS: dict[str, Callable[[Path, str], Store]] = {
     "duckdb": _duckdb,
     "sqlite": _sqlite,
+    "clickhouse": _clickhouse,
 }
 BACKENDS = sorted(OPENERS)
+# Backends that keep one append-only log per feature, its current and history tables being views
+# (no transactions): they never had tables from before write ids, and their views are not altered.
+LOG_STORES = {"clickhouse"}
 MARKS: dict[str, pytest.MarkDecorator] = {}
 
 
