@@ -11,8 +11,10 @@
 Every step prints what metaxy reports and checks it; the exit code is 1 if any check fails.
 It starts from a fresh store each run: `<store-dir>/metadata.duckdb` (by default this project's
 `.metaxy/`, which git ignores), opened as the project's `dev` store through `open_store`.
+`--store NAME` runs the same story on another store of metaxy.yaml (e.g. `lite`, `ch`); its
+file or folder must lie inside --store-dir, which is where it is recreated from scratch.
 
-    python examples/overview/pipeline.py [--samples 10000] [--store-dir DIR]
+    python examples/overview/pipeline.py [--samples 10000] [--store-dir DIR] [--store NAME]
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ import argparse
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from metaxy_cli import engine, load_project
 from metaxy_cli.definitions.project import Project
 from metaxy_cli.store.base import Store
-from metaxy_cli.store.config import open_store
+from metaxy_cli.store.config import open_store, resolve_settings, store_config
 
 HERE = Path(__file__).resolve().parent
 VIDEO, CROP, FACES, STT = "example/video", "example/crop", "example/face_detection", "example/stt"
@@ -158,10 +160,10 @@ def bumped_copy(destination: Path) -> Path:
     return target
 
 
-def bump_audio(story: Story, copy: Path, environ: dict[str, str], samples: int) -> None:
+def bump_audio(story: Story, copy: Path, opener: Callable[[], Store], samples: int) -> None:
     story.step('4. video.audio code_version "1" -> "2" (in a temporary copy of the project)')
     project = load_project(copy)
-    with open_store(project, environ=environ) as store:
+    with opener() as store:
         found = status(story, project, store)
         audio = {"audio": samples, "frames": 0}
         story.expect(f"{VIDEO}: every sample stale, audio only", (found[VIDEO].stale, found[VIDEO].stale_fields), (samples, audio))
@@ -175,19 +177,38 @@ def bump_audio(story: Story, copy: Path, environ: dict[str, str], samples: int) 
         story.expect("everything up to date", [s.up_to_date for s in engine.status(project, store)], [samples] * 4)
 
 
-def run(samples: int, store_dir: Path) -> int:
-    database = store_dir / "metadata.duckdb"
-    for stale_file in (database, database.with_name(database.name + ".wal")):
-        stale_file.unlink(missing_ok=True)  # a fresh store every run
-    environ = {"METAXY_DB": str(database)}  # the project's `dev` store, at this path
+def fresh_store(project: Project, store_dir: Path, name: str | None) -> tuple[str, Callable[[], Store]]:
+    """Remove the store's files so the story starts from nothing; its description and opener
+    (the store is always opened through this project's metaxy.yaml, also for the bumped copy)."""
+    if name is None:
+        database = store_dir / "metadata.duckdb"
+        for stale_file in (database, database.with_name(database.name + ".wal")):
+            stale_file.unlink(missing_ok=True)
+        environ = {"METAXY_DB": str(database)}  # the project's `dev` store, at this path
+        return f"DuckDB store {database}", lambda: open_store(project, environ=environ)
+    config = store_config(project, name)
+    path = resolve_settings(config, project.root).get("path")
+    inside = path is not None and Path(path).resolve().is_relative_to(store_dir.resolve())
+    if not inside:
+        raise SystemExit(f"store {name!r}: its path ({path or 'none: a server'}) must lie inside --store-dir {store_dir}, where the story recreates it")
+    target = Path(path)
+    if target.is_dir():
+        shutil.rmtree(target)
+    for stale_file in (target, target.with_name(target.name + ".wal")):
+        stale_file.unlink(missing_ok=True)
+    return f"{config.type} store {name!r} at {target}", lambda: open_store(project, name)
+
+
+def run(samples: int, store_dir: Path, store_name: str | None = None) -> int:
     story = Story()
-    print(f"metaxy overview pipeline: {samples:,} videos, DuckDB store {database} (fresh)")
     project = load_project(HERE)
-    with open_store(project, environ=environ) as store:
+    described, opener = fresh_store(project, store_dir, store_name)
+    print(f"metaxy overview pipeline: {samples:,} videos, {described} (fresh)")
+    with opener() as store:
         ingest_and_compute(story, project, store, samples)
         change_audio(story, project, store, samples)
     with tempfile.TemporaryDirectory(prefix="metaxy-overview-") as temporary:
-        bump_audio(story, bumped_copy(Path(temporary)), environ, samples)
+        bump_audio(story, bumped_copy(Path(temporary)), opener, samples)
     print(f"\n{story.checks - len(story.failures)} of {story.checks} checks passed")
     if story.failures:
         print("failed: " + "; ".join(story.failures), file=sys.stderr)
@@ -200,10 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=10_000, help="videos to ingest (default 10000)")
     parser.add_argument("--store-dir", type=Path, default=HERE / ".metaxy",
                         help="folder of the DuckDB store file, recreated each run (default: examples/overview/.metaxy)")  # fmt: skip
+    parser.add_argument("--store", metavar="NAME", help="a store of metaxy.yaml to run on instead (e.g. lite, ch); "
+                        "its path must lie inside --store-dir")  # fmt: skip
     options = parser.parse_args(argv)
     if options.samples < CHANGED_EVERY:
         parser.error(f"--samples must be at least {CHANGED_EVERY} (1% of them change)")
-    return run(options.samples, options.store_dir)
+    return run(options.samples, options.store_dir, options.store)
 
 
 if __name__ == "__main__":

@@ -84,7 +84,7 @@ class ClickHouseStore(Store):
         """The embedded engine on a folder (created if missing), or a throw-away one for
         ':memory:'. `lock_timeout`: seconds to wait while another process has the folder open
         (named stores: 30); 0 fails at once."""
-        return cls(name, ChdbConnection.open(name, _folder(str(path)), lock_timeout))
+        return cls(name, ChdbConnection.open(name, _folder(name, str(path)), lock_timeout))
 
     @classmethod
     def connect(cls, url: str, *, name: str = "clickhouse", connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) -> ClickHouseStore:
@@ -350,19 +350,23 @@ class _Stream:
             yield batch
 
 
-def _folder(path: str) -> str:
+def _folder(name: str, path: str) -> str:
     """The store's folder, created if missing; one clear line when it cannot be."""
     if path == MEMORY:
         return path
     target = Path(path)
+    problem = None
     if target.exists() and not target.is_dir():
-        raise StoreError(f"cannot open store at {path}: it is a file (a ClickHouse store is a folder)")
-    if "?" in path:
-        raise StoreError(f"cannot open store at {path}: a ClickHouse store's folder cannot contain '?'")
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise StoreError(f"cannot open store at {path}: {error.strerror or error}") from None
+        problem = "it is a file, and a ClickHouse store is a folder"
+    elif "?" in path:
+        problem = "a ClickHouse store's folder name cannot contain '?'"
+    else:
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            problem = error.strerror or str(error)
+    if problem:
+        raise StoreError(f"cannot open store {name!r} at {path}: {problem}")
     return str(target.resolve())
 
 

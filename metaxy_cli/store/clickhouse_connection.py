@@ -42,11 +42,14 @@ class EngineError(Exception):
     """A ClickHouse error, as one line (the store adds its name)."""
 
 
-def one_line(error: BaseException) -> str:
-    """ClickHouse's message without the echoed query (`In scope SELECT ...`), on one line."""
+def one_line(error: BaseException | str) -> str:
+    """ClickHouse's message on one line, without the echoed query (`In scope SELECT ...`) or a
+    stack trace."""
     text = " ".join(str(error).split())
-    text = re.sub(r"^Streaming query failed: ", "", text)
-    return re.sub(r" In scope .*?(?=( \([A-Z_]+\))?$)", "", text, count=1) or type(error).__name__
+    text = re.sub(r"^(Streaming query failed|Failed to create connection): ", "", text)
+    text = re.sub(r",? Stack trace .*?(?=( \([A-Z_]+\))?$)", "", text, count=1)
+    text = re.sub(r" In scope .*?(?=( \([A-Z_]+\))?$)", "", text, count=1)
+    return text or type(error).__name__
 
 
 class Connection:
@@ -101,7 +104,7 @@ class ChdbConnection(Connection):
             elif "already initialized with path" in str(failure):
                 message = "this process already has another ClickHouse store folder open (chdb opens one folder per process)"
             else:
-                message = one_line(failure)
+                message = _engine_reason(captured()) or one_line(failure)
             raise StoreError(f"cannot open store {name!r} at {path}: {message}") from None
         connection = cls(opened, path)
         try:
@@ -253,6 +256,12 @@ def _server_problem(error: BaseException) -> str:
     if "UNKNOWN_DATABASE" in text:
         return "the database does not exist (create it, or fix the url's path)"
     return text
+
+
+def _engine_reason(stderr: str) -> str | None:
+    """The engine's own error line, which chdb writes only to stderr when a folder cannot open."""
+    found = re.search(r"Code: \d+\. DB::Exception: .*", stderr)
+    return one_line(found.group(0)) if found else None
 
 
 def _lock_reason(stderr: str) -> bool:
