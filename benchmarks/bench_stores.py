@@ -109,7 +109,8 @@ def increment_floors(store, project, workdir: Path, rows: int, step: str, timed)
             for name, view in (("plain_video", "example__video"), ("plain_crop", "example__crop")):
                 store.execute(f"DROP TABLE IF EXISTS {name}")
                 store.execute(f'CREATE TABLE {name} ENGINE = MergeTree ORDER BY sample_uid AS SELECT * FROM "{view}"')
-        timed(f"{step}: hand-written, {source}", lambda: store.execute(floor.increment(project, CROP, out, upstream, stored)))
+        sql = floor.increment(project, CROP, out, upstream, stored)
+        timed(f"{step}: hand-written, {source}", lambda sql=sql: store.execute(sql))
         found = store.fetch_all(f"SELECT count() FROM file('{out}', 'Parquet')")[0][0] if out.stat().st_size else 0
         assert found == rows, f"floor over {source} finds {found} samples, metaxy {rows}"
 

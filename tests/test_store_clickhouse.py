@@ -244,6 +244,48 @@ def test_reserved_words_quotes_and_unicode(tmp_path: Path) -> None:
     assert ("it's", 0, "it's", "s'ti", '{"k": "0"}') in [row[:5] for row in stored["clickhouse"]]
 
 
+# -- the server code path ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client_store(tmp_path: Path):
+    """The store over clickhouse-connect (ServerConnection, what `url:` uses), with the client
+    that library ships for chdb: every statement goes through the server path but HTTP."""
+    import clickhouse_connect
+
+    from metaxy_cli.store.clickhouse_connection import SESSION_SETTINGS, ServerConnection
+
+    client = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path / 'client'}", settings=dict(SESSION_SETTINGS))
+    opened = ClickHouseStore("client", ServerConnection(client, "chdb through clickhouse-connect"))
+    yield opened
+    opened.close()
+
+
+def test_server_path_meets_the_contract(client_store, tmp_path: Path) -> None:
+    contract.check_tables(client_store)
+    client_store.drop_table("t")
+    contract.check_stage_and_fetch(client_store, tmp_path)
+    client_store.drop_table("t")
+    contract.check_transaction(client_store)
+    contract.check_errors(client_store)
+
+
+def test_server_path_versions_like_chdb(overview_dir: Path, client_store, tmp_path: Path) -> None:
+    project = load_project(overview_dir)
+    found = []
+    # One chdb folder per process: the client's is closed before the embedded one opens.
+    for opener in (lambda: client_store, lambda: ClickHouseStore.open(tmp_path / "embedded")):
+        with opener() as store:
+            engine.write(project, store, VIDEO, videos(20))
+            engine.write(project, store, CROP, engine.increment(project, store, CROP).to_arrow())
+            engine.write(project, store, VIDEO, videos(3, audio="b"))
+            stale = sorted(row["sample_uid"] for row in engine.increment(project, store, CROP).rows())
+            assert engine.delete(project, store, VIDEO, where="frames >= 18") == 2
+            versions = store.fetch_all('SELECT sample_uid, metaxy_provenance FROM "example__crop" ORDER BY 1')
+            found.append((stale, versions, engine.summary(project, store, CROP)))
+    assert found[0] == found[1] and found[0][0] == ["s0", "s1", "s2"]
+
+
 # -- settings, the folder lock, concurrent writers ---------------------------------------------------
 
 

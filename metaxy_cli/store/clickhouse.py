@@ -25,14 +25,21 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from metaxy_cli.definitions.errors import StoreError
 from metaxy_cli.sql import layout
-from metaxy_cli.store.base import BATCH_ROWS, MEMORY, Store, arrow_type_of, portable_type_of, seconds_setting
+from metaxy_cli.store.base import (
+    BATCH_ROWS,
+    MEMORY,
+    Store,
+    arrow_type_of,
+    portable_type_of,
+    seconds_setting,
+)
 from metaxy_cli.store.clickhouse_connection import (
     ChdbConnection,
     Connection,

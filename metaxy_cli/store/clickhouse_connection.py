@@ -163,7 +163,9 @@ class ChdbConnection(Connection):
 
 
 class ServerConnection(Connection):
-    """A ClickHouse server over HTTP(S). Results are read whole (`stream` materialises them)."""
+    """A ClickHouse server over HTTP(S), or any clickhouse-connect client (its chdb client in
+    tests). Results are read whole (`stream` materialises them); temporary tables live in the
+    client's session."""
 
     def __init__(self, client: Any, location: str):
         self.client = client
@@ -191,14 +193,15 @@ class ServerConnection(Connection):
         self._call(lambda client: client.command(sql))
 
     def query_arrow(self, sql: str) -> pa.Table:
-        return self._call(lambda client: client.query_arrow(sql))
+        # Strings as Arrow strings, not binary (the chdb session's default too).
+        return self._call(lambda client: client.query_arrow(sql, use_strings=True))
 
     def insert_arrow(self, table: str, data: pa.Table | pa.RecordBatchReader) -> None:
         import pyarrow as pa
 
         batches = data.to_batches() if isinstance(data, pa.Table) else data
         for batch in batches:
-            self._call(lambda client: client.insert_arrow(table, pa.Table.from_batches([batch])))
+            self._call(lambda client, batch=batch: client.insert_arrow(table, pa.Table.from_batches([batch])))
 
     def close(self) -> None:
         if self.client is not None:
@@ -235,7 +238,7 @@ def _url_problem(url: str) -> str | None:
     if not parts.hostname:
         return "names no host"
     try:
-        parts.port
+        _ = parts.port  # parsed on access
     except ValueError:
         return "has an invalid port"
     return None
