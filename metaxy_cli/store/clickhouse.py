@@ -14,7 +14,9 @@ ordered by the id columns and the write id), and its current and history tables 
 - history = every other published row, and the tombstones (what the other stores keep there);
 - write ids are reserved in `metaxy_write_ids` before any row is written, so an id taken by a
   write that never published is never handed out again, and they increase in commit order
-  because writers are serialised (chdb: one process per folder, one writer per process).
+  because writers are serialised (chdb: one process per folder, one writer per process). A
+  server has no lock metaxy could take: several processes writing one server database at once
+  are not serialised, and may then break that order (and share an id); run one writer there.
 
 A failed write is also undone in Python where it can be: tables, views and columns it created
 are dropped and its rows deleted from the log (store.transaction). A stored column whose type
