@@ -35,12 +35,22 @@ def _postgres(folder: Path, name: str) -> Store:
     return pg_server.open_store(name)
 
 
+def _clickhouse(folder: Path, name: str) -> Store:
+    from metaxy_cli.store.clickhouse import ClickHouseStore
+
+    return ClickHouseStore.open(folder / f"{name}.clickhouse", name=name)
+
+
 OPENERS: dict[str, Callable[[Path, str], Store]] = {
     "duckdb": _duckdb,
     "sqlite": _sqlite,
     "postgres": _postgres,
+    "clickhouse": _clickhouse,
 }
 BACKENDS = sorted(OPENERS)
+# Backends that keep one append-only log per feature, its current and history tables being views
+# (no transactions): they never had tables from before write ids, and their views are not altered.
+LOG_STORES = {"clickhouse"}
 MARKS: dict[str, pytest.MarkDecorator] = {"postgres": pytest.mark.postgres}
 
 
@@ -60,6 +70,9 @@ TABLE_LISTINGS: dict[str, str] = {
     "duckdb": "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1",
     "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1",
     "postgres": "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1",
+    # What readers see: the views over the feature logs and the write log that publishes rows (a
+    # failed write's unpublished log rows and reserved write id are invisible by design).
+    "clickhouse": "SELECT name FROM system.tables WHERE database = currentDatabase() AND (engine = 'View' OR name = 'metaxy_writes') ORDER BY 1",
 }
 
 

@@ -58,7 +58,7 @@ def check_transaction(store) -> None:
             store.execute('INSERT INTO "t" SELECT * FROM "incoming"')
             store.ensure_table("u", COLUMNS)
             with store.transaction():  # nested blocks join the outer transaction
-                store.execute('DELETE FROM "t"')
+                store.execute('DELETE FROM "t" WHERE TRUE')  # ClickHouse requires a WHERE
             1 / 0
     assert store.fetch_all('SELECT count(*) FROM "t"') == [(0,)]
     assert not store.table_exists("u")

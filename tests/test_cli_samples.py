@@ -1,4 +1,4 @@
-"""`metaxy write / increment / status / delete / sql` through the CLI, on both stores, with the
+"""`metaxy write / increment / status / delete / sql` through the CLI, on every store, with the
 bad inputs of issue 4: each gives one clear line, exit 1, and leaves the store unchanged."""
 
 from __future__ import annotations
@@ -10,11 +10,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from metaxy_cli.store.clickhouse import ClickHouseStore
 from metaxy_cli.store.duckdb import DuckDBStore
 from metaxy_cli.store.sqlite import SQLiteStore
 
 HEADER = "sample_uid,path,audio_sha,frames_sha,frames,duration,size\n"
-STORES = {"dev": (".metaxy/metadata.duckdb", DuckDBStore), "lite": (".metaxy/metadata.sqlite", SQLiteStore)}
+STORES = {
+    "dev": (".metaxy/metadata.duckdb", DuckDBStore),
+    "lite": (".metaxy/metadata.sqlite", SQLiteStore),
+    "ch": (".metaxy/clickhouse", ClickHouseStore),
+}
+LISTINGS = {
+    DuckDBStore: "SELECT table_name FROM duckdb_tables() WHERE NOT temporary",
+    SQLiteStore: "SELECT name FROM sqlite_master WHERE type = 'table'",
+    # What readers see: the views over the feature logs, and the write log that publishes rows
+    # (a failed write's unpublished log rows and reserved write id are invisible by design).
+    ClickHouseStore: "SELECT name FROM system.tables WHERE database = currentDatabase() AND (engine = 'View' OR name = 'metaxy_writes')",
+}
 
 
 def video_csv(path: Path, count: int = 5, extra: str = "") -> Path:
@@ -40,12 +52,7 @@ def snapshot(directory: Path, store_name: str) -> dict[str, list[tuple]]:
     if not (directory / relative).exists():
         return {}
     with backend.open(directory / relative) as store:
-        listing = (
-            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary"
-            if backend is DuckDBStore
-            else "SELECT name FROM sqlite_master WHERE type = 'table'"
-        )
-        tables = sorted(row[0] for row in store.fetch_all(listing))
+        tables = sorted(row[0] for row in store.fetch_all(LISTINGS[backend]))
         return {table: sorted(store.fetch_all(f'SELECT * FROM "{table}"'), key=repr) for table in tables}
 
 
@@ -227,7 +234,7 @@ def test_store_path_that_cannot_be_opened(overview_dir: Path, invoke, tmp_path: 
     assert result.exit_code == 1
     assert result.stderr == f"Error: cannot open store at {blocker / 'sub' / 'db.duckdb'}: Not a directory\n"
     unknown = invoke("--project", overview_dir, "status", "--store", "devv")
-    assert (unknown.exit_code, unknown.stderr) == (1, "Error: unknown store 'devv' (did you mean 'dev'?) (stores: dev, lite, pg)\n")
+    assert (unknown.exit_code, unknown.stderr) == (1, "Error: unknown store 'devv' (did you mean 'dev'?) (stores: ch, dev, lite, pg)\n")
 
 
 def test_sql_prints_the_query_for_any_dialect(overview_dir: Path, invoke) -> None:

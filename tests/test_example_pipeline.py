@@ -51,6 +51,17 @@ def test_walks_the_seed_story(pipeline, tmp_path: Path, capsys) -> None:
     assert pipeline.changed_ids(SAMPLES) == {"v0000042", "v0000142", "v0000242"}
 
 
+def test_same_story_on_clickhouse(pipeline, tmp_path: Path, capsys, monkeypatch) -> None:
+    """--store ch: the same report, line for line, as the default DuckDB store."""
+    monkeypatch.setenv("METAXY_CH", str(tmp_path / "duck" / "clickhouse"))
+    outputs = []
+    for options in ([], ["--store", "ch"]):
+        assert pipeline.main(["--samples", "200", "--store-dir", str(tmp_path / "duck"), *options]) == 0
+        outputs.append(capsys.readouterr().out.splitlines())
+    assert outputs[1][0].startswith("metaxy overview pipeline: 200 videos, store 'ch' (clickhouse; ")
+    assert outputs[1][1:] == outputs[0][1:] and outputs[1][-1] == "12 of 12 checks passed"
+
+
 def test_each_run_starts_from_a_fresh_store(pipeline, tmp_path: Path, capsys) -> None:
     for _ in range(2):
         assert pipeline.main(["--samples", "100", "--store-dir", str(tmp_path)]) == 0

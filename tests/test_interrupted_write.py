@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from metaxy_cli.store.clickhouse import ClickHouseStore
 from metaxy_cli.store.duckdb import DuckDBStore
 from metaxy_cli.store.sqlite import SQLiteStore
 
@@ -21,6 +22,8 @@ CASES = {
     # store name: database file (its growth shows that writing has begun), backend, rows
     "dev": (".metaxy/metadata.duckdb", DuckDBStore, 1_000_000),
     "lite": (".metaxy/metadata.sqlite", SQLiteStore, 300_000),
+    # More rows than one insert block (~1M): parts of the batch reach the log before the kill.
+    "ch": (".metaxy/clickhouse", ClickHouseStore, 2_500_000),
 }
 
 
@@ -41,8 +44,32 @@ def contents(database: Path, backend) -> dict[str, list[tuple]]:
         return {t: sorted(store.fetch_all(f'SELECT * FROM "{t}"'), key=repr) for t in tables}
 
 
-def grown(path: Path, size: int) -> bool:
-    return path.exists() and path.stat().st_size > size + (1 << 20)
+def size_of(path: Path) -> int:
+    """Bytes of a database file, or of every file in a store's folder (ClickHouse)."""
+    if not path.is_dir():
+        return path.stat().st_size if path.exists() else 0
+    total = 0
+    for item in path.rglob("*"):
+        try:
+            total += item.stat().st_size if item.is_file() else 0
+        except OSError:
+            pass  # renamed or removed while the writer works
+    return total
+
+
+def committed_parts(path: Path) -> set[Path]:
+    """A ClickHouse folder's committed MergeTree parts over 1 MB (`all_<block>_<block>_<level>`
+    folders; parts still being written are tmp_insert_*; small ones are bookkeeping)."""
+    parts = path.glob("store/*/*/all_*") if path.is_dir() else ()
+    return {part for part in parts if part.is_dir() and size_of(part) > (1 << 20)}
+
+
+def grown(path: Path, size: int, parts: set[Path]) -> bool:
+    """Writing has begun: the file grew; in a ClickHouse folder, part of the batch is committed
+    to the log (the write is not yet published: the worst moment to die)."""
+    if path.is_dir():
+        return bool(committed_parts(path) - parts)
+    return size_of(path) > size + (1 << 20)
 
 
 @pytest.mark.parametrize("store_name", sorted(CASES))
@@ -54,18 +81,21 @@ def test_kill_during_write_leaves_store_unchanged(overview_dir: Path, tmp_path: 
     subprocess.run([*base, "write", "example/video", str(small), "--partial", "--store", store_name], check=True)
     database = overview_dir / relative
     before = contents(database, backend)
-    start_size = database.stat().st_size
+    start_size, start_parts = size_of(database), committed_parts(database)
 
     listing = big_listing(tmp_path / "big.parquet", rows)
     process = subprocess.Popen([*base, "write", "example/video", str(listing), "--store", store_name])
     deadline = time.monotonic() + 120
-    while not grown(database, start_size) and process.poll() is None and time.monotonic() < deadline:
+    while not grown(database, start_size, start_parts) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     assert process.poll() is None, "the write finished before it could be interrupted"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
 
     assert contents(database, backend) == before
+    if backend is ClickHouseStore:  # rows of the killed write reached the log, unpublished
+        with backend.open(database) as store:
+            assert store.fetch_all('SELECT count() > 2 FROM "metaxy_log__example__video"') == [(True,)]
     # The store still works after the crash.
     subprocess.run([*base, "write", "example/video", str(small), "--partial", "--store", store_name], check=True)
     assert len(contents(database, backend)["example__video"]) == 2

@@ -114,7 +114,7 @@ def test_generic_profile_lowercases_md5():
     assert sql == 'LOWER(MD5("x"))'
 
 
-@pytest.mark.parametrize("dialect", ["clickhouse", "spark", "bigquery"])
+@pytest.mark.parametrize("dialect", ["spark", "bigquery"])
 def test_double_sources_are_refused_where_no_exact_formatter_exists(dialect):
     profile = profile_for(dialect)
     with pytest.raises(DialectError, match="no canonical text for double"):

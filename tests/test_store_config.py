@@ -48,7 +48,7 @@ def test_store_selection(overview_dir: Path) -> None:
     project = load_project(overview_dir)
     assert store_config(project).name == "dev"
     assert store_config(project, "lite").type == "sqlite"
-    with pytest.raises(StoreError, match=r"unknown store 'lit' \(did you mean 'lite'\?\) \(stores: dev, lite, pg\)"):
+    with pytest.raises(StoreError, match=r"unknown store 'lit' \(did you mean 'lite'\?\) \(stores: ch, dev, lite, pg\)"):
         store_config(project, "lit")
 
 
@@ -75,5 +75,5 @@ def test_unsupported_type_is_named(tmp_path: Path) -> None:
     (tmp_path / "metaxy.yaml").write_text(
         "project: sp\nfeatures:\n  - key: a\nstores:\n  prod: {type: spark, url: 'sc://x'}\n"
     )
-    with pytest.raises(StoreError, match=r"store 'prod': type 'spark' is not supported yet \(supported: duckdb, sqlite, postgres"):
+    with pytest.raises(StoreError, match=r"store 'prod': type 'spark' is not supported yet \(supported: duckdb, sqlite, postgres, clickhouse\)"):
         open_store(load_project(tmp_path))

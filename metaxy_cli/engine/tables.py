@@ -36,17 +36,13 @@ def prepare_tables(store: Store, feature: ResolvedFeature) -> None:
     it (read as '', provenance.data_version), a write id column missing from tables written
     before write ids sends those rows down the hashing path."""
     features = [feature] + [dep.feature for dep in feature.optional]
+    features += [dep.feature for dep in feature.required if store.table_exists(dep.feature.table)]
     with store.transaction():
         for each in features + [dep.feature for dep in feature.required]:
             check_column_types(store, each)
         store.ensure_table(layout.WRITES, layout.WRITES_COLUMNS)
         for each in features:
             store.prepare_feature(each)
-        for dep in feature.required:
-            existing = store.list_columns(dep.feature.table)
-            if existing is not None:
-                lacking = [c for c in dep.feature.table_columns if store.identifier(c[0]) not in existing]
-                store.add_columns(dep.feature.table, lacking)
 
 
 def check_column_types(store: Store, feature: ResolvedFeature) -> None:
@@ -67,9 +63,7 @@ def check_column_types(store: Store, feature: ResolvedFeature) -> None:
 
 def next_write_id(store: Store) -> int:
     """The id of the write being made; call inside its transaction (sql/writes.py)."""
-    from metaxy_cli.sql import writes
-
-    return int(store.fetch_all(store.to_sql(writes.next_write_id()))[0][0])
+    return store.allocate_write_id()
 
 
 def log_write_of(store: Store, feature: ResolvedFeature, operation: str, rows: int, written_at: datetime, write_id: int) -> None:

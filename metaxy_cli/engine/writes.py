@@ -160,7 +160,7 @@ def _drop_outdated(store: Store, feature: ResolvedFeature) -> tuple[int, tuple[s
     )
     count, shown = _count_and_show(store, feature, changed)
     if count:
-        store.run(exp.delete(exp.to_table(STAGED, quoted=True), where=changed))
+        store.run(store.profile.delete(exp.to_table(STAGED, quoted=True), changed))
     return count, shown
 
 

@@ -4,7 +4,8 @@ This is the only module of the query side that branches on engine names. A profi
 engine computes the lowercase-hex md5 of a string, how it renders the canonical text of a value of
 each portable type (so that the same value hashes to the same bytes on every engine), which SQL
 type stores each portable type, which functions the connection must register first (SQLite lacks
-md5), and how to finish a query (ClickHouse needs join_use_nulls for FULL JOIN). Dialects without a
+md5), how to finish a query (ClickHouse needs join_use_nulls for FULL JOIN) and how to delete rows
+(ClickHouse: ALTER TABLE ... DELETE, the form its temporary tables accept). Dialects without a
 specific profile get a generic one built on sqlglot's own MD5 transpilation.
 
 Identifiers: an engine that limits their length (PostgreSQL: 63 bytes, longer ones are silently
@@ -80,6 +81,10 @@ def _identity(query: exp.Query) -> exp.Query:
     return query
 
 
+def _delete(table: exp.Table, condition: Expr) -> exp.Expression:
+    return exp.delete(table, where=condition)
+
+
 @dataclass(frozen=True)
 class DialectProfile:
     """How one engine expresses the versioning SQL. `name` is the sqlglot dialect name."""
@@ -99,6 +104,7 @@ class DialectProfile:
         if self.max_identifier_length is None:
             return name
         return short_identifier(name, self.max_identifier_length)
+    delete: Callable[[exp.Table, Expr], exp.Expression] = _delete  # DELETE FROM table WHERE condition
 
     def value_text(self, value: Expr, portable_type: str) -> Expr:
         """The canonical text of a non-NULL value of a portable type (see the module doc)."""
@@ -249,9 +255,14 @@ def _texts(**overrides: Callable[[Expr], Expr] | None) -> dict[str, Callable[[Ex
 def _clickhouse_finalize(query: exp.Query) -> exp.Query:
     # Without join_use_nulls, unmatched FULL JOIN columns get type defaults ('' / 0), not NULL.
     # https://clickhouse.com/docs/operations/settings/settings#join_use_nulls
+    # prefer_column_name_to_alias: standard scoping, where an alias never shadows a column of
+    # the same name in WHERE or in other projections (ClickHouse's default lets it).
     query = query.copy()
-    setting = exp.EQ(this=exp.var("join_use_nulls"), expression=exp.Literal.number(1))
-    query.set("settings", [setting])
+    settings = [
+        exp.EQ(this=exp.var(name), expression=exp.Literal.number(1))
+        for name in ("join_use_nulls", "prefer_column_name_to_alias")
+    ]
+    query.set("settings", settings)
     return query
 
 
@@ -274,6 +285,22 @@ def _postgres_finalize(query: exp.Query) -> exp.Query:
         if source is not None and isinstance(source.this, exp.Table) and any(item.find(exp.MD5) for item in inner.expressions):
             inner.set("offset", exp.Offset(expression=exp.Literal.number(0)))
     return query
+def _clickhouse_timestamp(value: Expr) -> Expr:
+    # sqlglot writes strftime's %M (minutes) as %M, which ClickHouse's formatDateTime reads as the
+    # month name; %i is its minutes. %f prints exactly 6 digits for any DateTime64 precision.
+    # https://clickhouse.com/docs/sql-reference/functions/date-time-functions#formatdatetime
+    return exp.Anonymous(this="formatDateTime", expressions=[value, exp.Literal.string("%Y-%m-%d %H:%i:%S.%f")])
+
+
+def _clickhouse_double(value: Expr) -> Expr:
+    # ClickHouse's function names are case-sensitive here: `printf`, not PRINTF.
+    return exp.Anonymous(this="printf", expressions=[exp.Literal.string("%.17g"), value])
+
+
+def _clickhouse_delete(table: exp.Table, condition: Expr) -> exp.Expression:
+    # A lightweight DELETE FROM resolves a temporary table in the default database and fails;
+    # the ALTER TABLE form (a mutation) works on every table engine metaxy uses.
+    return exp.Alter(this=table, kind="TABLE", actions=[exp.Delete(where=exp.Where(this=condition))])
 
 
 _GENERIC_TYPES = {
@@ -316,23 +343,25 @@ PROFILES: dict[str, DialectProfile] = {
         finalize=_postgres_finalize,
         max_identifier_length=63,
     ),
-    # Doubles: ClickHouse and Spark have no C '%.17g' formatter, so double root sources raise
-    # DialectError there rather than hash differently.
+    # Types are Nullable: a plain String column stores NULL as '' (and CAST(NULL AS String) fails),
+    # which would hash differently. Timestamps are pinned to UTC so their text never depends on
+    # the server's or session's time zone. printf is C's: '%.17g' matches DuckDB byte for byte.
     "clickhouse": DialectProfile(
         name="clickhouse",
         hash=_md5,
-        texts=_texts(),
+        texts=_texts(double=_zero_or(_clickhouse_double), timestamp=_clickhouse_timestamp),
         types={
-            "string": "String",
-            "integer": "Int64",
-            "double": "Float64",
-            "boolean": "Bool",
-            "date": "Date32",
-            "timestamp": "DateTime64(6)",
-            "binary": "String",
-            "json": "String",
+            "string": "Nullable(String)",
+            "integer": "Nullable(Int64)",
+            "double": "Nullable(Float64)",
+            "boolean": "Nullable(Bool)",
+            "date": "Nullable(Date32)",
+            "timestamp": "Nullable(DateTime64(6, 'UTC'))",
+            "binary": "Nullable(String)",
+            "json": "Nullable(String)",
         },
         finalize=_clickhouse_finalize,
+        delete=_clickhouse_delete,
     ),
     "spark": DialectProfile(
         name="spark",

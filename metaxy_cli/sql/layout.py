@@ -55,6 +55,13 @@ def history_table(feature: str) -> str:
     return history_table_name(feature)
 
 
+def log_table(feature: str) -> str:
+    """The append-only log of a feature in stores without multi-statement transactions: every row
+    and tombstone ever written; its current and history tables are views over it. Prefixed
+    `metaxy`, a prefix feature keys may not use, so it cannot clash with a feature's table."""
+    return f"{PREFIX}log__{table_name(feature)}"
+
+
 def id_index(feature: str) -> str:
     """The unique index on the ids of a feature's current table, in stores that index ids.
     Prefixed `metaxy`, a prefix feature keys may not use, so it cannot clash with a table."""

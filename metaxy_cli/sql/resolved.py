@@ -93,6 +93,10 @@ class ResolvedFeature:
         return layout.history_table(self.key)
 
     @property
+    def log_table(self) -> str:
+        return layout.log_table(self.key)
+
+    @property
     def id_index(self) -> str:
         return layout.id_index(self.key)
 

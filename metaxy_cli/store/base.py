@@ -56,6 +56,30 @@ def seconds_setting(name: str, settings: dict[str, Any], key: str, default: floa
         raise StoreError(f"store {name!r}: {key} must be a number of seconds, got {value!r}") from None
 
 
+_ARROW_TYPES = {"string": "string", "integer": "int64", "double": "float64", "boolean": "bool",
+                "binary": "binary", "json": "string", "date": "date32", "timestamp": "timestamp[us]"}  # fmt: skip
+
+
+def arrow_type_of(portable_type: str) -> pa.DataType:
+    """The Arrow type a portable column type is read as (naive timestamps, in UTC)."""
+    import pyarrow as pa
+
+    return pa.type_for_alias(_ARROW_TYPES[portable_type])
+
+
+def portable_type_of(arrow_type: pa.DataType) -> str:
+    """The portable column type that stores an Arrow type (staging a batch)."""
+    import pyarrow as pa
+
+    checks = [
+        (pa.types.is_boolean, "boolean"), (pa.types.is_integer, "integer"),
+        (pa.types.is_floating, "double"), (pa.types.is_date, "date"),
+        (pa.types.is_timestamp, "timestamp"), (pa.types.is_binary, "binary"),
+        (pa.types.is_large_binary, "binary"),
+    ]  # fmt: skip
+    return next((name for check, name in checks if check(arrow_type)), "string")
+
+
 class Store(ABC):
     """One open connection to a metadata store."""
 
@@ -280,7 +304,7 @@ class Store(ABC):
         old = exp.select(*(exp.column(name) for name in columns), exp.alias_(exp.false(), layout.DELETED))
         into = exp.to_table(feature.history_table, quoted=True)
         self.run(exp.insert(old.from_(current).where(condition.copy()), into, columns=columns + [layout.DELETED]))
-        self.run(exp.delete(current.copy(), where=condition.copy()))
+        self.run(self.profile.delete(current.copy(), condition.copy()))
 
     def append(self, feature: ResolvedFeature, rows: exp.Query) -> None:
         """Append new current rows (exactly `feature.table_columns`, in order)."""
@@ -294,6 +318,14 @@ class Store(ABC):
         from sqlglot import exp
 
         self.run(exp.insert(rows, exp.to_table(feature.history_table, quoted=True), columns=columns))
+
+    def allocate_write_id(self) -> int:
+        """The id of the write being made, called inside its transaction: one more than the largest
+        logged (sql/writes.py). A store whose writes are not transactions overrides it so that an
+        id taken by a write that never committed is never handed out again."""
+        from metaxy_cli.sql import writes
+
+        return int(self.fetch_all(self.to_sql(writes.next_write_id()))[0][0])
 
     def _column_def(self, name: str, portable_type: str) -> exp.ColumnDef:
         from sqlglot import exp

@@ -25,6 +25,7 @@ BACKENDS: dict[str, str] = {
     "duckdb": "metaxy_cli.store.duckdb:DuckDBStore",
     "sqlite": "metaxy_cli.store.sqlite:SQLiteStore",
     "postgres": "metaxy_cli.store.postgres:PostgresStore",
+    "clickhouse": "metaxy_cli.store.clickhouse:ClickHouseStore",
 }
 # No settings: the DuckDB backend puts its file at its DEFAULT_PATH under the project root.
 DEFAULT_STORE = StoreConfig("default", "duckdb", {})

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from metaxy_cli.definitions.errors import StoreError
-from metaxy_cli.store.base import BATCH_ROWS, MEMORY, Store, database_message, open_database_file, seconds_setting
+from metaxy_cli.store.base import (
+    BATCH_ROWS, MEMORY, Store, arrow_type_of, database_message, open_database_file, portable_type_of, seconds_setting,
+)  # fmt: skip
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -103,7 +105,7 @@ class SQLiteStore(Store):
 
         reader = data.to_reader() if isinstance(data, pa.Table) else data
         self.drop_temporary(name)
-        columns = [(field.name, _portable(field.type)) for field in reader.schema]
+        columns = [(field.name, portable_type_of(field.type)) for field in reader.schema]
         self.create_table(name, columns, temporary=True)
         placeholders = ", ".join("?" for _ in columns)
         insert = f"INSERT INTO temp.{_quote(name)} VALUES ({placeholders})"
@@ -147,19 +149,6 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _portable(arrow_type: pa.DataType) -> str:
-    """The portable column type that stores an Arrow type."""
-    import pyarrow as pa
-
-    checks = [
-        (pa.types.is_boolean, "boolean"), (pa.types.is_integer, "integer"),
-        (pa.types.is_floating, "double"), (pa.types.is_date, "date"),
-        (pa.types.is_timestamp, "timestamp"), (pa.types.is_binary, "binary"),
-        (pa.types.is_large_binary, "binary"),
-    ]  # fmt: skip
-    return next((name for check, name in checks if check(arrow_type)), "string")
-
-
 def _storage_values(column: pa.Array) -> list[Any]:
     """Python values in SQLite's storage convention: canonical text for dates and timestamps."""
     import pyarrow as pa
@@ -176,10 +165,6 @@ def _storage_values(column: pa.Array) -> list[Any]:
     return column.to_pylist()
 
 
-_ARROW = {"string": "string", "integer": "int64", "double": "float64", "boolean": "bool",
-          "binary": "binary", "json": "string", "date": "date32", "timestamp": "timestamp[us]"}  # fmt: skip
-
-
 def _schema(names: list[str], rows: list[tuple], types: Mapping[str, str]) -> pa.Schema:
     """Arrow types from the caller's portable types, else inferred from the first batch."""
     import pyarrow as pa
@@ -187,7 +172,7 @@ def _schema(names: list[str], rows: list[tuple], types: Mapping[str, str]) -> pa
     fields = []
     for index, name in enumerate(names):
         if name in types:
-            arrow_type = pa.type_for_alias(_ARROW[types[name]])
+            arrow_type = arrow_type_of(types[name])
         else:
             arrow_type = pa.array([row[index] for row in rows]).type
             arrow_type = pa.string() if pa.types.is_null(arrow_type) else arrow_type

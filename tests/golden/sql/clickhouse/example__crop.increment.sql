@@ -178,4 +178,4 @@ WHERE
       )
     )
   END
-SETTINGS join_use_nulls = 1
+SETTINGS join_use_nulls = 1, prefer_column_name_to_alias = 1

@@ -7,18 +7,18 @@ SELECT
   LOWER(
     HEX(MD5("w"."metaxy_provenance__audio" || '|' || "w"."metaxy_provenance__frames"))
   ) AS "metaxy_provenance",
-  CAST(NULL AS String) AS "metaxy_data_version",
+  CAST(NULL AS Nullable(String)) AS "metaxy_data_version",
   '93d346ebdff2566acc7b288b15230395802fb1d42ea32ee3ef4b679322080466' AS "metaxy_feature_version",
   '1b826fca46205078540149446b2e77973e258b8b195b8321ed89446f93e1f6c3' AS "metaxy_project_version",
-  CAST('2024-01-02 03:04:05.678901' AS DateTime64(6)) AS "metaxy_written_at",
-  CAST(7 AS Int64) AS "metaxy_write_id"
+  CAST('2024-01-02 03:04:05.678901' AS Nullable(DateTime64(6, 'UTC'))) AS "metaxy_written_at",
+  CAST(7 AS Nullable(Int64)) AS "metaxy_write_id"
 FROM (
   SELECT
     "w"."sample_uid",
     "w"."metaxy_provenance__audio",
     "w"."metaxy_provenance__frames",
-    CAST(NULL AS String) AS "metaxy_data_version__audio",
-    CAST(NULL AS String) AS "metaxy_data_version__frames"
+    CAST(NULL AS Nullable(String)) AS "metaxy_data_version__audio",
+    CAST(NULL AS Nullable(String)) AS "metaxy_data_version__frames"
   FROM (
     SELECT
       "b"."sample_uid",
@@ -47,4 +47,4 @@ FROM (
       ON "b"."sample_uid" = "e"."sample_uid"
   ) AS "w"
 ) AS "w"
-SETTINGS join_use_nulls = 1
+SETTINGS join_use_nulls = 1, prefer_column_name_to_alias = 1

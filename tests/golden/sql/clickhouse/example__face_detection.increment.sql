@@ -113,4 +113,4 @@ WHERE
       OR "e"."metaxy_provenance__detections" <> "e"."metaxy_stored__metaxy_provenance__detections"
     )
   END
-SETTINGS join_use_nulls = 1
+SETTINGS join_use_nulls = 1, prefer_column_name_to_alias = 1

@@ -3,16 +3,16 @@ SELECT
   "w"."metaxy_provenance__transcription",
   "w"."metaxy_data_version__transcription",
   LOWER(HEX(MD5("w"."metaxy_provenance__transcription"))) AS "metaxy_provenance",
-  CAST(NULL AS String) AS "metaxy_data_version",
+  CAST(NULL AS Nullable(String)) AS "metaxy_data_version",
   'fa2dd30a890636d2d90126cf702b2286e63c646b01ca7837dbc5a649d23fc833' AS "metaxy_feature_version",
   '1b826fca46205078540149446b2e77973e258b8b195b8321ed89446f93e1f6c3' AS "metaxy_project_version",
-  CAST('2024-01-02 03:04:05.678901' AS DateTime64(6)) AS "metaxy_written_at",
-  CAST(7 AS Int64) AS "metaxy_write_id"
+  CAST('2024-01-02 03:04:05.678901' AS Nullable(DateTime64(6, 'UTC'))) AS "metaxy_written_at",
+  CAST(7 AS Nullable(Int64)) AS "metaxy_write_id"
 FROM (
   SELECT
     "w"."sample_uid",
     "w"."metaxy_provenance__transcription",
-    CAST(NULL AS String) AS "metaxy_data_version__transcription"
+    CAST(NULL AS Nullable(String)) AS "metaxy_data_version__transcription"
   FROM (
     SELECT
       "b"."sample_uid",
@@ -33,4 +33,4 @@ FROM (
       ON "b"."sample_uid" = "e"."sample_uid"
   ) AS "w"
 ) AS "w"
-SETTINGS join_use_nulls = 1
+SETTINGS join_use_nulls = 1, prefer_column_name_to_alias = 1

@@ -143,4 +143,4 @@ WHERE
       OR "e"."metaxy_provenance__frames" <> "e"."metaxy_stored__metaxy_provenance__frames"
     )
   END
-SETTINGS join_use_nulls = 1
+SETTINGS join_use_nulls = 1, prefer_column_name_to_alias = 1

@@ -13,11 +13,11 @@ SELECT
   LOWER(
     HEX(MD5("w"."metaxy_provenance__audio" || '|' || "w"."metaxy_provenance__frames"))
   ) AS "metaxy_provenance",
-  CAST(NULL AS String) AS "metaxy_data_version",
+  CAST(NULL AS Nullable(String)) AS "metaxy_data_version",
   '8fd92b1bc74d0d52fcc1c40ff6fffbf4edc57a34107a744b2d439d0527952595' AS "metaxy_feature_version",
   '1b826fca46205078540149446b2e77973e258b8b195b8321ed89446f93e1f6c3' AS "metaxy_project_version",
-  CAST('2024-01-02 03:04:05.678901' AS DateTime64(6)) AS "metaxy_written_at",
-  CAST(7 AS Int64) AS "metaxy_write_id"
+  CAST('2024-01-02 03:04:05.678901' AS Nullable(DateTime64(6, 'UTC'))) AS "metaxy_written_at",
+  CAST(7 AS Nullable(Int64)) AS "metaxy_write_id"
 FROM (
   SELECT
     "w"."sample_uid",
@@ -29,8 +29,8 @@ FROM (
     "w"."size",
     "w"."metaxy_provenance__audio",
     "w"."metaxy_provenance__frames",
-    CAST(NULL AS String) AS "metaxy_data_version__audio",
-    CAST(NULL AS String) AS "metaxy_data_version__frames"
+    CAST(NULL AS Nullable(String)) AS "metaxy_data_version__audio",
+    CAST(NULL AS Nullable(String)) AS "metaxy_data_version__frames"
   FROM (
     SELECT
       "src"."sample_uid" AS "sample_uid",
@@ -65,4 +65,4 @@ FROM (
     FROM "metaxy_batch" AS "src"
   ) AS "w"
 ) AS "w"
-SETTINGS join_use_nulls = 1
+SETTINGS join_use_nulls = 1, prefer_column_name_to_alias = 1
