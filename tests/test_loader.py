@@ -50,7 +50,7 @@ def test_overview_loads_in_topological_order(overview_dir: Path) -> None:
     assert crop.fields[0] == FieldSpec("audio", "1", (FieldDep("example/video", ("audio",)),))
     assert crop.id_columns == ("sample_uid",)
     assert project.default_store == "dev"
-    assert set(project.stores) == {"dev", "lite"}
+    assert set(project.stores) == {"dev", "lite", "pg", "ch"}
     video = project.feature("example/video")
     assert video.is_root and video.field("audio").source == ("audio_sha",)
     assert video.column("duration").type == "double"

@@ -283,10 +283,9 @@ class ClickHouseStore(Store):
             have = stored.get(name)
             expected = self._log_type(feature, name, portable)
             if have is not None and have != expected:
-                was = _portable_name(have, self.profile.types)
-                raise StoreError(
-                    f"store {self.name!r}: feature {feature.key}: column {name!r} is stored as {have}{was} "
-                    f"but declared {portable} ({expected}); declare it as stored, or give the feature a new key"
+                raise StoreError(  # worded as engine/tables.check_column_types words it
+                    f"feature {feature.key}: column {name!r} is stored as {have} in store {self.name!r} but the YAML "
+                    f"declares it {portable} ({expected}): declare its stored type again, or give the new type a new column name"
                 )
 
     def _type(self, portable: str) -> str:
@@ -382,14 +381,6 @@ def _folder(name: str, path: str) -> str:
 def _not_null(kind: str) -> str:
     found = re.fullmatch(r"Nullable\((.*)\)", kind)
     return found.group(1) if found else kind
-
-
-def _portable_name(stored: str, types: Mapping[str, str]) -> str:
-    """' (integer)' for a type metaxy stores a portable type as, else ''."""
-    for portable, kind in types.items():
-        if _not_null(stored) == _not_null(kind) and portable not in ("binary", "json"):
-            return f" ({portable})"
-    return ""
 
 
 def _no_parameters(parameters: Sequence[Any]) -> None:

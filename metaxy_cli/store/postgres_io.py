@@ -93,18 +93,12 @@ def arrow_type(oid: int, portable: str | None) -> pa.DataType | None:
 
 
 def portable_type(arrow: pa.DataType) -> str:
-    """The portable column type that stores an Arrow type."""
+    """The portable column type that stores an Arrow type (dictionary columns by their values)."""
     import pyarrow as pa
 
-    if pa.types.is_dictionary(arrow):
-        arrow = arrow.value_type
-    checks = [
-        (pa.types.is_boolean, "boolean"), (pa.types.is_integer, "integer"),
-        (pa.types.is_floating, "double"), (pa.types.is_date, "date"),
-        (pa.types.is_timestamp, "timestamp"), (pa.types.is_binary, "binary"),
-        (pa.types.is_large_binary, "binary"),
-    ]  # fmt: skip
-    return next((name for check, name in checks if check(arrow)), "string")
+    from metaxy_cli.store.base import portable_type_of
+
+    return portable_type_of(arrow.value_type if pa.types.is_dictionary(arrow) else arrow)
 
 
 def csv_ready(batch: pa.RecordBatch) -> pa.RecordBatch:
