@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from metaxy_cli.definitions.loader import load_project
     from metaxy_cli.definitions.model import FeatureSpec, FieldSpec
     from metaxy_cli.definitions.project import Project
-    from metaxy_cli.engine import Increment, Summary, delete, increment, status, summary, write
+    from metaxy_cli.engine import Increment, Summary, delete, increment, plan, status, summary, write
     from metaxy_cli.store.config import open_store
 
 _PUBLIC = {
@@ -33,6 +33,7 @@ _PUBLIC = {
     "Summary": "metaxy_cli.engine",
     "delete": "metaxy_cli.engine",
     "increment": "metaxy_cli.engine",
+    "plan": "metaxy_cli.engine",
     "status": "metaxy_cli.engine",
     "summary": "metaxy_cli.engine",
     "write": "metaxy_cli.engine",

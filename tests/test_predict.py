@@ -15,7 +15,6 @@ from test_sql_reference import bumped, id_row, projects, root_rows, samples_of
 
 from metaxy_cli import engine
 from metaxy_cli.definitions.loader import load_project
-from metaxy_cli.engine.predict import predict
 from metaxy_cli.sql import layout
 from tests.backends import open_backend
 
@@ -85,7 +84,7 @@ def check_plan(project, backend: str, data, folder: Path) -> None:
                 chosen = data.draw(st.lists(st.sampled_from(samples), min_size=1, unique=True, max_size=2))
                 engine.write(project, store, key, root_rows(data.draw, spec, chosen))
                 engine.delete(project, store, key, ids=[id_row(spec, s) for s in chosen])
-        predicted = {p.key: p for p in predict(project, store)}
+        predicted = {p.key: p for p in engine.plan(project, store)}
         for key in project.graph.order:  # then every feature's turn, in order
             actual = materialise(project, store, key)
             p = predicted[key]

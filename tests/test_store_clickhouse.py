@@ -197,8 +197,8 @@ def test_stored_type_differs_from_declared(overview_dir: Path, store) -> None:
     video.write_text(video.read_text().replace("frames: integer", "frames: string"))
     changed = load_project(overview_dir)
     expected = (
-        "store 'ch': feature example/video: column 'frames' is stored as Nullable(Int64) (integer) but declared "
-        "string (Nullable(String)); declare it as stored, or give the feature a new key"
+        "feature example/video: column 'frames' is stored as Nullable(Int64) in store 'ch' but the YAML declares it "
+        "string (Nullable(String)): declare its stored type again, or give the new type a new column name"
     )
     for attempt in (lambda: engine.write(changed, store, VIDEO, videos(2)), lambda: engine.increment(changed, store, CROP)):
         with pytest.raises(StoreError) as raised:

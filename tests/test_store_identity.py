@@ -21,7 +21,9 @@ from tests.backends import BACKENDS, open_backend
 
 _projects = itertools.count()
 # Unicode without lone surrogates (no UTF-8 form, so no file or Arrow array can carry them).
-TEXT = st.characters(blacklist_categories=("Cs",))
+# No NUL: PostgreSQL text cannot hold U+0000 (its store refuses such a batch with one line, and
+# writes nothing: tests/test_fuzz_writes.py), so it cannot take part in the comparison.
+TEXT = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
 STRINGS = st.one_of(st.text(TEXT, max_size=12), st.text(TEXT, min_size=1000, max_size=3000), st.sampled_from(["", " ", "~", "|x=", "'", '"']))
 JSON_VALUES = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(TEXT, max_size=5)),

@@ -1,6 +1,6 @@
 """Stage 4 of the pipeline: the Python API that pipelines call on samples (spec sections 3-5).
 
-`write`, `increment`, `summary`, `status`, `delete` and `sql_text` take a Project, a store and a
+`write`, `increment`, `summary`, `status`, `delete`, `plan` and `sql_text` take a Project, a store and a
 feature key. Each resolves the feature once (`sql.resolved`) and hands that object to the module
 that does the work: `writes` (versioned appends), `increments` (what to compute, and summary
 counts), `deletes` (tombstones), on top of `tables` (DDL, write log, history). Each is a few SQL
@@ -21,6 +21,7 @@ from metaxy_cli.engine.increments import Increment, Summary, increment_of, outpu
 from metaxy_cli.engine.writes import WriteResult, write_samples
 
 if TYPE_CHECKING:
+    from metaxy_cli.definitions.plan import Prediction
     from metaxy_cli.definitions.project import Project
     from metaxy_cli.sql.resolved import ResolvedFeature
     from metaxy_cli.store.base import Store
@@ -30,7 +31,7 @@ QUERIES = ("increment", "summary", "expected")
 
 __all__ = [
     "QUERIES", "Increment", "Progress", "Summary", "WriteResult", "delete", "increment", "output_types",
-    "resolved", "sql_text", "status", "summary", "write",
+    "plan", "resolved", "sql_text", "status", "summary", "write",
 ]  # fmt: skip
 
 
@@ -112,6 +113,15 @@ def delete(
     from metaxy_cli.engine.deletes import delete_samples
 
     return delete_samples(store, resolved(project, key, store), ids=ids, where=where, deleted_at=deleted_at)
+
+
+def plan(project: Project, store: Store) -> list[Prediction]:
+    """Per feature, in topological order: the samples that will be new, stale (by field) and
+    orphaned once everything upstream of it is recomputed, and their cost; the store is not
+    changed (spec section 4, `metaxy plan --store`)."""
+    from metaxy_cli.engine.predict import predict
+
+    return predict(project, store)
 
 
 def sql_text(project: Project, key: str, dialect: str, *, query: str = "increment") -> str:

@@ -65,6 +65,8 @@ def explain(message: str, schema: str | None) -> str:
         return f"{message} (cannot create {where}: create it as the database owner, or grant the user CREATE on the database)"
     if message.startswith("permission denied"):
         return f"{message} (the user in `url` cannot write to {where}: grant it CREATE, INSERT, UPDATE and DELETE there, or use a user that has them)"
+    if message.startswith('invalid byte sequence for encoding "UTF8": 0x00'):
+        return "PostgreSQL text cannot hold the NUL character (U+0000): remove it from the input's strings"
     if "read-only transaction" in message:
         return f"{message} (the server or the user is read-only, e.g. a standby or default_transaction_read_only: point `url` at a writable primary)"
     return message
