@@ -29,12 +29,39 @@ def _sqlite(folder: Path, name: str) -> Store:
     return SQLiteStore.open(folder / f"{name}.sqlite", name=name)
 
 
+_SPARK: list = []  # the one SparkSession of the test process, started on first use
+
+
+def spark_session():
+    """One local[2] session for the whole test process (a JVM start costs 5-10 s): no UI, two
+    shuffle partitions. Stores opened by in-process CLI calls join it (getOrCreate)."""
+    if not _SPARK:
+        import atexit
+
+        from metaxy_cli.store.spark_session import start_session
+
+        settings = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
+        session = start_session("tests", "local[2]", settings)
+        atexit.register(session.stop)
+        _SPARK.append(session)
+    return _SPARK[0]
+
+
+def _spark(folder: Path, name: str) -> Store:
+    from metaxy_cli.store.spark import SparkStore
+
+    return SparkStore.open(folder / name, spark=spark_session(), name=name)
+
+
 OPENERS: dict[str, Callable[[Path, str], Store]] = {
     "duckdb": _duckdb,
     "sqlite": _sqlite,
+    "spark": _spark,
 }
 BACKENDS = sorted(OPENERS)
-MARKS: dict[str, pytest.MarkDecorator] = {}
+MARKS: dict[str, pytest.MarkDecorator] = {"spark": pytest.mark.spark}
+# Backends whose tables are views over append-only files: no ALTER TABLE or UPDATE on them.
+VIEW_TABLES = {"spark"}
 
 
 def open_backend(backend: str, folder: Path, name: str | None = None) -> Store:

@@ -11,7 +11,7 @@ import pytest
 from metaxy_cli import engine
 from metaxy_cli.definitions.errors import DataError, StoreError
 from metaxy_cli.definitions.loader import load_project
-from tests.backends import BACKENDS, backend_params, open_backend
+from tests.backends import BACKENDS, VIEW_TABLES, backend_params, open_backend
 
 VIDEO, CROP, FACES, STT = "example/video", "example/crop", "example/face_detection", "example/stt"
 N = 200
@@ -323,6 +323,8 @@ def test_optional_upstream_without_data(tmp_path: Path, store) -> None:
 
 
 def test_write_log_and_tables_from_before_write_ids(overview_dir: Path, store) -> None:
+    if store.engine in VIEW_TABLES:
+        pytest.skip("tables are views over Parquet files: never without write ids, no ALTER or UPDATE")
     project = load_project(overview_dir)
     engine.write(project, store, VIDEO, videos())
     compute(project, store, CROP)

@@ -49,9 +49,7 @@ def prepare_tables(store: Store, feature: ResolvedFeature) -> None:
 
 def next_write_id(store: Store) -> int:
     """The id of the write being made; call inside its transaction (sql/writes.py)."""
-    from metaxy_cli.sql import writes
-
-    return int(store.fetch_all(store.to_sql(writes.next_write_id()))[0][0])
+    return store.next_write_id()
 
 
 def log_write_of(store: Store, feature: ResolvedFeature, operation: str, rows: int, written_at: datetime, write_id: int) -> None:
@@ -59,7 +57,7 @@ def log_write_of(store: Store, feature: ResolvedFeature, operation: str, rows: i
     engine without transactions the log row is what makes the rows visible (store/base.py)."""
     from metaxy_cli.sql.writes import log_write
 
-    store.run(log_write(feature, store.profile, write_id=write_id, operation=operation, rows=rows, written_at=written_at))
+    store.log_write(log_write(feature, store.profile, write_id=write_id, operation=operation, rows=rows, written_at=written_at))
 
 
 def names(columns: Iterable[tuple[str, str]]) -> list[str]:

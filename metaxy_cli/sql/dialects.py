@@ -217,8 +217,8 @@ PROFILES: dict[str, DialectProfile] = {
         },
         udfs=(Udf("md5", 1, md5_hex), Udf(DOUBLE_TEXT_UDF, 1, double_text)),
     ),
-    # Doubles: PostgreSQL, ClickHouse and Spark have no C '%.17g' formatter, so double root
-    # sources raise DialectError there rather than hash differently.
+    # Doubles: PostgreSQL and ClickHouse have no C '%.17g' formatter, so double root sources
+    # raise DialectError there rather than hash differently.
     "postgres": DialectProfile(
         name="postgres",
         hash=_md5,
@@ -241,11 +241,19 @@ PROFILES: dict[str, DialectProfile] = {
         },
         finalize=_clickhouse_finalize,
     ),
+    # Spark: Java's '%.17g' rounds from the shortest repr (0.1 -> 0.10000000000000000), so a
+    # double's text comes from a Python UDF, as on SQLite (the store registers it). Timestamps
+    # are TIMESTAMP_NTZ: the default TIMESTAMP is zoned (LTZ) and would print in the session's
+    # time zone, so the same value would hash differently per cluster setting.
     "spark": DialectProfile(
         name="spark",
         hash=_md5,
-        texts=_texts(),
-        types={**_GENERIC_TYPES, "string": "STRING", "binary": "BINARY", "json": "STRING"},
+        texts=_texts(double=_zero_or(_udf_double)),
+        types={
+            **_GENERIC_TYPES, "string": "STRING", "binary": "BINARY", "json": "STRING",
+            "timestamp": "TIMESTAMP_NTZ",
+        },  # fmt: skip
+        udfs=(Udf(DOUBLE_TEXT_UDF, 1, double_text),),
     ),
 }
 

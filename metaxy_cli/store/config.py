@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 BACKENDS: dict[str, str] = {
     "duckdb": "metaxy_cli.store.duckdb:DuckDBStore",
     "sqlite": "metaxy_cli.store.sqlite:SQLiteStore",
+    "spark": "metaxy_cli.store.spark:SparkStore",
 }
 # No settings: the DuckDB backend puts its file at its DEFAULT_PATH under the project root.
 DEFAULT_STORE = StoreConfig("default", "duckdb", {})
@@ -68,7 +69,7 @@ def resolve_settings(config: StoreConfig, root: Path, environ: Mapping[str, str]
         for key, value in config.settings.items()
     }
     path = settings.get("path")
-    if path and path != MEMORY:
+    if path and path != MEMORY and "://" not in str(path):  # URLs (file://, s3a://) are absolute
         resolved = Path(path).expanduser()
         settings["path"] = str(resolved if resolved.is_absolute() else root / resolved)
     return settings
