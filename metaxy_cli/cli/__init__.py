@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "status": "metaxy_cli.cli.samples:status",
     "delete": "metaxy_cli.cli.samples:delete",
     "sql": "metaxy_cli.cli.samples:sql",
+    "store": "metaxy_cli.cli.store:store",
 }
 
 

@@ -92,12 +92,14 @@ class SparkStore(Store):
         """Open (creating) the store at local folder `path`. `spark`: the caller's SparkSession
         (a notebook's, a job's), used as it is and never stopped; else one is started on
         `master` (default local[*]) with `conf`, or the process's active session is joined."""
-        from metaxy_cli.store.spark_session import DEFAULT_MASTER, join_session, start_session
+        from metaxy_cli.store.spark_session import DEFAULT_MASTER, check_startable, join_session, start_session
 
         root = _local_root(name, str(path))
-        files = Files(root)
+        master = master or DEFAULT_MASTER
+        if spark is None:
+            check_startable(name, master)  # before anything is written
         try:
-            files.create()
+            Files(root).create()
         except OSError as error:
             raise StoreError(
                 f"cannot open store {name!r} at {root}: {error.strerror or error} (choose a `path` this user can write)"
@@ -107,7 +109,7 @@ class SparkStore(Store):
             from pyspark.sql import SparkSession
 
             owns = SparkSession.getActiveSession() is None
-            spark = start_session(name, master or DEFAULT_MASTER, conf or {})
+            spark = start_session(name, master, conf or {})
         store = cls(name, root, join_session(spark), owns_session=owns, lock_timeout=lock_timeout)
         store._refresh(force=True)
         return store
@@ -139,7 +141,21 @@ class SparkStore(Store):
             raise self._error(error) from None
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        """Run a statement; INSERT and DELETE go through `run` (they act on files or DataFrames)."""
+        import sqlglot
+        from sqlglot import exp
+
         self._no_parameters(parameters)
+        try:
+            parsed = sqlglot.parse_one(sql, read=self.engine)
+        except sqlglot.errors.ParseError:
+            parsed = None
+        if isinstance(parsed, (exp.Insert, exp.Delete)):
+            self.run(parsed)
+            return
+        self._sql(sql)
+
+    def _sql(self, sql: str) -> None:
         self.dataframe(sql)  # statements run when parsed; a query stays lazy
 
     def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
@@ -266,7 +282,7 @@ class SparkStore(Store):
         if isinstance(expression, exp.Delete) and expression.this.name in self._temporary:
             self._delete_temporary(expression.this.name, expression.args.get("where"))
             return
-        self.execute(self.to_sql(expression))
+        self._sql(self.to_sql(expression))
 
     # -- transactions and the write log ---------------------------------------------------------
     @contextmanager
@@ -311,15 +327,17 @@ class SparkStore(Store):
     def _commit(self, pending: _Pending) -> None:
         if not (pending.schemas or pending.partitions or pending.log):
             return
-        write_id = pending.write_id or self.files.claim_id(self._committed.last_id)
         entry = {
-            "write_id": write_id,
+            "write_id": pending.write_id,
             "schemas": {t: (m.as_json() if m is not None else None) for t, m in pending.schemas.items()},
             "partitions": sorted(set(pending.partitions)),
             "log": pending.log,
         }
         try:
-            self.files.commit(entry)
+            if pending.write_id is None:
+                self.files.commit_schemas(entry, self._committed.last_id)
+            else:
+                self.files.commit(entry)
         except OSError as error:
             self._abandon(pending)
             raise StoreError(f"store {self.name!r} ({self.location}): cannot commit the write: {error.strerror or error}") from None
@@ -380,7 +398,10 @@ class SparkStore(Store):
         `table`: every other column NULL, metaxy_deleted FALSE unless given."""
         from sqlglot import exp
 
-        pending = self._require_transaction(f"writing {table}")
+        if self._pending is None:
+            with self.transaction():  # a statement outside a transaction commits on its own
+                return self._append_rows(table, rows, columns)
+        pending = self._pending
         meta = self._meta(table)
         assert meta is not None
         write_id = self.next_write_id()
@@ -502,8 +523,10 @@ class SparkStore(Store):
         return self.session.sql(self.to_sql(exp.select(*items).where(exp.false())))
 
     def _set_meta(self, table: str, meta: TableMeta | None) -> None:
-        pending = self._require_transaction(f"changing table {table}")
-        pending.schemas[table] = meta
+        if self._pending is None:
+            with self.transaction():  # DDL outside a transaction commits on its own
+                return self._set_meta(table, meta)
+        self._pending.schemas[table] = meta
         self._register_table(table)
 
     # -- temporary tables -----------------------------------------------------------------------

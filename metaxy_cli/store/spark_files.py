@@ -6,6 +6,8 @@
         _next_id                 the next write id to hand out (ids are never handed out twice)
         00000000000000000007.json  one committed write: its id, the partitions and table
                                  schemas it publishes, and its metaxy_writes row
+        00000000000000000008-000001.json  a schema change alone (a read creating tables),
+                                 ordered before write 8 and taking no write id
       <table>/                   one folder per feature (its append-only log) or plain table
         _tmp-7/                  a write being staged (Spark writes here first)
         metaxy_write_id=7/       rows of write 7, renamed from _tmp-7 when complete
@@ -39,7 +41,7 @@ LOG = "_metaxy_writes"
 STAGING = "_staging"
 PARTITION = "metaxy_write_id={}"
 _PARTITION = re.compile(r"metaxy_write_id=(\d+)$")
-_ENTRY = re.compile(r"(\d{20})\.json$")
+_ENTRY = re.compile(r"(\d{20})(-\d{6})?\.json$")  # a write, or a schema change before write N
 LOCK_POLL = 0.1
 
 
@@ -96,7 +98,8 @@ class Files:
             if entry is None:
                 entry = self._entries[name] = json.loads((self.log / name).read_text(encoding="utf-8"))
             write_id = int(entry["write_id"])
-            state.last_id = max(state.last_id, write_id)
+            if entry.get("partitions") or entry.get("log") is not None:
+                state.last_id = max(state.last_id, write_id)
             for table, meta in entry.get("schemas", {}).items():
                 if meta is None:
                     state.tables.pop(table, None)
@@ -137,18 +140,28 @@ class Files:
 
     def claim_id(self, committed_last: int) -> int:
         """The next write id (call under the lock): larger than every id handed out before."""
-        counter = self.log / "_next_id"
-        try:
-            stored = int(counter.read_text().strip() or 0)
-        except (FileNotFoundError, ValueError):
-            stored = 0
-        write_id = max(stored, committed_last + 1, 1)
-        _write_atomically(counter, f"{write_id + 1}\n")
+        write_id = self.next_id(committed_last)
+        _write_atomically(self.log / "_next_id", f"{write_id + 1}\n")
         return write_id
 
-    def commit(self, entry: dict[str, Any]) -> None:
+    def next_id(self, committed_last: int) -> int:
+        """The id the next write will get (call under the lock), without taking it."""
+        try:
+            stored = int((self.log / "_next_id").read_text().strip() or 0)
+        except (FileNotFoundError, ValueError):
+            stored = 0
+        return max(stored, committed_last + 1, 1)
+
+    def commit_schemas(self, entry: dict[str, Any], committed_last: int) -> None:
+        """Publish schema changes alone (no rows): ordered before the next write, no id taken."""
+        before = self.next_id(committed_last)
+        prefix = f"{before:020d}-"
+        sequence = 1 + sum(1 for name in os.listdir(self.log) if name.startswith(prefix) and _ENTRY.match(name))
+        self.commit({**entry, "write_id": before}, f"{prefix}{sequence:06d}.json")
+
+    def commit(self, entry: dict[str, Any], name: str | None = None) -> None:
         """Publish a write: its entry appears at once, complete, or not at all."""
-        name = f"{int(entry['write_id']):020d}.json"
+        name = name or f"{int(entry['write_id']):020d}.json"
         temporary = self.log / f".{name}.tmp"
         _write_durably(temporary, json.dumps(entry, sort_keys=True))
         try:

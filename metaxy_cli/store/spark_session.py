@@ -47,9 +47,7 @@ CONNECT_TIMEOUT = 3.0
 
 def start_session(name: str, master: str, conf: Mapping[str, Any]) -> SparkSession:
     """A SparkSession for store `name` on `master` (the active one when the process has one)."""
-    _require_pyspark(name)
-    _require_java(name)
-    _require_reachable(name, master)
+    check_startable(name, master)
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # Python UDF workers: this interpreter
@@ -64,6 +62,13 @@ def start_session(name: str, master: str, conf: Mapping[str, Any]) -> SparkSessi
         raise StoreError(f"cannot open store {name!r}: Spark did not start on master {master!r}: {_first_line(error)}") from None
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def check_startable(name: str, master: str) -> None:
+    """pyspark, Java and the master are there: each missing one is a StoreError saying what to do."""
+    _require_pyspark(name)
+    _require_java(name)
+    _require_reachable(name, master)
 
 
 def join_session(session: SparkSession) -> SparkSession:
