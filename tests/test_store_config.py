@@ -48,7 +48,7 @@ def test_store_selection(overview_dir: Path) -> None:
     project = load_project(overview_dir)
     assert store_config(project).name == "dev"
     assert store_config(project, "lite").type == "sqlite"
-    with pytest.raises(StoreError, match=r"unknown store 'lit' \(did you mean 'lite'\?\) \(stores: dev, lite\)"):
+    with pytest.raises(StoreError, match=r"unknown store 'lit' \(did you mean 'lite'\?\) \(stores: dev, lite, spark\)"):
         store_config(project, "lit")
 
 
@@ -75,5 +75,5 @@ def test_unsupported_type_is_named(tmp_path: Path) -> None:
     (tmp_path / "metaxy.yaml").write_text(
         "project: pg\nfeatures:\n  - key: a\nstores:\n  prod: {type: postgres, url: 'postgresql://x'}\n"
     )
-    with pytest.raises(StoreError, match=r"store 'prod': type 'postgres' is not supported yet \(supported: duckdb, sqlite\)"):
+    with pytest.raises(StoreError, match=r"store 'prod': type 'postgres' is not supported yet \(supported: duckdb, sqlite, spark\)"):
         open_store(load_project(tmp_path))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from metaxy_cli.definitions.errors import StoreError
 from metaxy_cli.definitions.keys import HISTORY_SUFFIX
 from metaxy_cli.sql import layout
-from metaxy_cli.store.base import BATCH_ROWS, Columns, Store, database_message, seconds_setting
+from metaxy_cli.store.base import BATCH_ROWS, Columns, Store, seconds_setting
 from metaxy_cli.store.spark_files import STAGING, Committed, Files, TableMeta, remove, size_of
 
 if TYPE_CHECKING:
@@ -561,7 +561,9 @@ class SparkStore(Store):
 
     # -- errors -------------------------------------------------------------------------------
     def _error(self, error: Exception) -> StoreError:
-        return StoreError(f"store {self.name!r} ({self.location}): {_spark_message(error)}")
+        from metaxy_cli.store.spark_session import spark_message
+
+        return StoreError(f"store {self.name!r} ({self.location}): {spark_message(error)}")
 
     def _no_parameters(self, parameters: Sequence[Any]) -> None:
         if parameters:
@@ -590,8 +592,3 @@ def _local_root(name: str, path: str) -> Path:
         )
     return Path(path).expanduser().absolute()
 
-
-def _spark_message(error: Exception) -> str:
-    """The first line of a Spark error, without the JVM stack or PySpark's query context."""
-    text = database_message(error)
-    return text.split("SQLSTATE:")[0].strip() if "SQLSTATE:" in text else text

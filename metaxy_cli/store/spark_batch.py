@@ -23,13 +23,13 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
     from metaxy_cli.sql.resolved import ResolvedFeature
-    from metaxy_cli.store.spark import SparkStore
+    from metaxy_cli.store.spark_session import SparkHost
 
 BAD = "metaxy_bad__"
 
 
 def load(
-    store: SparkStore, feature: ResolvedFeature, data: Any, *, ids_only: bool, name: str, keep_provenance: bool
+    store: SparkHost, feature: ResolvedFeature, data: Any, *, ids_only: bool, name: str, keep_provenance: bool
 ) -> int:
     """See store/batch.load_batch: stage `data` as temp view `name`, typed and checked."""
     frame, label = _read(store, feature, data)
@@ -54,7 +54,7 @@ def load(
     return rows
 
 
-def _read(store: SparkStore, feature: ResolvedFeature, data: Any) -> tuple[DataFrame, str]:
+def _read(store: SparkHost, feature: ResolvedFeature, data: Any) -> tuple[DataFrame, str]:
     """`data` as a DataFrame, and how messages name it."""
     from pyspark.sql import DataFrame
 
@@ -81,7 +81,7 @@ def _read(store: SparkStore, feature: ResolvedFeature, data: Any) -> tuple[DataF
     return store.session.read.parquet(str(folder)), "the given data"
 
 
-def _read_file(store: SparkStore, feature: ResolvedFeature, path: Path, label: str) -> tuple[DataFrame, str]:
+def _read_file(store: SparkHost, feature: ResolvedFeature, path: Path, label: str) -> tuple[DataFrame, str]:
     """Spark reads the file; CSV cells stay text (so '007' is not read as 7), as on DuckDB."""
     file_format = format_of(path) if label != "stdin" else _sniffed(path)
     reader = store.session.read
@@ -96,7 +96,7 @@ def _read_file(store: SparkStore, feature: ResolvedFeature, path: Path, label: s
         raise DataError(f"{feature.key}: cannot read {label}: {_message(error)}") from None
 
 
-def _spool_stdin(store: SparkStore) -> Path:
+def _spool_stdin(store: SparkHost) -> Path:
     """Stdin copied to a staged file that Spark can read (removed when the store closes)."""
     head = sys.stdin.buffer.read(4096)
     target = store.staging_folder() / f"stdin.{sniff_format(head)}"
@@ -110,7 +110,7 @@ def _sniffed(path: Path) -> str:
     return path.suffix.lstrip(".")
 
 
-def _cast(store: SparkStore, column: str, portable: str, text: bool) -> str:
+def _cast(store: SparkHost, column: str, portable: str, text: bool) -> str:
     """The input column cast to its declared type, NULL where it does not cast. A text timestamp
     with a UTC offset is converted to UTC through a zoned timestamp (the session runs in UTC)."""
     kind = store.profile.column_type(portable).sql(store.engine)
@@ -119,7 +119,7 @@ def _cast(store: SparkStore, column: str, portable: str, text: bool) -> str:
     return f"TRY_CAST({_q(column)} AS {kind})"
 
 
-def _typed(store: SparkStore, column: str, portable: str, cast: str | None) -> str:
+def _typed(store: SparkHost, column: str, portable: str, cast: str | None) -> str:
     """The stored value: the cast (a double NaN as NULL, as on every store), NULL if absent."""
     if cast is None:
         return f"CAST(NULL AS {store.profile.column_type(portable).sql(store.engine)})"
@@ -163,7 +163,7 @@ def _q(identifier: str) -> str:
 
 
 def _message(error: Exception) -> str:
-    from metaxy_cli.store.spark import _spark_message
+    from metaxy_cli.store.spark_session import spark_message
 
-    return _spark_message(error)
+    return spark_message(error)
 

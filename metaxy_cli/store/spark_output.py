@@ -15,7 +15,7 @@ from metaxy_cli.definitions.errors import DataError
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-    from metaxy_cli.store.spark import SparkStore
+    from metaxy_cli.store.spark_session import SparkHost
 
 TEXT_OPTIONS = {
     "timestampNTZFormat": "yyyy-MM-dd HH:mm:ss.SSSSSS",
@@ -36,7 +36,7 @@ def is_folder(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() not in EXTENSIONS
 
 
-def write_output(store: SparkStore, frame: DataFrame, path: Path, file_format: str) -> int:
+def write_output(store: SparkHost, frame: DataFrame, path: Path, file_format: str) -> int:
     """Write `frame` to `path` (one file, or a folder of parts); returns the row count."""
     computed = _computed(store, frame)
     rows = computed.count()
@@ -59,7 +59,7 @@ def write_output(store: SparkStore, frame: DataFrame, path: Path, file_format: s
     return rows
 
 
-def _computed(store: SparkStore, frame: DataFrame) -> DataFrame:
+def _computed(store: SparkHost, frame: DataFrame) -> DataFrame:
     """The result computed once (counted and written from the same rows)."""
     try:
         return frame.localCheckpoint(eager=True)
@@ -67,7 +67,7 @@ def _computed(store: SparkStore, frame: DataFrame) -> DataFrame:
         raise store._error(error) from None
 
 
-def _write(store: SparkStore, frame: DataFrame, target: Path, file_format: str, *, single: bool) -> None:
+def _write(store: SparkHost, frame: DataFrame, target: Path, file_format: str, *, single: bool) -> None:
     writer = (frame.coalesce(1) if single else frame).write.mode("overwrite" if single else "errorifexists")
     try:
         writer.options(**OPTIONS[file_format]).format(SPARK_FORMAT[file_format]).save(str(target))

@@ -18,15 +18,34 @@ import socket
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
 from metaxy_cli.definitions.errors import StoreError
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
+
+    from metaxy_cli.definitions.errors import MetaxyError
+    from metaxy_cli.sql.dialects import DialectProfile
 
 DEFAULT_MASTER = "local[*]"
+
+
+class SparkHost(Protocol):
+    """What the batch reader and the output writer use of a Spark store (store/spark.py)."""
+
+    engine: str
+    location: str
+
+    @property
+    def profile(self) -> DialectProfile: ...
+    @property
+    def session(self) -> SparkSession: ...
+    def staging_folder(self) -> Path: ...
+    def register(self, name: str, frame: DataFrame) -> None: ...
+    def _error(self, error: Exception) -> MetaxyError: ...
+
 LOG4J = Path(__file__).with_name("spark_log4j2.properties")
 RUNTIME: dict[str, str] = {
     "spark.sql.session.timeZone": "UTC",
@@ -132,3 +151,11 @@ def _endpoints(master: str) -> list[tuple[str, int]]:
 def _first_line(error: Exception) -> str:
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
     return lines[0] if lines else type(error).__name__
+
+
+def spark_message(error: Exception) -> str:
+    """The first line of a Spark error, without the JVM stack or PySpark's query context."""
+    from metaxy_cli.store.base import database_message
+
+    text = database_message(error)
+    return text.split("SQLSTATE:")[0].strip() if "SQLSTATE:" in text else text
