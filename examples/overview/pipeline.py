@@ -11,8 +11,10 @@
 Every step prints what metaxy reports and checks it; the exit code is 1 if any check fails.
 It starts from a fresh store each run: `<store-dir>/metadata.duckdb` (by default this project's
 `.metaxy/`, which git ignores), opened as the project's `dev` store through `open_store`.
+`--store spark` runs the same story on the project's Spark store (`<store-dir>/spark`), and
+`--increments DIR` keeps every increment computed (as Parquet) to compare stores.
 
-    python examples/overview/pipeline.py [--samples 10000] [--store-dir DIR]
+    python examples/overview/pipeline.py [--samples 10000] [--store-dir DIR] [--store NAME]
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from pathlib import Path
 from metaxy_cli import engine, load_project
 from metaxy_cli.definitions.project import Project
 from metaxy_cli.store.base import Store
-from metaxy_cli.store.config import open_store
+from metaxy_cli.store.config import open_store, store_config
 
 HERE = Path(__file__).resolve().parent
 VIDEO, CROP, FACES, STT = "example/video", "example/crop", "example/face_detection", "example/stt"
 CHANGED_EVERY, CHANGED_AT = 100, 42  # the videos whose audio changes: every 100th, 1%
+ENGINE_NAMES = {"duckdb": "DuckDB", "sqlite": "SQLite", "spark": "Spark"}
 
 
 def videos(samples: int, *, audio_changed: bool = False):
@@ -55,9 +58,22 @@ def changed_ids(samples: int) -> set[str]:
 class Story:
     """Prints the narrative and records every failed expectation."""
 
-    def __init__(self) -> None:
+    def __init__(self, increments: Path | None = None) -> None:
         self.checks = 0
         self.failures: list[str] = []
+        self.increments = increments  # where computed increments are kept, if anywhere
+        self.computed = 0
+
+    def keep(self, key: str, todo) -> None:
+        """Save an increment (sorted by id) as <n>-<feature>.parquet, to compare stores."""
+        if self.increments is None:
+            return
+        import pyarrow.parquet as pq
+
+        self.computed += 1
+        self.increments.mkdir(parents=True, exist_ok=True)
+        target = self.increments / f"{self.computed:02d}-{key.replace('/', '__')}.parquet"
+        pq.write_table(todo.sort_by("sample_uid"), target)
 
     def step(self, title: str) -> None:
         print(f"\n== {title}")
@@ -102,6 +118,7 @@ def compute(story: Story, project: Project, store: Store, keys: Iterable[str]) -
     meanwhile is not recorded as computed."""
     for key in keys:
         todo = engine.increment(project, store, key).to_arrow()
+        story.keep(key, todo)
         result = engine.write(project, store, key, todo.select([*project.feature(key).id_columns, "metaxy_provenance"]))
         story.say(f"computed {key}: {result.rows:,} samples written back")
 
@@ -158,10 +175,10 @@ def bumped_copy(destination: Path) -> Path:
     return target
 
 
-def bump_audio(story: Story, copy: Path, environ: dict[str, str], samples: int) -> None:
+def bump_audio(story: Story, copy: Path, environ: dict[str, str], samples: int, store_name: str | None) -> None:
     story.step('4. video.audio code_version "1" -> "2" (in a temporary copy of the project)')
     project = load_project(copy)
-    with open_store(project, environ=environ) as store:
+    with open_store(project, store_name, environ=environ) as store:
         found = status(story, project, store)
         audio = {"audio": samples, "frames": 0}
         story.expect(f"{VIDEO}: every sample stale, audio only", (found[VIDEO].stale, found[VIDEO].stale_fields), (samples, audio))
@@ -175,19 +192,23 @@ def bump_audio(story: Story, copy: Path, environ: dict[str, str], samples: int) 
         story.expect("everything up to date", [s.up_to_date for s in engine.status(project, store)], [samples] * 4)
 
 
-def run(samples: int, store_dir: Path) -> int:
+def run(samples: int, store_dir: Path, store_name: str | None = None, increments: Path | None = None) -> int:
     database = store_dir / "metadata.duckdb"
     for stale_file in (database, database.with_name(database.name + ".wal")):
         stale_file.unlink(missing_ok=True)  # a fresh store every run
-    environ = {"METAXY_DB": str(database)}  # the project's `dev` store, at this path
-    story = Story()
-    print(f"metaxy overview pipeline: {samples:,} videos, DuckDB store {database} (fresh)")
+    shutil.rmtree(store_dir / "spark", ignore_errors=True)
+    # The project's `dev` and `spark` stores, at these paths.
+    environ = {"METAXY_DB": str(database), "METAXY_SPARK": str(store_dir / "spark")}
+    story = Story(increments)
     project = load_project(HERE)
-    with open_store(project, environ=environ) as store:
+    config = store_config(project, store_name)
+    where = database if config.type == "duckdb" else store_dir / "spark"
+    print(f"metaxy overview pipeline: {samples:,} videos, {ENGINE_NAMES.get(config.type, config.type)} store {where} (fresh)")
+    with open_store(project, store_name, environ=environ) as store:
         ingest_and_compute(story, project, store, samples)
         change_audio(story, project, store, samples)
     with tempfile.TemporaryDirectory(prefix="metaxy-overview-") as temporary:
-        bump_audio(story, bumped_copy(Path(temporary)), environ, samples)
+        bump_audio(story, bumped_copy(Path(temporary)), environ, samples, store_name)
     print(f"\n{story.checks - len(story.failures)} of {story.checks} checks passed")
     if story.failures:
         print("failed: " + "; ".join(story.failures), file=sys.stderr)
@@ -200,10 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=10_000, help="videos to ingest (default 10000)")
     parser.add_argument("--store-dir", type=Path, default=HERE / ".metaxy",
                         help="folder of the DuckDB store file, recreated each run (default: examples/overview/.metaxy)")  # fmt: skip
+    parser.add_argument("--store", metavar="NAME", help="a store of metaxy.yaml (default: its default, dev); spark: <store-dir>/spark")
+    parser.add_argument("--increments", type=Path, metavar="DIR", help="keep every computed increment here, as Parquet")
     options = parser.parse_args(argv)
     if options.samples < CHANGED_EVERY:
         parser.error(f"--samples must be at least {CHANGED_EVERY} (1% of them change)")
-    return run(options.samples, options.store_dir)
+    return run(options.samples, options.store_dir, options.store, options.increments)
 
 
 if __name__ == "__main__":
