@@ -10,6 +10,10 @@ several times slower; the point is that it stays linear in N (its current tables
 ids). Input data: bench_engine.generate (benchmarks/.data/, cached).
 
     python benchmarks/bench_stores.py --sizes 100000,1000000
+    python benchmarks/bench_stores.py --sizes 100000,1000000 --spark [--master local[2]]
+
+`--spark` adds the Spark store's table (bench_spark.py: its own steps, a hand-written PySpark
+floor and peak memory, next to DuckDB); `--only-spark` skips the DuckDB/SQLite table.
 """
 
 from __future__ import annotations
@@ -58,7 +62,16 @@ def story(backend: str, n: int, files: dict[str, Path], workdir: Path) -> dict[s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated N (default 100000,1000000)")
+    parser.add_argument("--spark", action="store_true", help="also the Spark store (bench_spark.py)")
+    parser.add_argument("--only-spark", action="store_true", help="the Spark store's table alone")
+    parser.add_argument("--master", default="local[2]", help="Spark master URL (default local[2])")
     options = parser.parse_args(argv)
+    if options.spark or options.only_spark:
+        import bench_spark
+
+        bench_spark.main(["--sizes", options.sizes, "--master", options.master])
+        if options.only_spark:
+            return 0
     info = machine()
     results: dict[int, dict[str, dict[str, float]]] = {}
     for n in (int(size) for size in options.sizes.split(",")):

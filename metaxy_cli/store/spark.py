@@ -303,7 +303,7 @@ class SparkStore(Store):
                 raise
             self._pending = None
             self._commit(pending)
-        self._refresh(force=True)
+        self._refresh()
 
     def next_write_id(self) -> int:
         pending = self._require_transaction("a write id")
@@ -448,11 +448,17 @@ class SparkStore(Store):
         names = self.files.entry_names()
         if not force and names == self._seen:
             return
+        before = self._committed
         self._committed = self.files.committed()
         self._seen = names
-        self._register_writes()
-        for table in self._committed.tables:
-            self._register_table(table)
+        if force or before.writes != self._committed.writes:
+            self._register_writes()
+        for table in set(before.tables) | set(self._committed.tables):
+            unchanged = before.tables.get(table) == self._committed.tables.get(table) and (
+                before.partitions.get(table) == self._committed.partitions.get(table)
+            )
+            if force or not unchanged:
+                self._register_table(table)
 
     def _register_writes(self) -> None:
         from sqlglot import exp

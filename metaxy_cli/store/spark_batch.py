@@ -1,6 +1,7 @@
 """A batch of samples read, typed and checked by Spark itself (store/batch.py's job on a Spark store).
 
-Input files are read by Spark where they are (a big file never passes through the driver); a
+Input files (or folders of part files, as Spark writes them) are read by Spark where they are (a
+big file never passes through the driver); a
 Spark DataFrame is used as it is; Arrow, pandas, polars or dicts (small, already in the driver)
 are handed over as a Parquet file. Every declared column is cast with try_cast, and the same
 checks as on DuckDB run as Spark jobs over the batch computed once: unknown or missing columns,
@@ -64,7 +65,7 @@ def _read(store: SparkHost, feature: ResolvedFeature, data: Any) -> tuple[DataFr
         if str(data) == STDIN:
             return _read_file(store, feature, _spool_stdin(store), "stdin")
         path = Path(data)
-        if not path.is_file():
+        if not path.exists():
             raise DataError(f"{feature.key}: {path}: no such file")
         return _read_file(store, feature, path, str(path))
     try:
@@ -83,7 +84,7 @@ def _read(store: SparkHost, feature: ResolvedFeature, data: Any) -> tuple[DataFr
 
 def _read_file(store: SparkHost, feature: ResolvedFeature, path: Path, label: str) -> tuple[DataFrame, str]:
     """Spark reads the file; CSV cells stay text (so '007' is not read as 7), as on DuckDB."""
-    file_format = format_of(path) if label != "stdin" else _sniffed(path)
+    file_format = format_of(_first_part(path) if path.is_dir() else path)
     reader = store.session.read
     try:
         if file_format == "parquet":
@@ -106,8 +107,12 @@ def _spool_stdin(store: SparkHost) -> Path:
     return target
 
 
-def _sniffed(path: Path) -> str:
-    return path.suffix.lstrip(".")
+def _first_part(folder: Path) -> Path:
+    """A folder of part files (Spark's output) is read whole; its parts' extension names the format."""
+    parts = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(("_", ".")))
+    if not parts:
+        raise DataError(f"{folder}: an empty folder (give a file, or a folder of part files)")
+    return parts[0]
 
 
 def _cast(store: SparkHost, column: str, portable: str, text: bool) -> str:

@@ -38,15 +38,19 @@ def is_folder(path: Path) -> bool:
 
 def write_output(store: SparkHost, frame: DataFrame, path: Path, file_format: str) -> int:
     """Write `frame` to `path` (one file, or a folder of parts); returns the row count."""
-    computed = _computed(store, frame)
-    rows = computed.count()
     if is_folder(path):
         if path.exists() and any(path.iterdir()):
             raise DataError(f"{path}: the folder exists and is not empty (remove it, or choose another --output)")
         if path.is_dir():
             path.rmdir()
+        if file_format == "parquet":  # written once, counted from the files' footers
+            _write(store, frame, path, file_format, single=False)
+            return store.session.read.parquet(str(path)).count()
+        computed = _computed(store, frame)
         _write(store, computed, path, file_format, single=False)
-        return rows
+        return computed.count()
+    computed = _computed(store, frame)
+    rows = computed.count()
     staging = path.parent / f".{path.name}.metaxy-{uuid.uuid4().hex[:8]}"
     try:
         _write(store, computed, staging, file_format, single=True)
