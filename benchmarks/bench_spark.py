@@ -72,10 +72,14 @@ def story(backend: str, n: int, files: dict[str, Path], workdir: Path, master: s
         timed(f"write {VIDEO}, 1% changed", lambda: engine.write(project, store, VIDEO, files["changed"]))
         target = todo(CROP)
         rows = timed(INCREMENT_1, lambda: engine.increment(project, store, CROP).write_to(target, "parquet"))
-        if backend == "spark":
-            floor = workdir / "floor"
-            floor_rows = timed(FLOOR, lambda: floor_increment(store.session, workdir / "spark", floor))
-            assert floor_rows == rows, (floor_rows, rows)
+        if backend == "spark":  # the floor, then both again: the second runs compare warm JITs
+            for suffix in ("", " (again)"):
+                floor = workdir / f"floor{suffix.strip(' ()')}"
+                floor_rows = timed(FLOOR + suffix, lambda: floor_increment(store.session, workdir / "spark", floor))
+                assert floor_rows == rows, (floor_rows, rows)
+                if not suffix:
+                    again = todo(CROP)
+                    timed(INCREMENT_1 + " (again)", lambda: engine.increment(project, store, CROP).write_to(again, "parquet"))
         timed(f"write {CROP} (1% write-back)", lambda: engine.write(project, store, CROP, target))
         left = timed(NOOP, lambda: len(engine.increment(project, store, CROP)))
         assert left == 0, left
@@ -186,8 +190,9 @@ def main(argv: list[str] | None = None) -> int:
             other = duck["timings"].get(step)
             ratio = f"{seconds / other:.1f}x" if other else ""
             print(f"| {n:,} | {step} | {seconds:.2f} s | {f'{other:.2f} s' if other else ''} | {ratio} |")
-        floor = spark["timings"][FLOOR]
-        print(f"| {n:,} | crop 1% increment: ours / floor | {spark['timings'][INCREMENT_1] / floor:.2f}x | | |")
+        times = spark["timings"]
+        ratio = times[INCREMENT_1 + " (again)"] / times[FLOOR + " (again)"]
+        print(f"| {n:,} | crop 1% increment: ours / floor (second runs) | {ratio:.2f}x | | |")
         print(f"| {n:,} | peak RSS: Python driver / JVM | {spark['driver_rss'] / 2**20:.0f} MB / {spark['jvm_rss'] / 2**20:.0f} MB "
               f"| {duck['driver_rss'] / 2**20:.0f} MB | |")  # fmt: skip
     return 0

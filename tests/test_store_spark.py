@@ -245,3 +245,27 @@ def test_ids_increase_in_commit_order_across_stores_on_one_folder(overview_dir: 
     assert len(engine.increment(project, second, CROP)) == 0
     first.close()
     second.close()
+
+
+def test_two_stores_on_one_session_keep_their_own_rows(overview_dir: Path, tmp_path: Path) -> None:
+    """Temp views are per session: each store re-registers its own before it queries."""
+    project = load_project(overview_dir)
+    first = open_backend("spark", tmp_path / "one")
+    second = open_backend("spark", tmp_path / "two")
+    engine.write(project, first, VIDEO, videos()[:3])
+    engine.write(project, second, VIDEO, videos()[:5])
+    assert first.fetch_all('SELECT count(*) FROM "example__video"') == [(3,)]
+    assert second.fetch_all('SELECT count(*) FROM "example__video"') == [(5,)]
+    assert len(engine.increment(project, first, CROP)) == 3
+    first.close()
+    second.close()
+
+
+def test_an_empty_increment_to_a_folder(overview_dir: Path, store, tmp_path: Path) -> None:
+    project = load_project(overview_dir)
+    engine.write(project, store, VIDEO, videos()[:3])
+    compute(project, store, CROP)
+    assert engine.increment(project, store, CROP).write_to(tmp_path / "empty", "parquet") == 0
+    assert pq.read_table(tmp_path / "empty").num_rows == 0
+    assert engine.increment(project, store, CROP).write_to(tmp_path / "empty.csv", "csv") == 0
+    assert (tmp_path / "empty.csv").read_text().startswith("sample_uid,")

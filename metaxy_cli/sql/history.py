@@ -32,18 +32,30 @@ def _ranked(ids: Sequence[str], columns: Sequence[str], log: exp.Expression) -> 
 
 
 def _is_current() -> exp.Expression:
-    deleted = exp.Coalesce(this=exp.column(layout.DELETED, quoted=True), expressions=[exp.false()])
     first = exp.EQ(this=exp.column(RANK, quoted=True), expression=exp.Literal.number(1))
-    return exp.and_(first, exp.not_(deleted))
+    return exp.and_(first, exp.not_(_deleted()))
 
 
-def current_rows(ids: Sequence[str], columns: Sequence[str], log: exp.Expression) -> exp.Select:
-    """The latest row of each id, tombstoned ids left out: `columns` (without metaxy_deleted)."""
+def _deleted() -> exp.Expression:
+    return exp.Coalesce(this=exp.column(layout.DELETED, quoted=True), expressions=[exp.false()])
+
+
+def current_rows(ids: Sequence[str], columns: Sequence[str], log: exp.Expression, *, one_write: bool = False) -> exp.Select:
+    """The latest row of each id, tombstoned ids left out: `columns` (without metaxy_deleted).
+
+    `one_write`: the log holds the rows of a single write, where each id has one row (a batch
+    has no duplicate ids), so no ranking (a sort of the whole log) is needed."""
+    items = [exp.column(name, quoted=True) for name in columns]
+    if one_write:
+        return exp.select(*items).from_(log).where(exp.not_(_deleted()))
     ranked = _ranked(ids, [*columns, layout.DELETED], log).subquery("r")
-    return exp.select(*(exp.column(name, quoted=True) for name in columns)).from_(ranked).where(_is_current())
+    return exp.select(*items).from_(ranked).where(_is_current())
 
 
-def history_rows(ids: Sequence[str], columns: Sequence[str], log: exp.Expression) -> exp.Select:
+def history_rows(ids: Sequence[str], columns: Sequence[str], log: exp.Expression, *, one_write: bool = False) -> exp.Select:
     """Every other row: replaced rows and tombstones (`columns` include metaxy_deleted)."""
+    items = [exp.column(name, quoted=True) for name in columns]
+    if one_write:
+        return exp.select(*items).from_(log).where(_deleted())
     ranked = _ranked(ids, columns, log).subquery("r")
-    return exp.select(*(exp.column(name, quoted=True) for name in columns)).from_(ranked).where(exp.not_(_is_current()))
+    return exp.select(*items).from_(ranked).where(exp.not_(_is_current()))

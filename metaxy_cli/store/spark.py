@@ -15,6 +15,7 @@ Temporary tables (batches, staged rows) are checkpointed DataFrames registered a
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 DEFAULT_PATH = ".metaxy/spark"
 DEFAULT_LOCK_TIMEOUT = 30.0
 LOG_PREFIX = "metaxy_log__"  # the temp view of a table's committed log rows
+# Temp views are per session, named by table: the store whose views a session holds now. Another
+# store on the same session (a second folder) re-registers its own before its next query.
+_VIEWS_OF: weakref.WeakValueDictionary[int, SparkStore] = weakref.WeakValueDictionary()
 
 
 @dataclass
@@ -443,6 +447,11 @@ class SparkStore(Store):
     def _refresh(self, *, force: bool = False) -> None:
         """Re-read the log when anything was committed since, and register every table's views.
         (Views over Parquet keep the file listing they were created with, so they are rebuilt.)"""
+        if _VIEWS_OF.get(id(self.session)) is not self:
+            _VIEWS_OF[id(self.session)] = self
+            force = True
+            for name, frame in self._temporary.items():
+                frame.createOrReplaceTempView(name)
         if self._pending is not None and not force:
             return
         names = self.files.entry_names()
@@ -498,8 +507,9 @@ class SparkStore(Store):
         source = exp.to_table(LOG_PREFIX + table, quoted=True)
         if meta.feature:
             current = [n for n in names if n != layout.DELETED]
-            self.session.sql(self.to_sql(current_rows(meta.ids, current, source))).createOrReplaceTempView(table)
-            history = self.to_sql(history_rows(meta.ids, names, source.copy()))
+            one = len(ids) == 1
+            self.session.sql(self.to_sql(current_rows(meta.ids, current, source, one_write=one))).createOrReplaceTempView(table)
+            history = self.to_sql(history_rows(meta.ids, names, source.copy(), one_write=one))
             self.session.sql(history).createOrReplaceTempView(table + HISTORY_SUFFIX)
         else:
             select = exp.select(*(exp.column(n, quoted=True) for n in names)).from_(source)
