@@ -29,6 +29,10 @@ def _sqlite(folder: Path, name: str) -> Store:
     return SQLiteStore.open(folder / f"{name}.sqlite", name=name)
 
 
+def _postgres(folder: Path, name: str) -> Store:
+    from tests import pg_server
+
+    return pg_server.open_store(name)
 _SPARK: list = []  # the one SparkSession of the test process, started on first use
 
 
@@ -56,10 +60,11 @@ def _spark(folder: Path, name: str) -> Store:
 OPENERS: dict[str, Callable[[Path, str], Store]] = {
     "duckdb": _duckdb,
     "sqlite": _sqlite,
+    "postgres": _postgres,
     "spark": _spark,
 }
 BACKENDS = sorted(OPENERS)
-MARKS: dict[str, pytest.MarkDecorator] = {"spark": pytest.mark.spark}
+MARKS: dict[str, pytest.MarkDecorator] = {"postgres": pytest.mark.postgres, "spark": pytest.mark.spark}
 # Backends whose tables are views over append-only files: no ALTER TABLE or UPDATE on them.
 VIEW_TABLES = {"spark"}
 
@@ -73,3 +78,19 @@ def open_backend(backend: str, folder: Path, name: str | None = None) -> Store:
 def backend_params() -> list:
     """pytest params for a fixture parametrised over every backend, with their marks."""
     return [pytest.param(name, marks=[MARKS[name]] if name in MARKS else []) for name in BACKENDS]
+
+
+# The store's own tables (temporary ones excluded), per backend: what "unchanged" compares.
+TABLE_LISTINGS: dict[str, str] = {
+    "duckdb": "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1",
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1",
+    "postgres": "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1",
+}
+
+
+def dump_tables(store: Store) -> dict[str, list[str]]:
+    """Every table of the store with its rows as sorted text: equal dumps, equal stores."""
+    listing = TABLE_LISTINGS.get(store.engine)
+    # A store whose tables are views over files lists them itself (SparkStore.table_names).
+    tables = [row[0] for row in store.fetch_all(listing)] if listing else store.table_names()
+    return {table: sorted(repr(row) for row in store.fetch_all(f'SELECT * FROM "{table}"')) for table in tables}

@@ -38,3 +38,13 @@ def invoke(runner: CliRunner):
         return runner.invoke(cli, [str(a) for a in args], input=input, env=env, catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """The test PostgreSQL server's URL (METAXY_PG_URL, else a throw-away server, stopped at the
+    end of the session); tests/backends.py opens stores on it through the same module."""
+    from tests import pg_server
+
+    yield pg_server.url()
+    pg_server.SERVER.stop()

@@ -81,3 +81,46 @@ def test_real_process_exit_codes(overview_dir: Path, tmp_path: Path) -> None:
     assert missing.stderr.startswith("Error: no metaxy.yaml found in ")
     usage = run("--bogus")
     assert usage.returncode == 2 and usage.stdout == ""
+
+
+@pytest.mark.parametrize("name", AVAILABLE)
+def test_listed_short_help_is_the_commands_own(name: str) -> None:
+    """`metaxy --help` lists commands from COMMANDS without importing them: keep both in step."""
+    import click
+
+    from metaxy_cli.cli import cli
+
+    command = cli.get_command(click.Context(cli), name)
+    assert command.get_short_help_str(limit=1000) == COMMANDS[name][1]
+
+
+def test_unexpected_exceptions_are_one_line_with_exit_70(invoke, monkeypatch, tmp_path: Path) -> None:
+    from metaxy_cli.cli import context
+
+    def broken(self):
+        raise ZeroDivisionError("division by zero\nsecond line")
+
+    monkeypatch.setattr(context.CliContext, "project", broken)
+    monkeypatch.chdir(tmp_path)
+    result = invoke("validate")
+    assert result.exit_code == 70
+    assert result.stderr == "internal error: ZeroDivisionError: division by zero; rerun with METAXY_TRACEBACK=1 and report it\n"
+
+
+HELP_PROBE = """
+import sys
+from metaxy_cli.cli import cli
+try:
+    cli(["--help"], prog_name="metaxy")
+except SystemExit:
+    pass
+heavy = ("duckdb", "sqlglot", "pyarrow", "ruamel", "jsonschema", "blake3", "graphviz",
+         "dataclasses", "metaxy_cli.definitions.errors", "metaxy_cli.definitions.loader", "metaxy_cli.cli.samples")
+print("loaded:" + ",".join(sorted(name for name in sys.modules if name.startswith(heavy))))
+"""
+
+
+def test_help_imports_nothing_it_does_not_use() -> None:
+    """`metaxy --help` costs little more than starting click: no command, parser or engine loads."""
+    result = subprocess.run([sys.executable, "-c", HELP_PROBE], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines()[-1] == "loaded:"

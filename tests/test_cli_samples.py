@@ -133,6 +133,10 @@ BAD_WRITES = {
                    "Error: example/video: column 'frames' must be integer, got 'many' in {file} (samples: sample_uid='v1')"),
     "duplicate ids": (HEADER + "v0,/p,a,f,1,1.0,1\nv0,/q,a,f,1,1.0,1\n", "Error: example/video: duplicate ids in {file}: sample_uid='v0' (2 rows)"),
     "empty id": (HEADER + ",/p,a,f,1,1.0,1\n", "Error: example/video: 1 sample(s) in {file} have an empty id column"),
+    "missing declared columns": ("sample_uid,path,audio_sha\nv0,/p,a\n",
+                                 "Error: example/video: {file} lacks declared column(s) frames_sha, frames, duration, size (give every declared column, or write with --partial to keep their stored values)"),
+    "empty file": ("", "Error: example/video: {file} is empty: expected a header row with sample_uid, path, audio_sha, frames_sha, frames, duration, size"),
+    "blank file": ("\n  \n", "Error: example/video: {file} is empty: expected a header row with sample_uid, path, audio_sha, frames_sha, frames, duration, size"),
 }  # fmt: skip
 
 
@@ -147,6 +151,23 @@ def test_bad_write_changes_nothing(project, tmp_path: Path, case: str) -> None:
     result = run("write", "example/video", bad)
     assert (result.exit_code, result.stderr) == (1, message.format(file=bad) + "\n")
     assert snapshot(directory, name) == before
+
+
+def test_partial_write_keeps_the_stored_values_of_missing_columns(project, tmp_path: Path) -> None:
+    """--partial merges the given columns onto the current rows; new samples get NULL for the rest."""
+    directory, name, run = project
+    run("write", "example/video", video_csv(tmp_path / "videos.csv", 2))
+    before = {row[0]: row for row in snapshot(directory, name)["example__video"]}
+    (tmp_path / "audio.csv").write_text("sample_uid,audio_sha\nv0,a0-new\nv9,a9\n")
+    result = run("write", "example/video", tmp_path / "audio.csv", "--partial")
+    assert (result.exit_code, result.stderr) == (0, f"wrote 2 samples of example/video to store {name!r}\n")
+    after = {row[0]: row for row in snapshot(directory, name)["example__video"]}
+    assert after["v0"][1:7] == (before["v0"][1], "a0-new", *before["v0"][3:7])  # path, frames_sha... kept
+    assert after["v1"] == before["v1"]
+    assert after["v9"][1:7] == (None, "a9", None, None, None, None)
+    status = json.loads(run("status", "--format", "json").stdout)
+    video = next(s for s in status["features"] if s["feature"] == "example/video")
+    assert video["up_to_date"] == 3 and video["stale"] == 0
 
 
 def test_ids_without_upstream_rows(project, tmp_path: Path) -> None:
@@ -206,7 +227,7 @@ def test_store_path_that_cannot_be_opened(overview_dir: Path, invoke, tmp_path: 
     assert result.exit_code == 1
     assert result.stderr == f"Error: cannot open store at {blocker / 'sub' / 'db.duckdb'}: Not a directory\n"
     unknown = invoke("--project", overview_dir, "status", "--store", "devv")
-    assert (unknown.exit_code, unknown.stderr) == (1, "Error: unknown store 'devv' (did you mean 'dev'?) (stores: dev, lite)\n")
+    assert (unknown.exit_code, unknown.stderr) == (1, "Error: unknown store 'devv' (did you mean 'dev'?) (stores: dev, lite, pg)\n")
 
 
 def test_sql_prints_the_query_for_any_dialect(overview_dir: Path, invoke) -> None:

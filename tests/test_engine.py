@@ -241,7 +241,7 @@ def test_nan_is_stored_as_missing(tmp_path: Path, store) -> None:
     """SQLite cannot store NaN: every backend stores (and hashes) it as NULL, like a missing value."""
     (tmp_path / "metaxy.yaml").write_text(TYPED_PROJECT)
     typed = load_project(tmp_path)
-    engine.write(typed, store, "media", [{"sample_uid": "e", "score": float("nan")}, {"sample_uid": "c"}])
+    engine.write(typed, store, "media", [{"sample_uid": "e", "score": float("nan")}, {"sample_uid": "c"}], partial=True)
     rows = store.fetch_all('SELECT sample_uid, score, metaxy_provenance FROM "media" ORDER BY 1')
     assert [row[1] for row in rows] == [None, None] and rows[0][2] == rows[1][2]
 

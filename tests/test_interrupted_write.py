@@ -51,7 +51,7 @@ def test_kill_during_write_leaves_store_unchanged(overview_dir: Path, tmp_path: 
     small = tmp_path / "small.csv"
     small.write_text("sample_uid,path\nv1,/old/1\nv2,/old/2\n")
     base = [*METAXY, "--project", str(overview_dir)]
-    subprocess.run([*base, "write", "example/video", str(small), "--store", store_name], check=True)
+    subprocess.run([*base, "write", "example/video", str(small), "--partial", "--store", store_name], check=True)
     database = overview_dir / relative
     before = contents(database, backend)
     start_size = database.stat().st_size
@@ -67,5 +67,5 @@ def test_kill_during_write_leaves_store_unchanged(overview_dir: Path, tmp_path: 
 
     assert contents(database, backend) == before
     # The store still works after the crash.
-    subprocess.run([*base, "write", "example/video", str(small), "--store", store_name], check=True)
+    subprocess.run([*base, "write", "example/video", str(small), "--partial", "--store", store_name], check=True)
     assert len(contents(database, backend)["example__video"]) == 2

@@ -467,3 +467,49 @@ def test_id_column_types_must_agree_along_deps(errors) -> None:
         "metaxy.yaml:8:27: c: id column 'sample_uid' is string here but integer in its dep 'a'",
         "metaxy.yaml:10:15: d: id column 'sample_uid' is integer in dep 'a' but string in dep 'b' (give it one type in both)",
     ]
+
+
+# --- inputs that are not clean YAML text (issue 10) -------------------------------------------------
+
+
+def test_non_utf8_feature_file_is_located(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"metaxy.yaml": "project: p\ninclude: [features/*.yaml]\n"})
+    (tmp_path / "features").mkdir()
+    (tmp_path / "features" / "x.yaml").write_bytes(
+        b"features:\n  - key: a\n    fields:\n      - key: b\n        description: caf\xe9 au lait\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert str(caught.value) == "features/x.yaml:5:25: not UTF-8 text (byte 0xe9); save the file as UTF-8"
+
+
+def test_bom_and_crlf_are_plain_utf8(tmp_path: Path) -> None:
+    text = "project: p\r\nfeatures:\r\n  - key: a\r\n"
+    (tmp_path / "metaxy.yaml").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert list(load_project(tmp_path).features) == ["a"]
+
+
+@pytest.mark.parametrize("style", ["flow", "block"])
+def test_deep_nesting_is_one_located_line(errors, style: str) -> None:
+    import time
+
+    depth = 5000
+    if style == "flow":
+        text = "project: p\nfeatures: " + "[" * depth + "]" * depth + "\n"
+        where = "metaxy.yaml:2:74"
+    else:
+        text = "project: p\nfeatures:\n" + "".join("  " * level + "- \n" for level in range(1, depth))
+        where = "metaxy.yaml:66:129"
+    started = time.perf_counter()
+    assert errors(text) == [f"{where}: invalid YAML: nested deeper than 64 levels"]
+    assert time.perf_counter() - started < 5  # no recursion to the interpreter's limit and back
+
+
+def test_alias_expansion_bomb_is_refused(errors) -> None:
+    levels = ["a: &a [" + ", ".join(["x"] * 10) + "]"]
+    for index, name in enumerate("bcdefg"):
+        previous = "abcdefg"[index]
+        levels.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 10) + "]")
+    text = "project: p\nfeatures: []\nx-bomb:\n" + "".join(f"  {line}\n" for line in levels)
+    assert errors(text) == ["metaxy.yaml:1:1: the document expands to more than 1,000,000 values (aliases of aliases?)"]

@@ -114,11 +114,39 @@ def test_generic_profile_lowercases_md5():
     assert sql == 'LOWER(MD5("x"))'
 
 
-@pytest.mark.parametrize("dialect", ["postgres", "clickhouse", "bigquery"])
+@pytest.mark.parametrize("dialect", ["clickhouse", "bigquery"])
 def test_double_sources_are_refused_where_no_exact_formatter_exists(dialect):
     profile = profile_for(dialect)
     with pytest.raises(DialectError, match="no canonical text for double"):
         write_query(resolve(typed_project())["typed"], profile, "batch", written_at=dt.datetime(2024, 1, 1), write_id=1)
+
+
+def test_postgres_hashes_double_sources():
+    """PostgreSQL prints C '%.17g' in plain SQL (fuzzed on a server in tests/test_store_postgres.py)."""
+    sql = to_sql(write_query(resolve(typed_project())["typed"], profile_for("postgres"), "batch",
+                             written_at=dt.datetime(2024, 1, 1), write_id=1), profile_for("postgres"))  # fmt: skip
+    assert "TO_CHAR(" in sql and "9.9999999999999999EEEE" in sql
+
+
+def test_long_identifiers_are_shortened_where_the_engine_limits_them():
+    from sqlglot import exp
+
+    from metaxy_cli.sql.dialects import short_identifier
+
+    postgres, duckdb = profile_for("postgres"), profile_for("duckdb")
+    long = "feature__" + "x" * 60
+    short = postgres.identifier(long)
+    assert short == "feature__" + "x" * 45 + "_" + short[-8:] and len(short.encode()) == 63
+    assert postgres.identifier(long) == short and postgres.identifier(long + "y") != short
+    assert postgres.identifier("x" * 63) == "x" * 63 and duckdb.identifier(long) == long
+    # Multibyte names are cut at a character boundary, within the limit.
+    accented = short_identifier("é" * 40, 63)
+    assert accented.startswith("é" * 27 + "_") and len(accented.encode()) == 63
+    # Every occurrence in a statement is spelled the same way; short names are untouched.
+    tree = exp.select(exp.column(long, table="t")).from_(exp.to_table(long).as_("t")).where(exp.column(long).eq(1))
+    sql = to_sql(tree, postgres, pretty=False)
+    assert long not in sql and sql.count(f'"{short}"') == 3 and '"t"' in sql
+    assert long in to_sql(tree, duckdb, pretty=False)
 
 
 def test_specific_profiles_cover_the_five_engines():

@@ -48,7 +48,7 @@ def test_store_selection(overview_dir: Path) -> None:
     project = load_project(overview_dir)
     assert store_config(project).name == "dev"
     assert store_config(project, "lite").type == "sqlite"
-    with pytest.raises(StoreError, match=r"unknown store 'lit' \(did you mean 'lite'\?\) \(stores: dev, lite, spark\)"):
+    with pytest.raises(StoreError, match=r"unknown store 'lit' \(did you mean 'lite'\?\) \(stores: dev, lite, pg, spark\)"):
         store_config(project, "lit")
 
 
@@ -73,7 +73,7 @@ def test_project_without_stores_uses_the_default_file(tmp_path: Path) -> None:
 
 def test_unsupported_type_is_named(tmp_path: Path) -> None:
     (tmp_path / "metaxy.yaml").write_text(
-        "project: pg\nfeatures:\n  - key: a\nstores:\n  prod: {type: postgres, url: 'postgresql://x'}\n"
+        "project: ch\nfeatures:\n  - key: a\nstores:\n  prod: {type: clickhouse, url: 'clickhouse://x'}\n"
     )
-    with pytest.raises(StoreError, match=r"store 'prod': type 'postgres' is not supported yet \(supported: duckdb, sqlite, spark\)"):
+    with pytest.raises(StoreError, match=r"store 'prod': type 'clickhouse' is not supported yet \(supported: duckdb, sqlite, postgres, spark\)"):
         open_store(load_project(tmp_path))

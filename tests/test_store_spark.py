@@ -119,7 +119,7 @@ def test_schema_drift_is_a_clear_error(overview_dir: Path, store) -> None:
     video.write_text(video.read_text().replace("frames: integer", "frames: string"))
     project = load_project(overview_dir)
     before = current(store)
-    with pytest.raises(StoreError, match=r"feature example/video column 'frames' is stored as integer but declared string"):
+    with pytest.raises(StoreError, match=r"feature example/video: column 'frames' is stored as BIGINT in store 'spark' but the YAML declares it string"):
         engine.write(project, store, VIDEO, [{**row, "frames": str(row["frames"])} for row in videos()[:3]])
     assert current(store) == before
 

@@ -102,7 +102,7 @@ def test_current_tables_index_their_ids(overview_dir: Path, tmp_path: Path) -> N
 
     project = load_project(overview_dir)
     with SQLiteStore.open(tmp_path / "s.sqlite") as store:
-        engine.write(project, store, "example/video", [{"sample_uid": "a"}, {"sample_uid": "b"}])
+        engine.write(project, store, "example/video", [{"sample_uid": "a"}, {"sample_uid": "b"}], partial=True)
         indexes = store.fetch_all("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
         assert indexes == [("metaxy_ids__example__video", "example__video")]
         with pytest.raises(StoreError, match="UNIQUE constraint failed"):

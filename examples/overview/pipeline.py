@@ -10,31 +10,35 @@
 
 Every step prints what metaxy reports and checks it; the exit code is 1 if any check fails.
 It starts from a fresh store each run: `<store-dir>/metadata.duckdb` (by default this project's
-`.metaxy/`, which git ignores), opened as the project's `dev` store through `open_store`.
-`--store spark` runs the same story on the project's Spark store (`<store-dir>/spark`), and
-`--increments DIR` keeps every increment computed (as Parquet) to compare stores.
+`.metaxy/`, which git ignores), opened as the project's `dev` store through `open_store`. With
+`--store NAME` it runs on that store of metaxy.yaml instead (e.g. `pg`, a PostgreSQL store whose
+URL comes from METAXY_PG_URL), after soft-deleting every sample the story's features have there.
 
-    python examples/overview/pipeline.py [--samples 10000] [--store-dir DIR] [--store NAME]
+`--increments DIR` keeps every increment computed (as Parquet) to compare stores; the `spark`
+store lives in `<store-dir>/spark` unless METAXY_SPARK says otherwise.
+
+    python examples/overview/pipeline.py [--samples 10000] [--store-dir DIR | --store NAME] [--increments DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from metaxy_cli import engine, load_project
+from metaxy_cli.definitions.errors import MetaxyError
 from metaxy_cli.definitions.project import Project
 from metaxy_cli.store.base import Store
-from metaxy_cli.store.config import open_store, store_config
+from metaxy_cli.store.config import open_store
 
 HERE = Path(__file__).resolve().parent
 VIDEO, CROP, FACES, STT = "example/video", "example/crop", "example/face_detection", "example/stt"
 CHANGED_EVERY, CHANGED_AT = 100, 42  # the videos whose audio changes: every 100th, 1%
-ENGINE_NAMES = {"duckdb": "DuckDB", "sqlite": "SQLite", "spark": "Spark"}
 
 
 def videos(samples: int, *, audio_changed: bool = False):
@@ -175,7 +179,7 @@ def bumped_copy(destination: Path) -> Path:
     return target
 
 
-def bump_audio(story: Story, copy: Path, environ: dict[str, str], samples: int, store_name: str | None) -> None:
+def bump_audio(story: Story, copy: Path, environ: Mapping[str, str], samples: int, store_name: str | None) -> None:
     story.step('4. video.audio code_version "1" -> "2" (in a temporary copy of the project)')
     project = load_project(copy)
     with open_store(project, store_name, environ=environ) as store:
@@ -192,18 +196,29 @@ def bump_audio(story: Story, copy: Path, environ: dict[str, str], samples: int, 
         story.expect("everything up to date", [s.up_to_date for s in engine.status(project, store)], [samples] * 4)
 
 
+def emptied(project: Project, store: Store) -> int:
+    """Soft-delete every sample of the story's features (downstream first); returns how many."""
+    count = 0
+    for key in (STT, FACES, CROP, VIDEO):
+        if store.table_exists(engine.resolved(project, key).table):
+            count += engine.delete(project, store, key, where="TRUE")
+    return count
+
+
 def run(samples: int, store_dir: Path, store_name: str | None = None, increments: Path | None = None) -> int:
-    database = store_dir / "metadata.duckdb"
-    for stale_file in (database, database.with_name(database.name + ".wal")):
-        stale_file.unlink(missing_ok=True)  # a fresh store every run
-    shutil.rmtree(store_dir / "spark", ignore_errors=True)
-    # The project's `dev` and `spark` stores, at these paths.
-    environ = {"METAXY_DB": str(database), "METAXY_SPARK": str(store_dir / "spark")}
     story = Story(increments)
     project = load_project(HERE)
-    config = store_config(project, store_name)
-    where = database if config.type == "duckdb" else store_dir / "spark"
-    print(f"metaxy overview pipeline: {samples:,} videos, {ENGINE_NAMES.get(config.type, config.type)} store {where} (fresh)")
+    if store_name is None:
+        database = store_dir / "metadata.duckdb"
+        for stale_file in (database, database.with_name(database.name + ".wal")):
+            stale_file.unlink(missing_ok=True)  # a fresh store every run
+        environ: Mapping[str, str] = {"METAXY_DB": str(database)}  # the project's `dev` store, at this path
+        print(f"metaxy overview pipeline: {samples:,} videos, DuckDB store {database} (fresh)")
+    else:  # a Spark store in <store-dir>/spark (absolute: step 4 opens it from a copy of the project)
+        environ = {"METAXY_SPARK": str(store_dir.absolute() / "spark"), **os.environ}
+        with open_store(project, store_name, environ=environ) as store:
+            print(f"metaxy overview pipeline: {samples:,} videos, store {store_name!r} ({store.engine}; "
+                  f"{emptied(project, store):,} samples already there soft-deleted)")  # fmt: skip
     with open_store(project, store_name, environ=environ) as store:
         ingest_and_compute(story, project, store, samples)
         change_audio(story, project, store, samples)
@@ -221,12 +236,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=10_000, help="videos to ingest (default 10000)")
     parser.add_argument("--store-dir", type=Path, default=HERE / ".metaxy",
                         help="folder of the DuckDB store file, recreated each run (default: examples/overview/.metaxy)")  # fmt: skip
-    parser.add_argument("--store", metavar="NAME", help="a store of metaxy.yaml (default: its default, dev); spark: <store-dir>/spark")
+    parser.add_argument("--store", metavar="NAME",
+                        help="run on this store of metaxy.yaml instead (e.g. pg); its samples are soft-deleted first")  # fmt: skip
     parser.add_argument("--increments", type=Path, metavar="DIR", help="keep every computed increment here, as Parquet")
     options = parser.parse_args(argv)
     if options.samples < CHANGED_EVERY:
         parser.error(f"--samples must be at least {CHANGED_EVERY} (1% of them change)")
-    return run(options.samples, options.store_dir, options.store, options.increments)
+    try:
+        return run(options.samples, options.store_dir, options.store, options.increments)
+    except MetaxyError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -12,30 +12,39 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from metaxy_cli.definitions import __version__
 from metaxy_cli.cli import context
 from metaxy_cli.cli.context import CliContext
-from metaxy_cli.definitions.errors import ConfigError, MetaxyError
 
-COMMANDS: dict[str, str] = {
-    "validate": "metaxy_cli.cli.validate:validate",
-    "render": "metaxy_cli.cli.render:render",
-    "diff": "metaxy_cli.cli.diff:diff",
-    "plan": "metaxy_cli.cli.plan:plan",
-    "write": "metaxy_cli.cli.samples:write",
-    "increment": "metaxy_cli.cli.samples:increment",
-    "status": "metaxy_cli.cli.samples:status",
-    "delete": "metaxy_cli.cli.samples:delete",
-    "sql": "metaxy_cli.cli.samples:sql",
-    "store": "metaxy_cli.cli.store:store",
+if TYPE_CHECKING:
+    from metaxy_cli.definitions.errors import MetaxyError
+
+EXIT_INTERNAL = 70  # EX_SOFTWARE (sysexits.h): metaxy failed on an input it does not classify
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader closed
+# name -> ("module:attribute", short help). The short help is kept here so `metaxy --help` lists
+# the commands without importing them (tests/test_cli.py checks it matches each command's own).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("metaxy_cli.cli.validate:validate", "Check the project and feature files; silent when valid."),
+    "render": ("metaxy_cli.cli.render:render", "Draw the feature graph: features, fields and their versions."),
+    "diff": ("metaxy_cli.cli.diff:diff", "Show how features and fields change between two versions of the definitions."),
+    "plan": ("metaxy_cli.cli.plan:plan", "What the working tree's definitions make you recompute, compared with BASE."),
+    "write": ("metaxy_cli.cli.samples:write", "Append samples of FEATURE from FILE (Parquet, CSV or JSON Lines; - for stdin)."),
+    "increment": ("metaxy_cli.cli.samples:increment", "The samples of FEATURE to (re)compute, with the provenance to write back."),
+    "status": ("metaxy_cli.cli.samples:status", "One line per feature: new / stale / orphaned / up-to-date samples, and a total."),
+    "delete": ("metaxy_cli.cli.samples:delete", "Soft-delete samples of FEATURE: tombstones are appended to its history."),
+    "sql": ("metaxy_cli.cli.samples:sql", "Print the versioning query of FEATURE, to run it in your own warehouse."),
+    "store": ("metaxy_cli.cli.store:store", "Maintain a metadata store: remove what killed writes left behind."),
 }
 
 
 def report(error: MetaxyError) -> None:
     """Print a library error on stderr: located problems one per line, anything else as `Error: ...`."""
+    from metaxy_cli.definitions.errors import ConfigError
+
     if isinstance(error, ConfigError):
         for problem in error.problems:
             click.echo(str(problem), err=True)
@@ -50,24 +59,46 @@ class MetaxyGroup(click.Group):
         return [name for name in COMMANDS if self._available(name)]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        target = COMMANDS.get(name)
-        if target is None or not self._available(name):
+        if name not in COMMANDS or not self._available(name):
             return None
-        module_name, attribute = target.split(":")
+        module_name, attribute = COMMANDS[name][0].split(":")
         return getattr(importlib.import_module(module_name), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from COMMANDS, without importing every command for its help."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max((len(name) for name in names), default=0)
+        rows = [(name, click.utils.make_default_short_help(COMMANDS[name][1], limit)) for name in names]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     @staticmethod
     def _available(name: str) -> bool:
-        return importlib.util.find_spec(COMMANDS[name].split(":")[0]) is not None
+        return importlib.util.find_spec(COMMANDS[name][0].split(":")[0]) is not None
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except MetaxyError as error:
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except BrokenPipeError:
+            ctx.exit(EXIT_BROKEN_PIPE)  # the reader went away (`metaxy increment ... | head`)
+        except Exception as error:
+            from metaxy_cli.definitions.errors import MetaxyError  # imported here: --help stays light
+
             if os.environ.get("METAXY_TRACEBACK"):
                 raise
-            report(error)
-            ctx.exit(1)
+            if isinstance(error, MetaxyError):
+                report(error)
+                ctx.exit(1)
+            # An input metaxy did not classify: a bug. One line, never a traceback by default.
+            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            click.echo(
+                f"internal error: {type(error).__name__}: {message}; rerun with METAXY_TRACEBACK=1 and report it",
+                err=True,
+            )
+            ctx.exit(EXIT_INTERNAL)
 
 
 @click.group(name="metaxy", cls=MetaxyGroup, context_settings={"help_option_names": ["-h", "--help"]})

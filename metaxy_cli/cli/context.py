@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import gc
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
 
-from metaxy_cli.definitions.project import Project
+if TYPE_CHECKING:
+    from metaxy_cli.definitions.project import Project
 
 # Set by the console-script entry point, whose process ends with the command (in-process callers
 # such as tests leave it off): the loaded project then lives until exit, so it is moved out of the
@@ -15,13 +15,20 @@ from metaxy_cli.definitions.project import Project
 freeze_loaded_project = False
 
 
-@dataclass
 class CliContext:
-    project_path: str | None
-    _project: Project | None = field(default=None, repr=False)
+    """The `--project` option and the project it names, loaded on first use."""
+
+    def __init__(self, project_path: str | None):
+        self.project_path = project_path
+        self._project: Project | None = None
+
+    def __repr__(self) -> str:
+        return f"CliContext(project_path={self.project_path!r})"
 
     def project(self) -> Project:
         if self._project is None:
+            import gc
+
             from metaxy_cli.definitions.loader import load_project
 
             self._project = load_project(self.project_path)

@@ -45,14 +45,18 @@ def progress() -> Callable[[str], None]:
 @click.command()
 @click.argument("feature")
 @click.argument("file", metavar="FILE")
+@click.option(
+    "--partial", is_flag=True,
+    help="FILE gives some declared columns: the others keep the values of the stored rows.",
+)  # fmt: skip
 @store_option
 @pass_context
-def write(context: CliContext, feature: str, file: str, store_name: str | None) -> None:
+def write(context: CliContext, feature: str, file: str, partial: bool, store_name: str | None) -> None:
     """Append samples of FEATURE from FILE (Parquet, CSV or JSON Lines; - for stdin).
 
     Provenance is computed by metaxy (metaxy_* columns in FILE are ignored). Unknown
-    columns, missing id columns, wrong types, duplicate ids or samples without upstream
-    rows stop the write: nothing is written.
+    or missing columns (unless --partial), wrong types, duplicate or empty ids, or samples
+    without upstream rows stop the write: nothing is written.
 
     \b
     Examples:
@@ -64,7 +68,7 @@ def write(context: CliContext, feature: str, file: str, store_name: str | None) 
     from metaxy_cli.engine import write as write_samples
 
     with opened(context, store_name) as (project, store):
-        result = write_samples(project, store, feature, file, progress=progress())
+        result = write_samples(project, store, feature, file, partial=partial, progress=progress())
     click.echo(f"wrote {result.rows} samples of {result.feature} to store {result.store!r}", err=True)
     if result.outdated:
         click.echo(
@@ -74,7 +78,7 @@ def write(context: CliContext, feature: str, file: str, store_name: str | None) 
         )
 
 
-@click.command()
+@click.command(short_help="The samples of FEATURE to (re)compute, with the provenance to write back.")
 @click.argument("feature")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the samples to this file (streamed).")
 @click.option("--format", "-f", "fmt", type=click.Choice(OUTPUT_FORMATS),

@@ -10,7 +10,7 @@ from metaxy_cli.cli.samples import opened, store_option
 
 @click.group()
 def store() -> None:
-    """Maintain a metadata store."""
+    """Maintain a metadata store: remove what killed writes left behind."""
 
 
 @store.command()

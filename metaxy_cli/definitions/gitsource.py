@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING
 
 from metaxy_cli.definitions.doc_cache import DocumentCache
 from metaxy_cli.definitions.errors import GitRevisionError
-from metaxy_cli.definitions.sources import WorktreeSource, display_path
+from metaxy_cli.definitions.sources import WorktreeSource, decode_text, display_path
 
 if TYPE_CHECKING:
     from metaxy_cli.definitions.project import Project
@@ -152,7 +152,7 @@ class _TreeSource:
         oid = self._target(relpath)
         if oid is None:
             raise FileNotFoundError(self.label(relpath))
-        return self._blobs.read(oid).decode("utf-8")
+        return decode_text(self._blobs.read(oid), self.label(relpath))
 
     def glob(self, pattern: str) -> list[str]:
         return sorted(path for path in self.entries if glob_match(pattern, path) and self.exists(path))
@@ -170,7 +170,7 @@ class _TreeSource:
             mode, oid = entry
             if mode != _SYMLINK_MODE:
                 return oid
-            target = self._blobs.read(oid).decode("utf-8")
+            target = self._blobs.read(oid).decode("utf-8", errors="replace")
             if target.startswith("/"):
                 return None
             path = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
@@ -299,7 +299,7 @@ def configured_base(project_file: Path) -> str | None:
 
     try:
         document = load_fast(project_file.read_text(encoding="utf-8"), project_file.name)
-    except (OSError, YamlSyntaxError):
+    except (OSError, UnicodeDecodeError, YamlSyntaxError):
         return None
     plan = document.get("plan") if isinstance(document, dict) else None
     base = plan.get("base") if isinstance(plan, dict) else None

@@ -169,6 +169,7 @@ def load_from_source(
         default_store=document.get("default_store") or next(iter(stores), None),
         truncate=(document.get("hash") or {}).get("truncate", 8),
         plan_base=(document.get("plan") or {}).get("base"),
+        cost_unit=document.get("cost_unit"),
         source_label=project_label,
     )
 
@@ -215,6 +216,7 @@ def _build_field(raw: dict[str, Any]) -> FieldSpec:
         description=raw.get("description"),
         source=tuple(raw["source"]) if "source" in raw else None,
         data_version=raw.get("data_version"),
+        cost=raw.get("cost"),
     )
 
 

@@ -50,6 +50,7 @@ class FieldSpec:
     description: str | None = None
     source: tuple[str, ...] | None = None
     data_version: str | None = None
+    cost: float | None = None  # per sample, descriptive (plan); never part of a version
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ class Project:
     default_store: str | None = None
     truncate: int = 8
     plan_base: str | None = None
+    cost_unit: str | None = None
     source_label: str = "metaxy.yaml"
 
     def feature(self, key: str) -> FeatureSpec:

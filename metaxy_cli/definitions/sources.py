@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-from metaxy_cli.definitions.errors import ProjectNotFoundError
+from metaxy_cli.definitions.errors import ConfigError, Location, Problem, ProjectNotFoundError
 
 PROJECT_FILE = "metaxy.yaml"
 
@@ -26,6 +26,24 @@ class DefinitionSource(Protocol):
         """How the file is named in messages (`examples/overview/metaxy.yaml`, `HEAD~1:metaxy.yaml`)."""
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def decode_text(data: bytes, label: str) -> str:
+    """A definition file's bytes as text: UTF-8, an optional BOM dropped. Anything else is a
+    located ConfigError (`x.yaml:5:18: not UTF-8 text (byte 0xff)`), never a UnicodeDecodeError."""
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        line = data.count(b"\n", 0, error.start) + 1
+        col = len(data[line_start : error.start].decode("utf-8", errors="replace")) + 1
+        message = f"not UTF-8 text (byte 0x{data[error.start]:02x}); save the file as UTF-8"
+        raise ConfigError([Problem(Location(label, line, col), message)]) from None
+
+
 def display_path(path: Path) -> str:
     """`path` relative to the working directory when it is below it, else absolute."""
     try:
@@ -41,7 +59,14 @@ class WorktreeSource:
         self.root = root.resolve()
 
     def read_text(self, relpath: str) -> str:
-        return (self.root / relpath).read_text(encoding="utf-8")
+        path = self.root / relpath
+        try:
+            data = path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            raise FileNotFoundError(relpath) from None
+        except OSError as error:
+            raise ConfigError([Problem(Location(self.label(relpath)), f"cannot read: {error.strerror or error}")]) from None
+        return decode_text(data, self.label(relpath))
 
     def glob(self, pattern: str) -> list[str]:
         return sorted(p.relative_to(self.root).as_posix() for p in self.root.glob(pattern) if p.is_file())

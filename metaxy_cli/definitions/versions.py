@@ -53,8 +53,11 @@ def metadata_payload(spec: FeatureSpec) -> dict[str, Any]:
         "cost": spec.cost,
         "deps": sorted([dep.feature, dep.optional] for dep in spec.deps),
         "columns": sorted([c.name, c.type, c.description] for c in spec.columns),
+        # A field's cost joins its entry only when declared, so digests of projects without
+        # field costs stay what they were.
         "fields": sorted(
-            [f.key, f.description, sorted(f.source or ()), f.data_version] for f in spec.fields
+            [f.key, f.description, sorted(f.source or ()), f.data_version, *([f.cost] if f.cost is not None else [])]
+            for f in spec.fields
         ),
     }
 

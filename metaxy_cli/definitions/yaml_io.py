@@ -12,7 +12,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import SafeConstructor
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import (
     DocumentEndEvent,
     DocumentStartEvent,
@@ -165,26 +165,93 @@ def _load_plain(text: str) -> Any:
     return result
 
 
+# No definition nests anywhere near this deep; documents that do are refused before anything
+# recursive (ruamel's composer, schema validation, error messages) walks them.
+MAX_DEPTH = 64
+# Values a document may expand to: aliases let a few lines stand for billions of values.
+MAX_VALUES = 1_000_000
+
+
 def load_fast(text: str, label: str) -> Any:
     """Parse YAML into plain Python objects (no positions)."""
     try:
-        return _load_plain(text)
+        document = _load_plain(text)
     except Exception:
-        pass  # not a plain document, a syntax error, or no C parser: ruamel decides
+        document = _load_ruamel(text, label)  # not plain, a syntax error or no C parser
+    _check_shape(document, text, label)
+    return document
+
+
+def _load_ruamel(text: str, label: str) -> Any:
     yaml = YAML(typ="safe", pure=False)
     yaml.Resolver = _MemoResolver
     try:
         return yaml.load(text)
-    except MarkedYAMLError as error:
-        raise YamlSyntaxError(_marked_problem(label, error, text)) from None
+    except (YAMLError, RecursionError) as error:
+        raise YamlSyntaxError(_problem(label, error, text)) from None
+
+
+def _problem(label: str, error: Exception, text: str) -> Problem:
+    """Any error ruamel raises on a text, located as well as ruamel allows."""
+    if isinstance(error, RecursionError):
+        return _too_deep(text, label)
+    if isinstance(error, MarkedYAMLError):
+        return _marked_problem(label, error, text)
+    position = getattr(error, "position", None)  # ReaderError: a character ruamel refuses
+    if isinstance(position, int) and 0 <= position <= len(text):
+        line = text.count("\n", 0, position) + 1
+        col = position - (text.rfind("\n", 0, position) + 1) + 1
+        character = getattr(error, "character", None)
+        what = f"character {character!r} is not allowed in YAML" if character is not None else "unreadable text"
+        return Problem(Location(label, line, col), f"invalid YAML: {what}")
+    return Problem(Location(label, 1, 1), f"invalid YAML: {str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}")
+
+
+def _check_shape(document: Any, text: str, label: str) -> None:
+    """Refuse documents nested deeper than MAX_DEPTH or expanding to more than MAX_VALUES values
+    (walked without recursion; shared values through aliases counted each time they are used)."""
+    stack = [(document, 1)]
+    values = 0
+    while stack:
+        value, depth = stack.pop()
+        values += 1
+        if values > MAX_VALUES:
+            raise YamlSyntaxError(Problem(Location(label, 1, 1), f"the document expands to more than {MAX_VALUES:,} values (aliases of aliases?)"))
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise YamlSyntaxError(_too_deep(text, label))
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+
+
+def _too_deep(text: str, label: str) -> Problem:
+    """Where the nesting first goes past MAX_DEPTH, found on the event stream (no recursion)."""
+    line = col = 0
+    try:
+        loader = _event_loader(text)
+        depth = 0
+        while True:
+            event = loader.get_event()
+            if isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line, col = event.start_mark.line + 1, event.start_mark.column + 1
+                    break
+            elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+                depth -= 1
+            elif isinstance(event, StreamEndEvent):
+                break
+    except Exception:
+        pass  # the first too-deep place stays unknown: the file is still named
+    return Problem(Location(label, line, col), f"invalid YAML: nested deeper than {MAX_DEPTH} levels")
 
 
 def load_roundtrip(text: str, label: str) -> Any:
     """Parse YAML keeping line/column information on every mapping and sequence."""
     try:
         return YAML(typ="rt").load(text)
-    except MarkedYAMLError as error:
-        raise YamlSyntaxError(_marked_problem(label, error, text)) from None
+    except (YAMLError, RecursionError) as error:
+        raise YamlSyntaxError(_problem(label, error, text)) from None
 
 
 class PositionIndex:
@@ -193,7 +260,12 @@ class PositionIndex:
     def __init__(self, text: str, label: str):
         self.label = label
         self.lines = text.splitlines()
-        self.doc = load_roundtrip(text, label)
+        try:
+            self.doc = load_roundtrip(text, label)
+        except YamlSyntaxError:
+            # The C parser read it but ruamel's round-trip parser refuses it (it is stricter about
+            # tabs, for one): problems are then located at the top of the file.
+            self.doc = None
 
     def locate(self, path: DocPath, *, at_key: bool = False) -> Location:
         """Position of the value at `path`, or of its key when `at_key`; nearest parent if gone."""

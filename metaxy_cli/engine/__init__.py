@@ -38,25 +38,38 @@ def _quiet(message: str) -> None:
     """The default progress callback: library code never prints."""
 
 
-def resolved(project: Project, key: str) -> ResolvedFeature:
-    """The feature `key` of `project`, resolved (an unknown key raises with a did-you-mean)."""
+def resolved(project: Project, key: str, store: Store | None = None) -> ResolvedFeature:
+    """The feature `key` of `project`, resolved (an unknown key raises with a did-you-mean).
+    With a `store`: first check that no two names collide as that store spells them."""
     from metaxy_cli.sql.resolved import resolve
 
     project.feature(key)
-    return resolve(project)[key]
+    features = resolve(project)
+    if store is not None:
+        _check_names(features.values(), store)
+    return features[key]
+
+
+def _check_names(features: Iterable[ResolvedFeature], store: Store) -> None:
+    from metaxy_cli.sql.names import check_unique
+
+    check_unique(features, store.profile)
 
 
 def write(
     project: Project, store: Store, key: str, data: Any, *, written_at: datetime | None = None,
-    progress: Progress = _quiet,
+    partial: bool = False, progress: Progress = _quiet,
 ) -> WriteResult:
     """Append samples (a file path, `-`, Arrow, pandas, polars or a list of dicts) in one transaction.
 
     Provenance and data versions are computed in the store; a batch carrying its increment's
     `metaxy_provenance` is checked against it, and samples whose upstream changed since are not
-    written (`WriteResult.outdated`). Any problem raises before anything is committed.
+    written (`WriteResult.outdated`). Every declared column must be given; with `partial`, the
+    missing ones keep the values of the samples' stored rows. Any problem raises before anything
+    is committed.
     """
-    return write_samples(store, resolved(project, key), data, written_at=written_at, progress=progress)
+    feature = resolved(project, key, store)
+    return write_samples(store, feature, data, written_at=written_at, partial=partial, progress=progress)
 
 
 def increment(
@@ -69,12 +82,12 @@ def increment(
     `input` is a root feature's listing (path, Arrow, ...); without it a root's stored rows are
     re-hashed under the current definitions.
     """
-    return increment_of(store, resolved(project, key), listing=input, orphaned=orphaned, progress=progress)
+    return increment_of(store, resolved(project, key, store), listing=input, orphaned=orphaned, progress=progress)
 
 
 def summary(project: Project, store: Store, key: str, *, input: Any = None) -> Summary:
     """Counts of new / stale (per field) / orphaned / up-to-date samples, computed in SQL."""
-    return summary_of(store, resolved(project, key), listing=input)
+    return summary_of(store, resolved(project, key, store), listing=input)
 
 
 def status(project: Project, store: Store, keys: Iterable[str] | None = None) -> list[Summary]:
@@ -84,7 +97,9 @@ def status(project: Project, store: Store, keys: Iterable[str] | None = None) ->
     chosen = set(keys) if keys else set(project.graph.order)
     for key in chosen:
         project.feature(key)
-    return [summary_of(store, feature, listing=None) for key, feature in resolve(project).items() if key in chosen]
+    features = resolve(project)
+    _check_names(features.values(), store)
+    return [summary_of(store, feature, listing=None) for key, feature in features.items() if key in chosen]
 
 
 def delete(
@@ -96,7 +111,7 @@ def delete(
     """
     from metaxy_cli.engine.deletes import delete_samples
 
-    return delete_samples(store, resolved(project, key), ids=ids, where=where, deleted_at=deleted_at)
+    return delete_samples(store, resolved(project, key, store), ids=ids, where=where, deleted_at=deleted_at)
 
 
 def sql_text(project: Project, key: str, dialect: str, *, query: str = "increment") -> str:

@@ -35,7 +35,7 @@ def delete_samples(
         condition = ids_in(feature, BATCH)
     else:
         condition = _condition(where, store, feature)
-        _require_columns(condition, store.list_columns(feature.table) or [], feature, where)
+        _require_columns(condition, store, feature, where)
     table = exp.to_table(feature.table, quoted=True)
     try:
         with store.transaction():
@@ -63,14 +63,16 @@ def _condition(where: str, store: Store, feature: ResolvedFeature) -> exp.Expres
     return condition
 
 
-def _require_columns(condition: exp.Expression, columns: list[str], feature: ResolvedFeature, where: str) -> None:
+def _require_columns(condition: exp.Expression, store: Store, feature: ResolvedFeature, where: str) -> None:
     """A --where that names a column the feature's table lacks: say which, with the columns."""
     from sqlglot import exp
 
     from metaxy_cli.definitions.suggest import did_you_mean
 
+    stored = set(store.list_columns(feature.table) or [])
+    columns = [name for name, _ in feature.table_columns if store.identifier(name) in stored]
     for reference in condition.find_all(exp.Column):
-        if reference.name not in columns:
+        if store.identifier(reference.name) not in stored:
             shown = ", ".join(name for name in columns if not name.startswith(layout.PREFIX))
             raise DataError(
                 f"{feature.key}: --where {where!r} refers to unknown column {reference.name!r}"

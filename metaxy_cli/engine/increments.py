@@ -45,10 +45,19 @@ class Increment:
     store: Store
     feature: str
     sql: str
-    types: dict[str, str] = field(repr=False)
+    types: dict[str, str] = field(repr=False)  # logical column name -> portable type
 
     def batches(self, batch_rows: int = 65_536) -> pa.RecordBatchReader:
-        return self.store.fetch_batches(self.sql, batch_rows, types=self.types)
+        """The rows in Arrow batches, under the logical column names (a store whose engine
+        shortens long names returns them short)."""
+        spell = self.store.identifier
+        reader = self.store.fetch_batches(self.sql, batch_rows, types={spell(n): t for n, t in self.types.items()})
+        logical = [self._logical.get(name, name) for name in reader.schema.names]
+        return reader if logical == reader.schema.names else _renamed(reader, logical)
+
+    @property
+    def _logical(self) -> dict[str, str]:
+        return {self.store.identifier(name): name for name in self.types}
 
     def to_arrow(self) -> pa.Table:
         return self.batches().read_all()
@@ -76,10 +85,22 @@ class Increment:
 
     def write_to(self, path, file_format: str) -> int:
         """Stream the increment to a parquet, csv or jsonl file; returns the row count."""
+        if any(stored != name for stored, name in self._logical.items()):
+            from metaxy_cli.store.io import write_batches
+
+            return write_batches(self.batches(), path, file_format)  # under the logical names
         return self.store.copy_to(self.sql, path, file_format, types=self.types)
 
     def __len__(self) -> int:
         return self.store.fetch_all(f"SELECT count(*) FROM ({self.sql}) AS i")[0][0]
+
+
+def _renamed(reader: pa.RecordBatchReader, names: list[str]) -> pa.RecordBatchReader:
+    import pyarrow as pa
+
+    schema = pa.schema([field.with_name(name) for field, name in zip(reader.schema, names)])
+    batches = (pa.RecordBatch.from_arrays(batch.columns, schema=schema) for batch in reader)
+    return pa.RecordBatchReader.from_batches(schema, batches)
 
 
 def _root_source(store: Store, feature: ResolvedFeature, listing: Any) -> str | None:
@@ -134,6 +155,8 @@ class Summary:
     up_to_date: int = 0
     stale_fields: dict[str, int] = field(default_factory=dict)
     waiting_for: str | None = None
+    # Where the store keeps the feature (sql/names.storage_names): tables, shortened columns.
+    names: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def pending(self) -> int:
@@ -143,19 +166,24 @@ class Summary:
         return {
             "feature": self.feature, "new": self.new, "stale": self.stale, "orphaned": self.orphaned,
             "up_to_date": self.up_to_date, "stale_fields": self.stale_fields, "waiting_for": self.waiting_for,
+            "names": self.names,
         }  # fmt: skip
 
 
 def summary_of(store: Store, feature: ResolvedFeature, *, listing: Any) -> Summary:
     """See `metaxy_cli.engine.summary`."""
+    from metaxy_cli.sql.names import storage_names
     from metaxy_cli.sql.query import summary_query
 
     key = feature.key
+    names = storage_names(feature, store.profile)
+    if not store.indexes_ids:
+        names.pop("ids_index")  # not created by this store
     missing = missing_upstream(store, feature)
     if missing is not None:
-        return Summary(key, waiting_for=missing)
+        return Summary(key, waiting_for=missing, names=names)
     if feature.is_root and listing is None and not store.table_exists(feature.table):
-        return Summary(key)
+        return Summary(key, names=names)
     prepare_tables(store, feature)
     source = _root_source(store, feature, listing)
     try:
@@ -165,4 +193,4 @@ def summary_of(store: Store, feature: ResolvedFeature, *, listing: Any) -> Summa
             drop_temporary(store, source)
     new, stale, orphaned, up_to_date = (int(value or 0) for value in row[:4])
     per_field = {name: int(value or 0) for name, value in zip(feature.fields, row[4:])}
-    return Summary(key, new, stale, orphaned, up_to_date, per_field)
+    return Summary(key, new, stale, orphaned, up_to_date, per_field, names=names)

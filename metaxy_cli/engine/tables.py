@@ -37,14 +37,32 @@ def prepare_tables(store: Store, feature: ResolvedFeature) -> None:
     before write ids sends those rows down the hashing path."""
     features = [feature] + [dep.feature for dep in feature.optional]
     with store.transaction():
+        for each in features + [dep.feature for dep in feature.required]:
+            check_column_types(store, each)
         store.ensure_table(layout.WRITES, layout.WRITES_COLUMNS)
         for each in features:
             store.prepare_feature(each)
         for dep in feature.required:
             existing = store.list_columns(dep.feature.table)
             if existing is not None:
-                lacking = [c for c in dep.feature.table_columns if c[0] not in existing]
+                lacking = [c for c in dep.feature.table_columns if store.identifier(c[0]) not in existing]
                 store.add_columns(dep.feature.table, lacking)
+
+
+def check_column_types(store: Store, feature: ResolvedFeature) -> None:
+    """Every id and declared column already stored has the type the YAML declares: a changed
+    type would mix values of two types under one name (and hash them differently)."""
+    stored = store.column_types(feature.table)
+    if not stored:
+        return
+    for name, portable in feature.id_columns + feature.declared_columns:
+        kind = stored.get(store.identifier(name))
+        if kind is not None and not store.profile.stores_as(kind, portable):
+            expected = store.profile.column_type(portable).sql(store.profile.name)
+            raise StoreError(
+                f"feature {feature.key}: column {name!r} is stored as {kind} in store {store.name!r} but the YAML "
+                f"declares it {portable} ({expected}): declare its stored type again, or give the new type a new column name"
+            )
 
 
 def next_write_id(store: Store) -> int:

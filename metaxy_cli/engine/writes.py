@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 SHOWN = 3
 STAGED = "metaxy_staged"  # a non-root write's full rows, computed once (temporary)
+MERGED = "metaxy_merged"  # a partial batch completed from the stored rows (temporary)
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,9 @@ class WriteResult:
 
 
 def write_samples(
-    store: Store, feature: ResolvedFeature, data: Any, *, written_at: datetime | None, progress: Callable[[str], None]
-) -> WriteResult:
+    store: Store, feature: ResolvedFeature, data: Any, *, written_at: datetime | None, partial: bool,
+    progress: Callable[[str], None],
+) -> WriteResult:  # fmt: skip
     """Append samples (a file path, `-`, Arrow, pandas, polars or a list of dicts) in one transaction.
 
     Provenance and data versions are computed here; metaxy_* input columns are ignored, except
@@ -52,7 +54,8 @@ def write_samples(
     whose upstream changed since (the expected provenance differs) is not written, since it was
     computed from outdated inputs, and stays stale (`WriteResult.outdated`). Any problem
     (columns, types, duplicate ids, ids without upstream rows) raises before anything is
-    committed, so the store is left exactly as it was.
+    committed, so the store is left exactly as it was. Every declared column must be given,
+    unless `partial`: then the missing ones keep the values of the samples' stored rows.
     """
     from metaxy_cli.store.batch import BATCH, carries_provenance, load_batch
 
@@ -61,17 +64,17 @@ def write_samples(
     written_at = written_at or datetime.now(UTC).replace(tzinfo=None)
     progress(f"{key}: reading samples")
     # Staged before the transaction: a bad batch is diagnosed on a connection still usable.
-    rows = load_batch(store, feature, data, keep_provenance=not feature.is_root)
+    rows, absent = load_batch(store, feature, data, keep_provenance=not feature.is_root, partial=partial)
     outdated: tuple[int, tuple[str, ...]] = (0, ())
     try:
         with store.transaction():
             prepare_tables(store, feature)
             write_id = next_write_id(store)
-            source = BATCH
+            carry = layout.PROVENANCE if not feature.is_root and carries_provenance(store) else None
+            source = _merged(store, feature, absent, carry) if absent else BATCH
             if not feature.is_root:
                 # Rows computed once into STAGED: orphans and outdated samples are found there.
-                carry = layout.PROVENANCE if carries_provenance(store) else None
-                _stage_rows(store, feature, write_id, written_at, carry)
+                _stage_rows(store, feature, source, write_id, written_at, carry)
                 _refuse_orphans(store, feature)
                 if carry is not None:
                     outdated = _drop_outdated(store, feature)
@@ -82,8 +85,30 @@ def write_samples(
             store.append(feature, _rows(store, feature, source, write_id, written_at))
             log_write_of(store, feature, "write", rows, written_at, write_id)
     finally:
-        drop_temporary(store, BATCH, STAGED)
+        drop_temporary(store, BATCH, MERGED, STAGED)
     return WriteResult(key, rows, store.name, *outdated)
+
+
+def _merged(store: Store, feature: ResolvedFeature, absent: tuple[str, ...], carry: str | None) -> str:
+    """A partial batch with its missing columns taken from the samples' current rows (NULL for
+    new samples), staged as MERGED; returns its name."""
+    from sqlglot import exp
+
+    from metaxy_cli.sql.provenance import ids_equal
+    from metaxy_cli.store.batch import BATCH
+
+    def column(name: str) -> exp.Expression:
+        return exp.column(name, table="s" if name in absent else "b", quoted=True)
+
+    names = [*feature.id_names, *feature.declared_names, *([carry] if carry else [])]
+    on = ids_equal(feature.id_names, "b", "s")
+    query = (
+        exp.select(*(exp.alias_(column(name), name, quoted=True) for name in names))
+        .from_(exp.to_table(BATCH, quoted=True).as_("b"))
+        .join(exp.to_table(feature.table, quoted=True).as_("s"), on=on, join_type="LEFT")
+    )
+    store.create_temporary_as(MERGED, query)
+    return MERGED
 
 
 def _rows(store: Store, feature: ResolvedFeature, source: str, write_id: int, written_at: datetime) -> exp.Select:
@@ -98,11 +123,12 @@ def _rows(store: Store, feature: ResolvedFeature, source: str, write_id: int, wr
     return write_query(feature, store.profile, source, written_at=written_at, write_id=write_id)
 
 
-def _stage_rows(store: Store, feature: ResolvedFeature, write_id: int, written_at: datetime, carry: str | None) -> None:
+def _stage_rows(
+    store: Store, feature: ResolvedFeature, batch: str, write_id: int, written_at: datetime, carry: str | None
+) -> None:  # fmt: skip
     from metaxy_cli.sql.query import write_query
-    from metaxy_cli.store.batch import BATCH
 
-    query = write_query(feature, store.profile, BATCH, written_at=written_at, write_id=write_id, carry=carry)
+    query = write_query(feature, store.profile, batch, written_at=written_at, write_id=write_id, carry=carry)
     store.create_temporary_as(STAGED, query)
 
 

@@ -25,8 +25,11 @@ above the join would be computed once per reader.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlglot import exp
 
+from metaxy_cli.definitions.keys import column_stem
 from metaxy_cli.sql import layout
 from metaxy_cli.sql.dialects import DialectProfile
 from metaxy_cli.sql.provenance import (
@@ -37,6 +40,7 @@ from metaxy_cli.sql.provenance import (
     Inputs,
     Relation,
     col,
+    data_version,
     full_join,
     ids_equal,
     is_null,
@@ -49,6 +53,7 @@ from metaxy_cli.sql.resolved import ResolvedFeature
 
 S, D, X, LATEST = "s", "d", "x", "latest"
 FAST = "metaxy_fast"
+STORED_VERSION_PREFIX = "metaxy_stored_version__"
 
 
 class Compare:
@@ -70,6 +75,10 @@ class Compare:
 
     def stored(self, field: str) -> Expr:
         return col(STORED_PREFIX + layout.provenance_column(field), E)
+
+    def stored_version(self, field: str) -> Expr:
+        """The stored data version (joined with `stored_versions` only)."""
+        return col(STORED_VERSION_PREFIX + column_stem(field), E)
 
     def differs(self, field: str) -> Expr:
         # Expected provenance is never NULL on a hashed matched row; stored may be (a field added
@@ -183,7 +192,9 @@ def _moved(text: Expr, alias: str) -> tuple[Expr, dict[str, Expr]]:
     return text.copy().transform(rename), needed
 
 
-def _hashed(feature: ResolvedFeature, inputs: Inputs, *, self_join: bool, fast_path: bool) -> exp.Select:
+def _hashed(
+    feature: ResolvedFeature, inputs: Inputs, *, self_join: bool, fast_path: bool, stored_versions: bool
+) -> exp.Select:
     """The expected side x, below the join with the stored rows: ids, upstream write ids, and per
     field the provenance hashed here for rows certainly failing the fast check (once, like any
     column below a join), else NULL with the columns needed to hash it above, lazily."""
@@ -196,6 +207,8 @@ def _hashed(feature: ResolvedFeature, inputs: Inputs, *, self_join: bool, fast_p
             exp.alias_(col(layout.provenance_column(f), SRC), STORED_PREFIX + layout.provenance_column(f))
             for f in feature.fields
         ]  # fmt: skip
+        if stored_versions:
+            items += [exp.alias_(data_version(f, SRC), STORED_VERSION_PREFIX + column_stem(f)) for f in feature.fields]
     if not fast_path:
         items += [
             exp.alias_(inputs.provenance(f), layout.provenance_column(f), copy=False)
@@ -216,7 +229,9 @@ def _hashed(feature: ResolvedFeature, inputs: Inputs, *, self_join: bool, fast_p
 
 
 def joined(
-    feature: ResolvedFeature, profile: DialectProfile, root_source: Relation | None
+    feature: ResolvedFeature, profile: DialectProfile, root_source: Relation | None, *,
+    upstream: Mapping[str, Relation] | None = None, stored: Relation | None = None,
+    fast_path: bool = True, stored_versions: bool = False,
 ) -> tuple[exp.Select, Compare]:
     """SELECT ... FROM e: the expected side x FULL JOIN the stored rows s on ids (a root without a
     listing: its stored rows alone, no join), then the fast check. Rows certain to fail it are
@@ -224,18 +239,25 @@ def joined(
     is computed at most once per row even though engines inline it in filters and projections.
 
     With a listing (external data) every listed row is hashed, below the join.
+
+    The plan reads other relations than the tables: `upstream` replaces upstream current tables
+    (its predicted rows), `stored` the feature's own (an empty relation when it has no table),
+    `stored_versions` adds the stored data versions, and the fast path is off (its write-id check
+    is about the tables).
     """
-    inputs = provenance_inputs(feature, profile, root_source=root_source)
+    inputs = provenance_inputs(
+        feature, profile, root_source=root_source if root_source is not None else stored, upstream=upstream
+    )
     self_join = feature.is_root and root_source is None
-    fast_path = not (feature.is_root and root_source is not None)
+    fast_path = fast_path and not (feature.is_root and root_source is not None)
     ids = feature.id_names
     select = exp.select().from_(
-        _hashed(feature, inputs, self_join=self_join, fast_path=fast_path).subquery(X),
+        _hashed(feature, inputs, self_join=self_join, fast_path=fast_path, stored_versions=stored_versions).subquery(X),
         copy=False,
     )
     if not self_join:
         on = ids_equal(ids, X, S)
-        select = select.join(full_join(relation(feature.table, S), on), copy=False)
+        select = select.join(full_join(relation(stored if stored is not None else feature.table, S), on), copy=False)
     projections = [exp.alias_(col(name, X), name, copy=False) for name in ids]
     if not self_join:
         projections += [exp.alias_(col(name, S), STORED_PREFIX + name, copy=False) for name in ids]
@@ -254,11 +276,15 @@ def joined(
             lazy = exp.case().when(skip, exp.Null(), copy=False).else_(text, copy=False)
             expected = exp.Coalesce(this=expected, expressions=[profile.hash(lazy)])
         stored_name = STORED_PREFIX + layout.provenance_column(f)
-        stored = col(stored_name, X) if self_join else col(layout.provenance_column(f), S)
+        stored_provenance = col(stored_name, X) if self_join else col(layout.provenance_column(f), S)
         projections += [
             exp.alias_(expected, layout.provenance_column(f), copy=False),
-            exp.alias_(stored, stored_name, copy=False),
+            exp.alias_(stored_provenance, stored_name, copy=False),
         ]
+        if stored_versions:
+            version_name = STORED_VERSION_PREFIX + column_stem(f)
+            version = col(version_name, X) if self_join else data_version(f, S)
+            projections.append(exp.alias_(version, version_name, copy=False))
     if fast is not None:
         projections.append(exp.alias_(fast, FAST, copy=False))
     select = select.select(*projections, copy=False)

@@ -7,6 +7,11 @@ type stores each portable type, which functions the connection must register fir
 md5), and how to finish a query (ClickHouse needs join_use_nulls for FULL JOIN). Dialects without a
 specific profile get a generic one built on sqlglot's own MD5 transpilation.
 
+Identifiers: an engine that limits their length (PostgreSQL: 63 bytes, longer ones are silently
+truncated) sets `max_identifier_length`; `DialectProfile.identifier` then gives every longer name a
+deterministic short form (its first bytes + '_' + 8 hex of blake3), which emit.py applies to every
+identifier of every statement, so tables, columns and aliases stay distinct and findable.
+
 Canonical text of a non-NULL value (spec section 3, root provenance):
   string -> itself; integer -> decimal; double -> C printf '%.17g' (exact round trip), zero as '0'
   (SQLite cannot keep the sign of -0.0); boolean -> 'true'/'false'; date -> 'YYYY-MM-DD';
@@ -56,6 +61,19 @@ def double_text(value: Any) -> str | None:
 
 
 DOUBLE_TEXT_UDF = "metaxy_double_text"
+SHORT_DIGEST = 8  # hex digits of blake3 that end a shortened identifier
+
+
+def short_identifier(name: str, limit: int) -> str:
+    """`name` when it fits in `limit` UTF-8 bytes, else its first bytes (whole characters) + '_' +
+    8 hex of blake3(name): deterministic, so every statement spells a long name the same way."""
+    from blake3 import blake3
+
+    data = name.encode("utf-8")
+    if len(data) <= limit:
+        return name
+    head = data[: limit - SHORT_DIGEST - 1].decode("utf-8", errors="ignore")  # a cut character goes
+    return f"{head}_{blake3(data).hexdigest()[:SHORT_DIGEST]}"
 
 
 def _identity(query: exp.Query) -> exp.Query:
@@ -73,6 +91,14 @@ class DialectProfile:
     finalize: Callable[[exp.Query], exp.Query] = _identity
     udfs: tuple[Udf, ...] = ()
     specific: bool = True
+    # Longest identifier in UTF-8 bytes the engine keeps (None: no limit metaxy can reach).
+    max_identifier_length: int | None = None
+
+    def identifier(self, name: str) -> str:
+        """How this engine's store spells the logical name `name` (shortened past the limit)."""
+        if self.max_identifier_length is None:
+            return name
+        return short_identifier(name, self.max_identifier_length)
 
     def value_text(self, value: Expr, portable_type: str) -> Expr:
         """The canonical text of a non-NULL value of a portable type (see the module doc)."""
@@ -87,6 +113,17 @@ class DialectProfile:
     def column_type(self, portable_type: str) -> exp.DataType:
         """The SQL type that stores a portable column type on this engine."""
         return exp.DataType.build(self.types[portable_type], dialect=self.name)
+
+    def stores_as(self, sql_type: str, portable_type: str) -> bool:
+        """Whether a column of SQL type `sql_type` (as the engine reports it) is the column this
+        engine makes for `portable_type` (an unparsable type is not)."""
+        from sqlglot.errors import SqlglotError
+
+        try:
+            stored = exp.DataType.build(sql_type, dialect=self.name)
+        except (SqlglotError, ValueError):
+            return False
+        return stored.this == self.column_type(portable_type).this
 
     def timestamp_literal(self, when: datetime) -> Expr:
         """A naive timestamp (metaxy's write times) as a typed literal in canonical text."""
@@ -152,6 +189,37 @@ def _postgres_hex(value: Expr) -> Expr:
     return exp.Anonymous(this="ENCODE", expressions=[value, exp.Literal.string("hex")])
 
 
+def _postgres_double(value: Expr) -> Expr:
+    """C '%.17g' in PostgreSQL (12+ prints the shortest round trip instead): to_char's EEEE format
+    is C "%+.16e" (17 significant digits, exactly rounded); '%g' then takes fixed notation for
+    exponents -4..16 and drops trailing zeros, which trim_scale (13+) does. Fuzzed against
+    double_text in tests/test_store_postgres.py (subnormals, 5e-324, 1.7976931348623157e308)."""
+    # https://www.postgresql.org/docs/current/functions-formatting.html (EEEE, to_char)
+
+    def scientific() -> Expr:
+        return exp.Anonymous(this="TO_CHAR", expressions=[value.copy(), exp.Literal.string("9.9999999999999999EEEE")])
+
+    def part(index: int) -> Expr:
+        return exp.Anonymous(this="SPLIT_PART", expressions=[scientific(), exp.Literal.string("e"), exp.Literal.number(index)])
+
+    def trimmed(text: Expr) -> Expr:
+        return exp.cast(exp.Anonymous(this="TRIM_SCALE", expressions=[exp.cast(text, "DECIMAL")]), exp.DataType.Type.TEXT)
+
+    def equals(special: str) -> Expr:
+        return exp.EQ(this=value.copy(), expression=exp.cast(exp.Literal.string(special), "DOUBLE PRECISION"))
+
+    fixed = exp.Between(this=exp.cast(part(2), "INT"), low=exp.Literal.number(-4), high=exp.Literal.number(16))
+    exponent = exp.DPipe(this=exp.DPipe(this=trimmed(part(1)), expression=exp.Literal.string("e")), expression=part(2))
+    return (
+        exp.case()
+        .when(equals("NaN"), exp.Literal.string("nan"), copy=False)
+        .when(equals("Infinity"), exp.Literal.string("inf"), copy=False)
+        .when(equals("-Infinity"), exp.Literal.string("-inf"), copy=False)
+        .when(fixed, trimmed(scientific()), copy=False)
+        .else_(exponent, copy=False)
+    )
+
+
 def _md5(value: Expr) -> Expr:
     # sqlglot's MD5 means "lowercase hex string"; it rewrites engines whose md5 returns bytes
     # (ClickHouse: LOWER(HEX(MD5(x)))).
@@ -187,6 +255,27 @@ def _clickhouse_finalize(query: exp.Query) -> exp.Query:
     return query
 
 
+def _postgres_finalize(query: exp.Query) -> exp.Query:
+    """OFFSET 0 on each derived table that hashes every row of one table and is read whole (the
+    FROM of its parent, not a join operand: a root's batch or listing): PostgreSQL pulls
+    subqueries up and copies their expressions into every reference above, so each field's md5,
+    read again by the sample hash, would be computed twice (root writes 1.5x slower). Joined
+    subqueries stay open: there the planner's inlining lets compare.py and the write of a
+    small batch hash only the rows that need it.
+    https://www.postgresql.org/docs/current/queries-limit.html (OFFSET 0 keeps a subquery)."""
+    query = query.copy()
+    for subquery in query.find_all(exp.Subquery):
+        inner = subquery.this
+        if not isinstance(subquery.parent, exp.From) or not isinstance(inner, exp.Select):
+            continue
+        if inner.args.get("joins") or inner.args.get("limit") or inner.args.get("offset"):
+            continue
+        source = inner.args.get("from_")
+        if source is not None and isinstance(source.this, exp.Table) and any(item.find(exp.MD5) for item in inner.expressions):
+            inner.set("offset", exp.Offset(expression=exp.Literal.number(0)))
+    return query
+
+
 _GENERIC_TYPES = {
     "string": "TEXT", "integer": "BIGINT", "double": "DOUBLE", "boolean": "BOOLEAN",
     "date": "DATE", "timestamp": "TIMESTAMP", "binary": "VARBINARY", "json": "JSON",
@@ -217,14 +306,18 @@ PROFILES: dict[str, DialectProfile] = {
         },
         udfs=(Udf("md5", 1, md5_hex), Udf(DOUBLE_TEXT_UDF, 1, double_text)),
     ),
-    # Doubles: PostgreSQL and ClickHouse have no C '%.17g' formatter, so double root sources
-    # raise DialectError there rather than hash differently.
+    # json is stored as TEXT: PostgreSQL has no implicit text -> json assignment cast, and staged
+    # batches hold it as text (DuckDB has validated it). Names longer than 63 bytes are shortened.
     "postgres": DialectProfile(
         name="postgres",
         hash=_md5,
-        texts=_texts(binary=_postgres_hex),
-        types={**_GENERIC_TYPES, "double": "DOUBLE PRECISION", "binary": "BYTEA"},
+        texts=_texts(binary=_postgres_hex, double=_zero_or(_postgres_double)),
+        types={**_GENERIC_TYPES, "double": "DOUBLE PRECISION", "binary": "BYTEA", "json": "TEXT"},
+        finalize=_postgres_finalize,
+        max_identifier_length=63,
     ),
+    # Doubles: ClickHouse has no C '%.17g' formatter, so double root sources raise DialectError
+    # there rather than hash differently.
     "clickhouse": DialectProfile(
         name="clickhouse",
         hash=_md5,
@@ -298,4 +391,5 @@ __all__ = [
     "md5_hex",
     "profile_for",
     "register_udfs",
+    "short_identifier",
 ]  # fmt: skip

@@ -17,7 +17,7 @@ listing, b = a write batch, w = a staged batch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -141,22 +141,27 @@ def _field_text(feature: ResolvedFeature, field_key: str, aliases: dict[str, tup
     return _concat(parts)
 
 
-def _upstream_select(feature: ResolvedFeature) -> tuple[exp.Select, list[Expr], dict]:
+def _upstream_select(
+    feature: ResolvedFeature, upstream: Mapping[str, Relation] | None = None
+) -> tuple[exp.Select, list[Expr], dict]:
     """FROM the upstream current tables: inner join of required deps, left join of optional ones.
 
     Returns the select (no projections yet), the id expressions and {feature: (alias, optional)}.
-    With only optional deps, the expected ids are the union of theirs (full joins).
+    With only optional deps, the expected ids are the union of theirs (full joins). `upstream`
+    replaces an upstream's current table by another relation of the same columns (the plan's
+    predicted rows).
     """
+    upstream = upstream or {}
     ids = list(feature.id_names)
     deps = sorted(feature.upstream, key=lambda d: d.optional)  # required first, stable otherwise
     aliases = {dep.key: (f"u{index}", dep.optional) for index, dep in enumerate(deps)}
     first_alias = aliases[deps[0].key][0]
-    select = exp.select().from_(relation(deps[0].feature.table, first_alias), copy=False)
+    select = exp.select().from_(relation(upstream.get(deps[0].key, deps[0].feature.table), first_alias), copy=False)
     id_exprs: list[Expr] = [col(name, first_alias) for name in ids]
     only_optional = deps[0].optional
     for dep in deps[1:]:
         alias = aliases[dep.key][0]
-        table = relation(dep.feature.table, alias)
+        table = relation(upstream.get(dep.key, dep.feature.table), alias)
         side = "FULL" if only_optional else ("LEFT" if dep.optional else None)
         select = select.join(join(table, ids_equal(ids, id_exprs, alias), side), copy=False)
         if only_optional:
@@ -184,7 +189,8 @@ class Inputs:
 
 
 def provenance_inputs(
-    feature: ResolvedFeature, profile: DialectProfile, *, root_source: Relation | None = None
+    feature: ResolvedFeature, profile: DialectProfile, *, root_source: Relation | None = None,
+    upstream: Mapping[str, Relation] | None = None,
 ) -> Inputs:
     """The FROM clause and expressions every expected-provenance query is built from."""
     fields = feature.fields
@@ -194,7 +200,7 @@ def provenance_inputs(
         ids: list[Expr] = [col(name, SRC) for name in feature.id_names]
         texts = {f: _root_text(feature, f, profile, SRC) for f in fields}
         return Inputs(select, ids, texts, [], profile)
-    select, ids, aliases = _upstream_select(feature)
+    select, ids, aliases = _upstream_select(feature, upstream)
     texts = {f: _field_text(feature, f, aliases) for f in fields}
     return Inputs(select, ids, texts, [alias for alias, _ in aliases.values()], profile)
 

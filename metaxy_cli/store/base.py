@@ -116,7 +116,16 @@ class Store(ABC):
 
     @abstractmethod
     def list_columns(self, table: str) -> list[str] | None:
-        """Column names of `table` in order, or None when it does not exist."""
+        """Column names of `table` in order, or None when it does not exist.
+
+        `table` is a logical name; the names returned are the stored ones, as
+        `self.identifier` spells them (they differ only past the engine's identifier limit).
+        """
+
+    def column_types(self, table: str) -> dict[str, str] | None:
+        """{stored column name: its SQL type in this engine} of `table`, None when it does not
+        exist; an engine that cannot tell keeps this default, None, and skips type checks."""
+        return None
 
     @abstractmethod
     def close(self) -> None:
@@ -158,7 +167,11 @@ class Store(ABC):
             finally:
                 self._depth -= 1
             return
-        self.execute(self.begin)
+        try:
+            self.execute(self.begin)
+        except BaseException:
+            self._rollback()  # a `begin` of several statements may fail after its BEGIN
+            raise
         self._depth = 1
         try:
             yield
@@ -174,6 +187,10 @@ class Store(ABC):
             self.execute("ROLLBACK")
         except StoreError:
             pass  # the connection may already have aborted the transaction
+
+    def identifier(self, name: str) -> str:
+        """How this store spells a logical table or column name (DialectProfile.identifier)."""
+        return self.profile.identifier(name)
 
     def table_exists(self, table: str) -> bool:
         return self.list_columns(table) is not None
@@ -213,7 +230,7 @@ class Store(ABC):
         if existing is None:
             self.create_table(table, columns)
             return True
-        missing = [(name, kind) for name, kind in columns if name not in existing]
+        missing = [(name, kind) for name, kind in columns if self.identifier(name) not in existing]
         if missing:
             self.add_columns(table, missing)
         return bool(missing)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from metaxy_cli.definitions.errors import DataError
-from metaxy_cli.store.io import InputSource, connect, open_input, quote
+from metaxy_cli.store.io import EmptyInput, InputSource, connect, open_input, quote
 from metaxy_cli.sql.layout import PREFIX, PROVENANCE
 from metaxy_cli.definitions.suggest import did_you_mean
 
@@ -43,30 +43,48 @@ def duckdb_for(store: Store) -> Iterator[duckdb.DuckDBPyConnection]:
         connection.close()
 
 
+class StagedBatch(NamedTuple):
+    """A batch staged in the store: its row count, and the declared columns it did not give
+    (staged as NULL; only with `partial`)."""
+
+    rows: int
+    absent: tuple[str, ...] = ()
+
+
 def load_batch(
     store: Store, feature: ResolvedFeature, data: Any, *, ids_only: bool = False, name: str = BATCH,
-    keep_provenance: bool = False,
-) -> int:  # fmt: skip
-    """Stage `data` as the temporary table `name` in `store`, typed and checked; returns its rows.
+    keep_provenance: bool = False, partial: bool = False,
+) -> StagedBatch:  # fmt: skip
+    """Stage `data` as the temporary table `name` in `store`, typed and checked.
 
     Columns named metaxy_* are ignored (provenance is computed, never trusted from input), except
     with `keep_provenance`: an increment's `metaxy_provenance` column, when the input has one, is
     kept as the provenance the sample was computed for (`carries_provenance` tells). `ids_only`
-    keeps the id columns alone (delete --ids). Raises DataError naming the feature.
+    keeps the id columns alone (delete --ids). Every declared column must be given: a missing
+    one would silently replace stored values with NULL (and change root provenance); with
+    `partial` the missing ones are staged as NULL and named in the result, for the writer to
+    take them from the stored rows. Raises DataError naming the feature.
     """
     import duckdb
 
     own_reader = getattr(store, "load_batch", None)  # an engine that reads input files itself
     if own_reader is not None:
-        return own_reader(feature, data, ids_only=ids_only, name=name, keep_provenance=keep_provenance)
+        return own_reader(feature, data, ids_only=ids_only, name=name, keep_provenance=keep_provenance, partial=partial)
     native = getattr(store, "native_duckdb", None) is not None
     with duckdb_for(store) as connection, _opened(feature, data, connection) as source:
         columns = _input_columns(connection, source.relation, feature, source.label)
         present = [name for name in columns if not name.startswith(PREFIX)]
         wanted = list(feature.id_columns) if ids_only else list(feature.id_columns + feature.declared_columns)
+        absent: tuple[str, ...] = ()
         if not ids_only:
             _refuse_unknown(feature, present, wanted, source.label)
+            absent = tuple(column for column in feature.declared_names if column not in present)
         _require_ids(feature, present, source.label)
+        if absent and not partial:
+            raise DataError(
+                f"{feature.key}: {source.label} lacks declared column(s) {', '.join(absent)} "
+                "(give every declared column, or write with --partial to keep their stored values)"
+            )
         if keep_provenance and PROVENANCE in columns:
             present, wanted = present + [PROVENANCE], wanted + [(PROVENANCE, "string")]
         text = {name for name, kind in columns.items() if kind == "VARCHAR"}
@@ -90,15 +108,21 @@ def load_batch(
         finally:
             if not native:
                 connection.execute(f"DROP TABLE IF EXISTS {quote(name)}")
-    return rows
+    return StagedBatch(rows, absent)
 
 
 @contextmanager
 def _opened(feature: ResolvedFeature, data: Any, connection: duckdb.DuckDBPyConnection) -> Iterator[InputSource]:
     """open_input, with errors about the input itself naming the feature."""
+    if isinstance(data, (list, tuple)) and not data:  # no samples: an empty batch of the declared shape
+        data = {name: [] for name, _ in feature.id_columns + feature.declared_columns}
     try:
         context = open_input(data, connection)
         source = context.__enter__()
+    except EmptyInput as error:
+        columns = ", ".join(name for name, _ in feature.id_columns + feature.declared_columns)
+        wanted = "a header row with" if error.file_format == "csv" else "samples with the columns"
+        raise DataError(f"{feature.key}: {error.label} is empty: expected {wanted} {columns}") from None
     except DataError as error:
         raise DataError(f"{feature.key}: {error}") from None
     try:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 BACKENDS: dict[str, str] = {
     "duckdb": "metaxy_cli.store.duckdb:DuckDBStore",
     "sqlite": "metaxy_cli.store.sqlite:SQLiteStore",
+    "postgres": "metaxy_cli.store.postgres:PostgresStore",
     "spark": "metaxy_cli.store.spark:SparkStore",
 }
 # No settings: the DuckDB backend puts its file at its DEFAULT_PATH under the project root.

@@ -146,12 +146,16 @@ class DuckDBStore(Store):
             connection.unregister(view)
 
     def list_columns(self, table: str) -> list[str] | None:
+        found = self.column_types(table)
+        return None if found is None else list(found)
+
+    def column_types(self, table: str) -> dict[str, str] | None:
         rows = self.fetch_all(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND database_name = current_database() "
-            "AND schema_name IN ('main', current_schema()) ORDER BY column_index",
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ? "
+            "AND database_name = current_database() AND schema_name IN ('main', current_schema()) ORDER BY column_index",
             [table],
         )
-        return [row[0] for row in rows] or None
+        return dict(rows) or None
 
     def copy_to(self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None) -> int:
         """COPY (query) TO file: DuckDB writes the result without handing rows to Python."""

@@ -88,18 +88,37 @@ def file_relation(path: str, file_format: str) -> str:
     return f"read_json({literal}, format = 'newline_delimited')"
 
 
+class EmptyInput(DataError):
+    """A file (or stdin) with nothing in it: the caller says which columns it expected."""
+
+    def __init__(self, label: str, file_format: str):
+        self.label, self.file_format = label, file_format
+        super().__init__(f"{label} is empty")
+
+
+def _is_blank(path: Path) -> bool:
+    """Empty, or only whitespace (no header row to read columns from)."""
+    with open(path, "rb") as handle:
+        return not handle.read(1 << 16).strip() and not handle.read(1)
+
+
 @contextmanager
 def open_input(data: Any, connection: duckdb.DuckDBPyConnection, *, name: str = "metaxy_input") -> Iterator[InputSource]:
     """Make `data` (a path, `-` for stdin, Arrow, pandas, polars or a list of dicts) readable."""
     if isinstance(data, (str, Path)):
         if str(data) == STDIN:
             with _spooled_stdin() as (path, file_format):
+                if _is_blank(Path(path)):
+                    raise EmptyInput("stdin", file_format)
                 yield InputSource(file_relation(path, file_format), "stdin")
             return
         path = Path(data)
         if not path.is_file():
             raise DataError(f"{path}: no such file")
-        yield InputSource(file_relation(str(path), format_of(path)), str(path))
+        file_format = format_of(path)
+        if file_format != "parquet" and _is_blank(path):
+            raise EmptyInput(str(path), file_format)
+        yield InputSource(file_relation(str(path), file_format), str(path))
         return
     table = to_arrow(data)
     connection.register(name, table)
@@ -140,17 +159,40 @@ def to_arrow(data: Any) -> pa.Table | pa.RecordBatchReader:
     if isinstance(data, pa.RecordBatch):
         return pa.Table.from_batches([data])
     module = type(data).__module__.split(".")[0]
-    if module == "pandas":
-        return pa.Table.from_pandas(data, preserve_index=False)
-    if module == "polars":
-        return data.to_arrow()
+    try:
+        if module == "pandas":
+            return pa.Table.from_pandas(data, preserve_index=False)
+        if module == "polars":
+            return data.to_arrow()
+    except (pa.ArrowException, TypeError, ValueError, OverflowError) as error:
+        raise DataError(f"cannot convert the given {module} data to Arrow: {_first_line(error)}") from None
     if isinstance(data, dict):
-        return pa.Table.from_pydict(data)
+        return _columns_to_arrow(data)
     if isinstance(data, (list, tuple)) and all(isinstance(row, dict) for row in data):
         # Every key of every row (Arrow's from_pylist would keep only the first row's keys).
         keys = list(dict.fromkeys(key for row in data for key in row))
-        return pa.Table.from_pydict({key: [row.get(key) for row in data] for key in keys})
+        return _columns_to_arrow({key: [row.get(key) for row in data] for key in keys})
     raise DataError(f"cannot read samples from {type(data).__name__}: give a file path, Arrow, pandas, polars or a list of dicts")
+
+
+def _columns_to_arrow(columns: dict[str, Any]) -> pa.Table:
+    """Python columns as Arrow, a column Arrow cannot type named in a DataError."""
+    import pyarrow as pa
+
+    arrays = {}
+    for name, values in columns.items():
+        try:
+            arrays[str(name)] = pa.array(values)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError) as error:
+            raise DataError(f"column {name!r} holds values of several types or out of range ({_first_line(error)}): give one type per column") from None
+    if not arrays:
+        raise DataError("the given samples have no columns")
+    return pa.table(arrays)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def copy_options(file_format: str) -> str:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from sqlglot import exp
 
     from metaxy_cli.sql.resolved import ResolvedFeature
+    from metaxy_cli.store.batch import StagedBatch
 
 DEFAULT_PATH = ".metaxy/spark"
 DEFAULT_LOCK_TIMEOUT = 30.0
@@ -198,12 +199,14 @@ class SparkStore(Store):
         except Exception as error:
             raise self._error(error) from None
 
-    def load_batch(self, feature: ResolvedFeature, data: Any, *, ids_only: bool, name: str, keep_provenance: bool) -> int:
+    def load_batch(
+        self, feature: ResolvedFeature, data: Any, *, ids_only: bool, name: str, keep_provenance: bool, partial: bool
+    ) -> StagedBatch:
         """Spark reads, types and checks the batch itself (store/batch.py's contract)."""
         from metaxy_cli.store.spark_batch import load
 
         self._refresh()
-        return load(self, feature, data, ids_only=ids_only, name=name, keep_provenance=keep_provenance)
+        return load(self, feature, data, ids_only=ids_only, name=name, keep_provenance=keep_provenance, partial=partial)
 
     def staging_folder(self) -> Path:
         """A new folder for files handed to Spark, removed when the store closes."""
@@ -231,6 +234,20 @@ class SparkStore(Store):
         if not found.feature and table.endswith(HISTORY_SUFFIX):
             return None
         return [name for name, _ in found.columns]
+
+    def column_types(self, table: str) -> dict[str, str] | None:
+        found = self._meta(table)
+        if found is None or table in self._temporary:
+            return None
+        return {name: self.profile.column_type(kind).sql(self.engine) for name, kind in found.columns}
+
+    def table_names(self) -> list[str]:
+        """The store's own tables as queries see them: each feature's current rows and history,
+        plain tables, and the write log (temporary tables left out)."""
+        names = [layout.WRITES]
+        for table, meta in self._committed.tables.items():
+            names += [table, table + HISTORY_SUFFIX] if meta.feature else [table]
+        return sorted(names)
 
     def _meta(self, table: str) -> TableMeta | None:
         if self._pending is not None and table in self._pending.schemas:
@@ -351,6 +368,9 @@ class SparkStore(Store):
             for table in set(pending.partitions):
                 self.files.discard(table, pending.write_id)
         self._refresh(force=True)
+        for table in pending.schemas:
+            if table not in self._committed.tables:
+                self._register_table(table)  # drops the views made for the uncommitted table
 
     def _require_transaction(self, what: str) -> _Pending:
         if self._pending is None:
@@ -370,20 +390,13 @@ class SparkStore(Store):
 
     # -- how a feature's rows are kept: one append-only log, views for current rows and history --
     def prepare_feature(self, feature: ResolvedFeature) -> None:
-        """The feature's log table (its history columns), columns declared since added; a column
-        whose declared type differs from the stored one is refused (its files hold the old type)."""
+        """The feature's log table (its history columns), with the columns declared since added."""
         found = self._meta(feature.table)
         wanted = tuple(feature.history_columns)
         if found is None:
             self._set_meta(feature.table, TableMeta(wanted, tuple(feature.id_names), feature=True))
             return
-        stored = dict(found.columns)
-        for name, kind in wanted:
-            if name in stored and stored[name] != kind:
-                raise StoreError(
-                    f"store {self.name!r} ({self.location}): feature {feature.key} column {name!r} is stored as "
-                    f"{stored[name]} but declared {kind} in the YAML (keep its type, or declare a new column)"
-                )
+        stored = dict(found.columns)  # a changed type was refused before (engine/tables.check_column_types)
         missing = tuple((name, kind) for name, kind in wanted if name not in stored)
         if missing or found.ids != tuple(feature.id_names):
             self._set_meta(feature.table, TableMeta(found.columns + missing, tuple(feature.id_names), feature=True))

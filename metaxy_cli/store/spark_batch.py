@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from metaxy_cli.definitions.errors import DataError
 from metaxy_cli.sql.layout import PREFIX, PROVENANCE
-from metaxy_cli.store.batch import SHOWN, _refuse_unknown, _require_ids, _sample
-from metaxy_cli.store.io import STDIN, format_of, sniff_format, to_arrow
+from metaxy_cli.store.batch import SHOWN, StagedBatch, _refuse_unknown, _require_ids, _sample
+from metaxy_cli.store.io import STDIN, _is_blank, format_of, sniff_format, to_arrow
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -30,16 +30,24 @@ BAD = "metaxy_bad__"
 
 
 def load(
-    store: SparkHost, feature: ResolvedFeature, data: Any, *, ids_only: bool, name: str, keep_provenance: bool
-) -> int:
+    store: SparkHost, feature: ResolvedFeature, data: Any, *, ids_only: bool, name: str, keep_provenance: bool,
+    partial: bool,
+) -> StagedBatch:  # fmt: skip
     """See store/batch.load_batch: stage `data` as temp view `name`, typed and checked."""
     frame, label = _read(store, feature, data)
     columns = {field.name: field.dataType.simpleString() for field in frame.schema.fields}
     present = [column for column in columns if not column.startswith(PREFIX)]
     wanted = list(feature.id_columns) if ids_only else list(feature.id_columns + feature.declared_columns)
+    absent: tuple[str, ...] = ()
     if not ids_only:
         _refuse_unknown(feature, present, wanted, label)
+        absent = tuple(column for column in feature.declared_names if column not in present)
     _require_ids(feature, present, label)
+    if absent and not partial:
+        raise DataError(
+            f"{feature.key}: {label} lacks declared column(s) {', '.join(absent)} "
+            "(give every declared column, or write with --partial to keep their stored values)"
+        )
     if keep_provenance and PROVENANCE in columns:
         present, wanted = present + [PROVENANCE], wanted + [(PROVENANCE, "string")]
     text = {column for column, kind in columns.items() if kind == "string"}
@@ -52,7 +60,7 @@ def load(
         raise DataError(f"{feature.key}: cannot read {label}: {_message(error)}") from None
     rows = _check(feature, frame, checked, dict(wanted), casts, label)
     store.register(name, checked.select(*(_q(column) for column, _ in wanted)))
-    return rows
+    return StagedBatch(rows, absent)
 
 
 def _read(store: SparkHost, feature: ResolvedFeature, data: Any) -> tuple[DataFrame, str]:
@@ -68,6 +76,8 @@ def _read(store: SparkHost, feature: ResolvedFeature, data: Any) -> tuple[DataFr
         if not path.exists():
             raise DataError(f"{feature.key}: {path}: no such file")
         return _read_file(store, feature, path, str(path))
+    if isinstance(data, (list, tuple)) and not data:  # no samples: an empty batch of the declared shape
+        data = {name: [] for name, _ in feature.id_columns + feature.declared_columns}
     try:
         table = to_arrow(data)
     except DataError as error:
@@ -85,6 +95,10 @@ def _read(store: SparkHost, feature: ResolvedFeature, data: Any) -> tuple[DataFr
 def _read_file(store: SparkHost, feature: ResolvedFeature, path: Path, label: str) -> tuple[DataFrame, str]:
     """Spark reads the file; CSV cells stay text (so '007' is not read as 7), as on DuckDB."""
     file_format = format_of(_first_part(path) if path.is_dir() else path)
+    if path.is_file() and _is_blank(path):
+        columns = ", ".join(name for name, _ in feature.id_columns + feature.declared_columns)
+        wanted = "a header row with" if file_format == "csv" else "samples with the columns"
+        raise DataError(f"{feature.key}: {label} is empty: expected {wanted} {columns}")
     reader = store.session.read
     try:
         if file_format == "parquet":

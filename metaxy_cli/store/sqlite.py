@@ -118,8 +118,13 @@ class SQLiteStore(Store):
         self.execute(f"DROP TABLE IF EXISTS temp.{_quote(name)}")
 
     def list_columns(self, table: str) -> list[str] | None:
-        rows = self.fetch_all("SELECT name FROM pragma_table_info(?) ORDER BY cid", [table])
-        return [row[0] for row in rows] or None
+        found = self.column_types(table)
+        return None if found is None else list(found)
+
+    def column_types(self, table: str) -> dict[str, str] | None:
+        """The declared types (SQLite keeps any value in any column; metaxy's DDL declares them)."""
+        rows = self.fetch_all("SELECT name, type FROM pragma_table_info(?) ORDER BY cid", [table])
+        return dict(rows) or None
 
     def close(self) -> None:
         if self.connection is not None:

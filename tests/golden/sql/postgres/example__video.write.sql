@@ -45,5 +45,6 @@ FROM (
       "src"."duration",
       "src"."size"
     FROM "metaxy_batch" AS "src"
+    OFFSET 0
   ) AS "w"
 ) AS "w"
