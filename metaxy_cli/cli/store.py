@@ -10,7 +10,12 @@ from metaxy_cli.cli.samples import opened, store_option
 
 @click.group()
 def store() -> None:
-    """Maintain a metadata store: remove what killed writes left behind."""
+    """Maintain a metadata store: remove what killed writes left behind.
+
+    \b
+    Examples:
+      metaxy store vacuum --store spark --dry-run
+    """
 
 
 @store.command()

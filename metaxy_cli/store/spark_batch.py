@@ -95,7 +95,7 @@ def _read(store: SparkHost, feature: ResolvedFeature, data: Any) -> tuple[DataFr
 def _read_file(store: SparkHost, feature: ResolvedFeature, path: Path, label: str) -> tuple[DataFrame, str]:
     """Spark reads the file; CSV cells stay text (so '007' is not read as 7), as on DuckDB."""
     file_format = format_of(_first_part(path) if path.is_dir() else path)
-    if path.is_file() and _is_blank(path):
+    if path.is_file() and file_format != "parquet" and _is_blank(path):
         columns = ", ".join(name for name, _ in feature.id_columns + feature.declared_columns)
         wanted = "a header row with" if file_format == "csv" else "samples with the columns"
         raise DataError(f"{feature.key}: {label} is empty: expected {wanted} {columns}")
