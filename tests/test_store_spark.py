@@ -130,9 +130,11 @@ def test_bad_input_writes_nothing(overview_dir: Path, store, tmp_path: Path) -> 
     bad = tmp_path / "bad.csv"
     bad.write_text("sample_uid,frames\ns1,12\ns2,x7\ns2,3\n")
     with pytest.raises(DataError, match=rf"^example/video: column 'frames' must be integer, got 'x7' in {bad} \(samples: sample_uid='s2'\)$"):
-        engine.write(project, store, VIDEO, str(bad))
+        engine.write(project, store, VIDEO, str(bad), partial=True)
     bad.write_text("sample_uid,frames\ns1,12\ns2,7\ns2,3\n")
     with pytest.raises(DataError, match=r"duplicate ids in .*: sample_uid='s2' \(2 rows\)$"):
+        engine.write(project, store, VIDEO, str(bad), partial=True)
+    with pytest.raises(DataError, match=r"lacks declared column\(s\) path, audio_sha, frames_sha, duration, size \(give every"):
         engine.write(project, store, VIDEO, str(bad))
     with pytest.raises(DataError, match=r"unknown column 'colour'"):
         engine.write(project, store, VIDEO, [{"sample_uid": "a", "colour": "red"}])
@@ -154,8 +156,8 @@ def test_spark_reads_files_and_a_dataframe(overview_dir: Path, store, tmp_path: 
     assert len(engine.increment(project, store, CROP)) == 0
     csv = tmp_path / "videos.csv"
     csv.write_text("sample_uid,path,frames\ns000,/moved,007\n")
-    engine.write(project, store, VIDEO, str(csv))
-    assert store.fetch_all("SELECT path, frames FROM example__video WHERE sample_uid = 's000'") == [("/moved", 7)]
+    engine.write(project, store, VIDEO, str(csv), partial=True)  # the other columns keep their values
+    assert store.fetch_all("SELECT path, frames, audio_sha FROM example__video WHERE sample_uid = 's000'") == [("/moved", 7, "audio-0")]
 
 
 def test_increment_output_is_written_by_spark_and_matches_duckdb(overview_dir: Path, tmp_path: Path, invoke) -> None:
@@ -189,7 +191,7 @@ def test_killed_write_leaves_the_store_as_before_and_vacuum_cleans_up(overview_d
     root = project / ".metaxy" / "spark"
     small = tmp_path / "small.csv"
     small.write_text("sample_uid,path\nv1,/old/1\nv2,/old/2\n")
-    assert invoke("--project", project, "write", VIDEO, small, "--store", "spark").exit_code == 0
+    assert invoke("--project", project, "write", VIDEO, small, "--partial", "--store", "spark").exit_code == 0
     with SparkStore.open(root, spark=spark_session()) as store:
         before = (current(store), store.fetch_all("SELECT * FROM metaxy_writes"))
 
@@ -199,7 +201,7 @@ def test_killed_write_leaves_the_store_as_before_and_vacuum_cleans_up(overview_d
         "sample_uid": pa.array([f"v{i}" for i in range(rows)]), "path": pa.array([f"/v/{i}" for i in range(rows)]),
     }), big, row_group_size=100_000)  # fmt: skip
     process = subprocess.Popen(
-        [*METAXY, "--project", str(project), "write", VIDEO, str(big), "--store", "spark"],
+        [*METAXY, "--project", str(project), "write", VIDEO, str(big), "--partial", "--store", "spark"],
         start_new_session=True, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     staging = root / "example__video"
@@ -222,7 +224,7 @@ def test_killed_write_leaves_the_store_as_before_and_vacuum_cleans_up(overview_d
     assert invoke("--project", project, "store", "vacuum", "--store", "spark").exit_code == 0
     assert not any(p.name.startswith("_tmp-") for p in staging.iterdir())
     # The store still works, and the lost write's id 2 is not handed out again.
-    assert invoke("--project", project, "write", VIDEO, small, "--store", "spark").exit_code == 0
+    assert invoke("--project", project, "write", VIDEO, small, "--partial", "--store", "spark").exit_code == 0
     with SparkStore.open(root, spark=spark_session()) as store:
         assert store.fetch_all("SELECT write_id FROM metaxy_writes ORDER BY 1") == [(1,), (3,)]
     assert invoke("--project", project, "store", "vacuum", "--store", "spark").stderr == "removed 0 orphaned item(s) of store 'spark'\n"
