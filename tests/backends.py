@@ -44,7 +44,7 @@ def spark_session():
 
         from metaxy_cli.store.spark_session import start_session
 
-        settings = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
+        settings = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2", "spark.driver.memory": "2g"}
         session = start_session("tests", "local[2]", settings)
         atexit.register(session.stop)
         _SPARK.append(session)
@@ -67,6 +67,23 @@ BACKENDS = sorted(OPENERS)
 MARKS: dict[str, pytest.MarkDecorator] = {"postgres": pytest.mark.postgres, "spark": pytest.mark.spark}
 # Backends whose tables are views over append-only files: no ALTER TABLE or UPDATE on them.
 VIEW_TABLES = {"spark"}
+
+
+def selected_backends(config: pytest.Config) -> list[str]:
+    """BACKENDS less those whose mark `-m` deselects: for tests that loop over every backend
+    (one test, so `-m "not spark"` cannot deselect a part of it otherwise)."""
+    expression = config.getoption("markexpr") or ""
+    if not expression:
+        return list(BACKENDS)
+    from _pytest.mark.expression import Expression
+
+    compiled = Expression.compile(expression)
+    chosen = []
+    for backend in BACKENDS:
+        marks = {MARKS[backend].name} if backend in MARKS else set()
+        if compiled.evaluate(lambda name, **_: name in marks):
+            chosen.append(backend)
+    return chosen
 
 
 def open_backend(backend: str, folder: Path, name: str | None = None) -> Store:
