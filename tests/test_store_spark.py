@@ -271,3 +271,15 @@ def test_an_empty_increment_to_a_folder(overview_dir: Path, store, tmp_path: Pat
     assert pq.read_table(tmp_path / "empty").num_rows == 0
     assert engine.increment(project, store, CROP).write_to(tmp_path / "empty.csv", "csv") == 0
     assert (tmp_path / "empty.csv").read_text().startswith("sample_uid,")
+
+
+def test_vacuum_leaves_batches_of_running_processes(store) -> None:
+    """A batch is staged before its write takes the lock: vacuum removes only those of processes
+    that no longer run (a killed write's), never a running writer's."""
+    staging = Path(store.location) / "_staging"
+    dead, running = staging / "999999999-lost", staging / f"{os.getppid()}-waiting"
+    for folder in (dead, running):
+        folder.mkdir(parents=True)
+        (folder / "batch.parquet").write_bytes(b"PAR1")
+    assert store.vacuum() == [f"{dead} (4 bytes)"]
+    assert running.exists() and not dead.exists()

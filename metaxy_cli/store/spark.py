@@ -14,6 +14,7 @@ Temporary tables (batches, staged rows) are checkpointed DataFrames registered a
 
 from __future__ import annotations
 
+import os
 import uuid
 import weakref
 from collections.abc import Iterator, Mapping
@@ -210,7 +211,7 @@ class SparkStore(Store):
 
     def staging_folder(self) -> Path:
         """A new folder for files handed to Spark, removed when the store closes."""
-        folder = self.files.root / STAGING / uuid.uuid4().hex
+        folder = self.files.root / STAGING / f"{os.getpid()}-{uuid.uuid4().hex}"  # vacuum: whose it is
         folder.mkdir(parents=True)
         self._staged.append(folder)
         return folder

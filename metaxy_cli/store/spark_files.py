@@ -11,7 +11,8 @@
       <table>/                   one folder per feature (its append-only log) or plain table
         _tmp-7/                  a write being staged (Spark writes here first)
         metaxy_write_id=7/       rows of write 7, renamed from _tmp-7 when complete
-      _staging/                  Arrow batches handed to Spark as Parquet (removed at close)
+      _staging/<pid>-<id>/       batches handed to Spark as files (removed at close; vacuum
+                                 removes those of processes no longer running)
 
 A write is visible only once its log entry exists, so a killed job leaves nothing half-visible:
 its folders are orphans that readers never list (`orphans`, removed by `metaxy store vacuum`).
@@ -203,7 +204,7 @@ class Files:
         found: list[Path] = []
         for folder in sorted(self.root.iterdir()):
             if folder.name == STAGING:
-                found += sorted(folder.iterdir())
+                found += sorted(child for child in folder.iterdir() if not _alive(child.name.split("-")[0]))
                 continue
             if not folder.is_dir() or folder.name.startswith(("_", ".")):
                 continue
@@ -216,6 +217,20 @@ class Files:
                 if child.name.startswith("_tmp-") or (match and int(match.group(1)) not in kept):
                     found.append(child)
         return found
+
+
+def _alive(pid: str) -> bool:
+    """Whether the process that staged a batch (named `<pid>-...`) still runs on this machine:
+    its batch is read before its write takes the lock, so vacuum must leave it."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def remove(path: Path) -> None:
