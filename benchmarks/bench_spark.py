@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_engine import CROP, DATA, FACES, OVERVIEW, STT, VIDEO, generate, log, machine  # noqa: E402
+from bench_engine import CROP, DATA, FACES, OVERVIEW, STT, VIDEO, generate, log, machine
 
 FLOOR = "hand-written PySpark increment (floor)"
 INCREMENT_1 = f"increment {CROP} after 1% -> parquet"
@@ -67,19 +67,19 @@ def story(backend: str, n: int, files: dict[str, Path], workdir: Path, master: s
         timed(f"write {VIDEO} (root)", lambda: engine.write(project, store, VIDEO, files["videos"]))
         for key in (CROP, FACES, STT):
             target = todo(key)
-            timed(f"increment {key} -> parquet (all new)", lambda: engine.increment(project, store, key).write_to(target, "parquet"))
-            timed(f"write {key} (write-back)", lambda: engine.write(project, store, key, target))
+            timed(f"increment {key} -> parquet (all new)", lambda k=key, t=target: engine.increment(project, store, k).write_to(t, "parquet"))
+            timed(f"write {key} (write-back)", lambda k=key, t=target: engine.write(project, store, k, t))
         timed(f"write {VIDEO}, 1% changed", lambda: engine.write(project, store, VIDEO, files["changed"]))
         target = todo(CROP)
         rows = timed(INCREMENT_1, lambda: engine.increment(project, store, CROP).write_to(target, "parquet"))
         if backend == "spark":  # the floor, then both again: the second runs compare warm JITs
             for suffix in ("", " (again)"):
                 floor = workdir / f"floor{suffix.strip(' ()')}"
-                floor_rows = timed(FLOOR + suffix, lambda: floor_increment(store.session, workdir / "spark", floor))
+                floor_rows = timed(FLOOR + suffix, lambda f=floor: floor_increment(store.session, workdir / "spark", f))
                 assert floor_rows == rows, (floor_rows, rows)
                 if not suffix:
                     again = todo(CROP)
-                    timed(INCREMENT_1 + " (again)", lambda: engine.increment(project, store, CROP).write_to(again, "parquet"))
+                    timed(INCREMENT_1 + " (again)", lambda a=again: engine.increment(project, store, CROP).write_to(a, "parquet"))
         timed(f"write {CROP} (1% write-back)", lambda: engine.write(project, store, CROP, target))
         left = timed(NOOP, lambda: len(engine.increment(project, store, CROP)))
         assert left == 0, left

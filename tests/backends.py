@@ -81,7 +81,7 @@ def selected_backends(config: pytest.Config) -> list[str]:
     chosen = []
     for backend in BACKENDS:
         marks = {MARKS[backend].name} if backend in MARKS else set()
-        if compiled.evaluate(lambda name, **_: name in marks):
+        if compiled.evaluate(lambda name, marks=marks, **_: name in marks):
             chosen.append(backend)
     return chosen
 

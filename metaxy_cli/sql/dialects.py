@@ -300,8 +300,8 @@ def _ansi_spark() -> Any:
 
     class MetaxyAnsiSpark(Spark):
         class Tokenizer(Spark.Tokenizer):
-            QUOTES = ["'"]
-            IDENTIFIERS = ["`", '"']
+            QUOTES = ["'"]  # noqa: RUF012 (sqlglot's own class attributes)
+            IDENTIFIERS = ["`", '"']  # noqa: RUF012
 
     _Dialect._classes.pop("metaxyansispark", None)  # not a dialect to name in `metaxy sql`
     return MetaxyAnsiSpark
@@ -371,7 +371,7 @@ PROFILES: dict[str, DialectProfile] = {
         types={
             **_GENERIC_TYPES, "string": "STRING", "binary": "BINARY", "json": "STRING",
             "timestamp": "TIMESTAMP_NTZ",
-        },  # fmt: skip
+        },
         udfs=(Udf(DOUBLE_TEXT_UDF, 1, double_text),),
         conditions=_ansi_spark,
     ),

@@ -17,17 +17,18 @@ from __future__ import annotations
 import os
 import uuid
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from metaxy_cli.definitions.errors import StoreError
 from metaxy_cli.definitions.keys import HISTORY_SUFFIX
 from metaxy_cli.sql import layout
 from metaxy_cli.store.base import BATCH_ROWS, Columns, Store, seconds_setting
 from metaxy_cli.store.spark_files import STAGING, Committed, Files, TableMeta, remove, size_of
+from metaxy_cli.store.spark_session import spark_errors
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -98,7 +99,12 @@ class SparkStore(Store):
         """Open (creating) the store at local folder `path`. `spark`: the caller's SparkSession
         (a notebook's, a job's), used as it is and never stopped; else one is started on
         `master` (default local[*]) with `conf`, or the process's active session is joined."""
-        from metaxy_cli.store.spark_session import DEFAULT_MASTER, check_startable, join_session, start_session
+        from metaxy_cli.store.spark_session import (
+            DEFAULT_MASTER,
+            check_startable,
+            join_session,
+            start_session,
+        )
 
         root = _local_root(name, str(path))
         master = master or DEFAULT_MASTER
@@ -143,7 +149,7 @@ class SparkStore(Store):
         self._refresh()
         try:
             return self.session.sql(sql)
-        except Exception as error:
+        except spark_errors() as error:
             raise self._error(error) from None
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
@@ -169,7 +175,7 @@ class SparkStore(Store):
         frame = self.dataframe(sql)
         try:
             rows = frame.collect()
-        except Exception as error:
+        except spark_errors() as error:
             raise self._error(error) from None
         return [tuple(bytes(v) if isinstance(v, bytearray) else v for v in row) for row in rows]
 
@@ -182,7 +188,7 @@ class SparkStore(Store):
         frame = self.dataframe(sql)
         try:
             table = frame.toArrow()
-        except Exception as error:
+        except spark_errors() as error:
             raise self._error(error) from None
         return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=batch_rows))
 
@@ -197,7 +203,7 @@ class SparkStore(Store):
                 writer.write_batch(batch)
         try:
             self.register(name, self.session.read.parquet(str(folder)))
-        except Exception as error:
+        except spark_errors() as error:
             raise self._error(error) from None
 
     def load_batch(
@@ -286,7 +292,7 @@ class SparkStore(Store):
         frame = self.dataframe(self.to_sql(query))
         try:
             self.register(name, frame.localCheckpoint(eager=True))
-        except Exception as error:
+        except spark_errors() as error:
             raise self._error(error) from None
 
     def run(self, expression: exp.Expression) -> None:
@@ -454,7 +460,7 @@ class SparkStore(Store):
             self.files.publish(staged, table, write_id)
         except OSError as error:
             raise StoreError(f"store {self.name!r} ({self.location}): cannot write {table}: {error.strerror or error}") from None
-        except Exception as error:
+        except spark_errors() as error:
             raise self._error(error) from None
 
     # -- views over what the log has committed ------------------------------------------------
@@ -543,7 +549,7 @@ class SparkStore(Store):
         paths = [str(self.files.partition(table, i)) for i in sorted(write_ids)]
         try:
             return self.session.read.schema(schema).option("basePath", folder).parquet(*paths)
-        except Exception as error:
+        except spark_errors() as error:
             raise self._error(error) from None
 
     def _empty(self, columns: list[tuple[str, str]]) -> DataFrame:
@@ -578,7 +584,7 @@ class SparkStore(Store):
         frame = self.dataframe(self.to_sql(query))
         try:
             self.register(name, frame.localCheckpoint(eager=True))
-        except Exception as error:
+        except spark_errors() as error:
             raise self._error(error) from None
 
     # -- output files, written by Spark ---------------------------------------------------------

@@ -19,6 +19,7 @@ from metaxy_cli.definitions.errors import DataError
 from metaxy_cli.sql.layout import PREFIX, PROVENANCE
 from metaxy_cli.store.batch import SHOWN, StagedBatch, _refuse_unknown, _require_ids, _sample
 from metaxy_cli.store.io import STDIN, _is_blank, format_of, sniff_format, to_arrow
+from metaxy_cli.store.spark_session import spark_errors
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -56,7 +57,7 @@ def load(
     checks = [f"({_q(column)} IS NOT NULL AND {cast} IS NULL) AS {_q(BAD + column)}" for column, cast in casts.items()]
     try:
         checked = frame.selectExpr(*items, *checks).localCheckpoint(eager=True)
-    except Exception as error:
+    except spark_errors() as error:
         raise DataError(f"{feature.key}: cannot read {label}: {_message(error)}") from None
     rows = _check(feature, frame, checked, dict(wanted), casts, label)
     store.register(name, checked.select(*(_q(column) for column, _ in wanted)))
@@ -107,7 +108,7 @@ def _read_file(store: SparkHost, feature: ResolvedFeature, path: Path, label: st
             sep = "\t" if path.suffix.lower() == ".tsv" else ","
             return reader.options(header="true", sep=sep, mode="FAILFAST").csv(str(path)), label
         return reader.options(mode="FAILFAST").json(str(path)), label
-    except Exception as error:
+    except spark_errors() as error:
         raise DataError(f"{feature.key}: cannot read {label}: {_message(error)}") from None
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from metaxy_cli.definitions.errors import DataError
+from metaxy_cli.store.spark_session import spark_errors
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -67,7 +68,7 @@ def _computed(store: SparkHost, frame: DataFrame) -> DataFrame:
     """The result computed once (counted and written from the same rows)."""
     try:
         return frame.localCheckpoint(eager=True)
-    except Exception as error:
+    except spark_errors() as error:
         raise store._error(error) from None
 
 
@@ -75,5 +76,5 @@ def _write(store: SparkHost, frame: DataFrame, target: Path, file_format: str, *
     writer = (frame.coalesce(1) if single else frame).write.mode("overwrite" if single else "errorifexists")
     try:
         writer.options(**OPTIONS[file_format]).format(SPARK_FORMAT[file_format]).save(str(target))
-    except Exception as error:
+    except spark_errors() as error:
         raise store._error(error) from None

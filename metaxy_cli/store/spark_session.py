@@ -82,7 +82,7 @@ def start_session(name: str, master: str, conf: Mapping[str, Any]) -> SparkSessi
         builder = builder.config(key, value)
     try:
         session = builder.getOrCreate()
-    except Exception as error:  # py4j and pyspark raise many types; all mean "did not start"
+    except (*spark_errors(), RuntimeError, OSError) as error:  # all mean "did not start"
         raise StoreError(f"cannot open store {name!r}: Spark did not start on master {master!r}: {_first_line(error)}") from None
     session.sparkContext.setLogLevel("ERROR")
     return session
@@ -156,6 +156,14 @@ def _endpoints(master: str) -> list[tuple[str, int]]:
 def _first_line(error: Exception) -> str:
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
     return lines[0] if lines else type(error).__name__
+
+
+def spark_errors() -> tuple[type[Exception], ...]:
+    """What Spark raises for a failed query or job: PySpark's errors and the JVM's (via py4j)."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    return (PySparkException, Py4JError)
 
 
 def spark_message(error: Exception) -> str:
