@@ -204,7 +204,7 @@ def test_killed_write_leaves_the_store_as_before_and_vacuum_cleans_up(overview_d
         start_new_session=True, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     staging = root / "example__video"
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 600  # a JVM start on a busy machine
     while process.poll() is None and time.monotonic() < deadline:
         if any(p.name.startswith("_tmp-") for p in staging.iterdir()):
             break
