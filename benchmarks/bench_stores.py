@@ -19,6 +19,10 @@ Input data: bench_engine.generate (benchmarks/.data/, cached).
 
     python benchmarks/bench_stores.py --sizes 100000,1000000
     python benchmarks/bench_stores.py --sizes 100000 --backends duckdb,postgres
+    python benchmarks/bench_stores.py --sizes 100000,1000000 --backends spark [--master local[2]]
+
+`spark` among the backends prints the Spark store's own table first (bench_spark.py: the story
+next to DuckDB's in the same run, a hand-written PySpark floor, peak driver and JVM memory).
 """
 
 from __future__ import annotations
@@ -159,11 +163,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated N (default 100000,1000000)")
     default = "duckdb,sqlite" + (",postgres" if os.environ.get("METAXY_PG_URL") else "")
-    parser.add_argument("--backends", default=default, help=f"comma-separated (default {default}; postgres needs METAXY_PG_URL)")
+    parser.add_argument("--backends", default=default,
+                        help=f"comma-separated (default {default}; postgres needs METAXY_PG_URL; spark: bench_spark.py)")  # fmt: skip
+    parser.add_argument("--master", default="local[2]", help="spark: the Spark master URL (default local[2])")
     options = parser.parse_args(argv)
     backends = options.backends.split(",")
     if "postgres" in backends and not os.environ.get("METAXY_PG_URL"):
         parser.error('postgres needs METAXY_PG_URL (eval "$(scripts/test-services start)")')
+    if "spark" in backends:
+        import bench_spark
+
+        backends.remove("spark")
+        bench_spark.main(["--sizes", options.sizes, "--master", options.master])
+        if not backends:
+            return 0
     info = machine()
     results: dict[int, dict[str, dict[str, float]]] = {}
     for n in (int(size) for size in options.sizes.split(",")):

@@ -33,6 +33,28 @@ def _postgres(folder: Path, name: str) -> Store:
     from tests import pg_server
 
     return pg_server.open_store(name)
+_SPARK: list = []  # the one SparkSession of the test process, started on first use
+
+
+def spark_session():
+    """One local[2] session for the whole test process (a JVM start costs 5-10 s): no UI, two
+    shuffle partitions. Stores opened by in-process CLI calls join it (getOrCreate)."""
+    if not _SPARK:
+        import atexit
+
+        from metaxy_cli.store.spark_session import start_session
+
+        settings = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2", "spark.driver.memory": "2g"}
+        session = start_session("tests", "local[2]", settings)
+        atexit.register(session.stop)
+        _SPARK.append(session)
+    return _SPARK[0]
+
+
+def _spark(folder: Path, name: str) -> Store:
+    from metaxy_cli.store.spark import SparkStore
+
+    return SparkStore.open(folder / name, spark=spark_session(), name=name)
 
 
 def _clickhouse(folder: Path, name: str) -> Store:
@@ -46,12 +68,32 @@ OPENERS: dict[str, Callable[[Path, str], Store]] = {
     "sqlite": _sqlite,
     "postgres": _postgres,
     "clickhouse": _clickhouse,
+    "spark": _spark,
 }
 BACKENDS = sorted(OPENERS)
+MARKS: dict[str, pytest.MarkDecorator] = {"postgres": pytest.mark.postgres, "spark": pytest.mark.spark}
 # Backends that keep one append-only log per feature, its current and history tables being views
-# (no transactions): they never had tables from before write ids, and their views are not altered.
-LOG_STORES = {"clickhouse"}
-MARKS: dict[str, pytest.MarkDecorator] = {"postgres": pytest.mark.postgres}
+# (no transactions): they never had tables from before write ids, and no ALTER TABLE or UPDATE
+# reaches their views.
+LOG_STORES = {"clickhouse", "spark"}
+VIEW_TABLES = LOG_STORES
+
+
+def selected_backends(config: pytest.Config) -> list[str]:
+    """BACKENDS less those whose mark `-m` deselects: for tests that loop over every backend
+    (one test, so `-m "not spark"` cannot deselect a part of it otherwise)."""
+    expression = config.getoption("markexpr") or ""
+    if not expression:
+        return list(BACKENDS)
+    from _pytest.mark.expression import Expression
+
+    compiled = Expression.compile(expression)
+    chosen = []
+    for backend in BACKENDS:
+        marks = {MARKS[backend].name} if backend in MARKS else set()
+        if compiled.evaluate(lambda name, marks=marks, **_: name in marks):
+            chosen.append(backend)
+    return chosen
 
 
 def open_backend(backend: str, folder: Path, name: str | None = None) -> Store:
@@ -78,5 +120,7 @@ TABLE_LISTINGS: dict[str, str] = {
 
 def dump_tables(store: Store) -> dict[str, list[str]]:
     """Every table of the store with its rows as sorted text: equal dumps, equal stores."""
-    tables = [row[0] for row in store.fetch_all(TABLE_LISTINGS[store.engine])]
+    listing = TABLE_LISTINGS.get(store.engine)
+    # A store whose tables are views over files lists them itself (SparkStore.table_names).
+    tables = [row[0] for row in store.fetch_all(listing)] if listing else store.table_names()
     return {table: sorted(repr(row) for row in store.fetch_all(f'SELECT * FROM "{table}"')) for table in tables}

@@ -234,7 +234,7 @@ def test_store_path_that_cannot_be_opened(overview_dir: Path, invoke, tmp_path: 
     assert result.exit_code == 1
     assert result.stderr == f"Error: cannot open store at {blocker / 'sub' / 'db.duckdb'}: Not a directory\n"
     unknown = invoke("--project", overview_dir, "status", "--store", "devv")
-    assert (unknown.exit_code, unknown.stderr) == (1, "Error: unknown store 'devv' (did you mean 'dev'?) (stores: ch, dev, lite, pg)\n")
+    assert (unknown.exit_code, unknown.stderr) == (1, "Error: unknown store 'devv' (did you mean 'dev'?) (stores: ch, dev, lite, pg, spark)\n")
 
 
 def test_sql_prints_the_query_for_any_dialect(overview_dir: Path, invoke) -> None:

@@ -13,7 +13,7 @@ import pytest
 from metaxy_cli import engine
 from metaxy_cli.definitions.errors import DialectError, StoreError
 from metaxy_cli.definitions.loader import load_project
-from tests.backends import BACKENDS, backend_params, open_backend
+from tests.backends import backend_params, open_backend, selected_backends
 
 
 @pytest.fixture(params=backend_params())
@@ -49,12 +49,12 @@ def reserved_rows(suffix: str = "") -> list[dict]:
     ]  # fmt: skip
 
 
-def test_reserved_words_quotes_and_unicode(tmp_path: Path) -> None:
+def test_reserved_words_quotes_and_unicode(request, tmp_path: Path) -> None:
     """Every backend stores and hashes them alike, and increments, deletes and status see them."""
     (tmp_path / "metaxy.yaml").write_text(RESERVED_PROJECT)
     project = load_project(tmp_path)
     results = []
-    for backend in BACKENDS:
+    for backend in selected_backends(request.config):
         with open_backend(backend, tmp_path / "reserved") as store:
             engine.write(project, store, "select", reserved_rows())
             increment = engine.increment(project, store, "table").to_arrow()

@@ -91,3 +91,25 @@ def test_too_few_samples_is_a_usage_error(pipeline, tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exit_info:
         pipeline.main(["--samples", "10", "--store-dir", str(tmp_path)])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.spark
+def test_same_story_on_spark_and_duckdb(pipeline, tmp_path: Path, capsys) -> None:
+    """`--store spark`: the same counts and the same increments, byte for byte, as on DuckDB."""
+    import pyarrow.parquet as pq
+
+    from tests.backends import spark_session
+
+    spark_session()  # the test process's session: the story's store joins it
+    outputs = {}
+    for store in ("dev", "spark"):
+        kept = tmp_path / f"increments-{store}"
+        chosen = ["--store", store] if store == "spark" else []  # dev: the default, a fresh DuckDB file
+        assert pipeline.main(["--samples", "200", "--store-dir", str(tmp_path / store), *chosen, "--increments", str(kept)]) == 0
+        printed = capsys.readouterr().out
+        assert printed.rstrip().endswith("12 of 12 checks passed")
+        outputs[store] = (printed.split("\n", 1)[1], {p.name: pq.read_table(p) for p in sorted(kept.iterdir())})
+    assert outputs["spark"][0] == outputs["dev"][0]
+    assert list(outputs["spark"][1]) == list(outputs["dev"][1]) and len(outputs["dev"][1]) == 7
+    for name, table in outputs["dev"][1].items():
+        assert outputs["spark"][1][name].to_pylist() == table.to_pylist(), name

@@ -119,7 +119,7 @@ def test_a_write_that_never_published_stays_invisible_and_its_id_is_never_reused
     engine.write(project, store, VIDEO, videos(2))
     before = visible(store)
     feature = engine.resolved(project, VIDEO)
-    lost = store.allocate_write_id()  # outside a transaction: nothing undoes it, as after SIGKILL
+    lost = store.next_write_id()  # outside a transaction: nothing undoes it, as after SIGKILL
     store.execute(
         f'INSERT INTO "{feature.log_table}" (sample_uid, audio_sha, metaxy_write_id) VALUES (\'s0\', \'lost\', {lost}), (\'zz\', \'lost\', {lost})'
     )

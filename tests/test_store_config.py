@@ -71,9 +71,13 @@ def test_project_without_stores_uses_the_default_file(tmp_path: Path) -> None:
         assert store.location == str(tmp_path / ".metaxy/metadata.duckdb")
 
 
-def test_unsupported_type_is_named(tmp_path: Path) -> None:
+def test_unsupported_type_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A type the schema knows but this installation has no backend for (here: one taken out)."""
+    from metaxy_cli.store import config
+
+    monkeypatch.delitem(config.BACKENDS, "clickhouse")
     (tmp_path / "metaxy.yaml").write_text(
-        "project: sp\nfeatures:\n  - key: a\nstores:\n  prod: {type: spark, url: 'sc://x'}\n"
+        "project: ch\nfeatures:\n  - key: a\nstores:\n  prod: {type: clickhouse, url: 'clickhouse://x'}\n"
     )
-    with pytest.raises(StoreError, match=r"store 'prod': type 'spark' is not supported yet \(supported: duckdb, sqlite, postgres, clickhouse\)"):
+    with pytest.raises(StoreError, match=r"store 'prod': type 'clickhouse' is not supported yet \(supported: duckdb, sqlite, postgres, spark\)"):
         open_store(load_project(tmp_path))

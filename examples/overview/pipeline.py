@@ -14,7 +14,10 @@ It starts from a fresh store each run: `<store-dir>/metadata.duckdb` (by default
 `--store NAME` it runs on that store of metaxy.yaml instead (e.g. `pg`, a PostgreSQL store whose
 URL comes from METAXY_PG_URL), after soft-deleting every sample the story's features have there.
 
-    python examples/overview/pipeline.py [--samples 10000] [--store-dir DIR | --store NAME]
+`--increments DIR` keeps every increment computed (as Parquet) to compare stores; the `spark`
+store lives in `<store-dir>/spark` unless METAXY_SPARK says otherwise.
+
+    python examples/overview/pipeline.py [--samples 10000] [--store-dir DIR | --store NAME] [--increments DIR]
 """
 
 from __future__ import annotations
@@ -59,9 +62,22 @@ def changed_ids(samples: int) -> set[str]:
 class Story:
     """Prints the narrative and records every failed expectation."""
 
-    def __init__(self) -> None:
+    def __init__(self, increments: Path | None = None) -> None:
         self.checks = 0
         self.failures: list[str] = []
+        self.increments = increments  # where computed increments are kept, if anywhere
+        self.computed = 0
+
+    def keep(self, key: str, todo) -> None:
+        """Save an increment (sorted by id) as <n>-<feature>.parquet, to compare stores."""
+        if self.increments is None:
+            return
+        import pyarrow.parquet as pq
+
+        self.computed += 1
+        self.increments.mkdir(parents=True, exist_ok=True)
+        target = self.increments / f"{self.computed:02d}-{key.replace('/', '__')}.parquet"
+        pq.write_table(todo.sort_by("sample_uid"), target)
 
     def step(self, title: str) -> None:
         print(f"\n== {title}")
@@ -106,6 +122,7 @@ def compute(story: Story, project: Project, store: Store, keys: Iterable[str]) -
     meanwhile is not recorded as computed."""
     for key in keys:
         todo = engine.increment(project, store, key).to_arrow()
+        story.keep(key, todo)
         result = engine.write(project, store, key, todo.select([*project.feature(key).id_columns, "metaxy_provenance"]))
         story.say(f"computed {key}: {result.rows:,} samples written back")
 
@@ -188,8 +205,8 @@ def emptied(project: Project, store: Store) -> int:
     return count
 
 
-def run(samples: int, store_dir: Path, store_name: str | None = None) -> int:
-    story = Story()
+def run(samples: int, store_dir: Path, store_name: str | None = None, increments: Path | None = None) -> int:
+    story = Story(increments)
     project = load_project(HERE)
     if store_name is None:
         database = store_dir / "metadata.duckdb"
@@ -197,8 +214,8 @@ def run(samples: int, store_dir: Path, store_name: str | None = None) -> int:
             stale_file.unlink(missing_ok=True)  # a fresh store every run
         environ: Mapping[str, str] = {"METAXY_DB": str(database)}  # the project's `dev` store, at this path
         print(f"metaxy overview pipeline: {samples:,} videos, DuckDB store {database} (fresh)")
-    else:
-        environ = os.environ
+    else:  # a Spark store in <store-dir>/spark (absolute: step 4 opens it from a copy of the project)
+        environ = {"METAXY_SPARK": str(store_dir.absolute() / "spark"), **os.environ}
         with open_store(project, store_name, environ=environ) as store:
             print(f"metaxy overview pipeline: {samples:,} videos, store {store_name!r} ({store.engine}; "
                   f"{emptied(project, store):,} samples already there soft-deleted)")  # fmt: skip
@@ -221,11 +238,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder of the DuckDB store file, recreated each run (default: examples/overview/.metaxy)")  # fmt: skip
     parser.add_argument("--store", metavar="NAME",
                         help="run on this store of metaxy.yaml instead (e.g. pg); its samples are soft-deleted first")  # fmt: skip
+    parser.add_argument("--increments", type=Path, metavar="DIR", help="keep every computed increment here, as Parquet")
     options = parser.parse_args(argv)
     if options.samples < CHANGED_EVERY:
         parser.error(f"--samples must be at least {CHANGED_EVERY} (1% of them change)")
     try:
-        return run(options.samples, options.store_dir, options.store)
+        return run(options.samples, options.store_dir, options.store, options.increments)
     except MetaxyError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1

@@ -55,7 +55,7 @@ def _condition(where: str, store: Store, feature: ResolvedFeature) -> exp.Expres
     from sqlglot.errors import ParseError
 
     try:
-        condition = sqlglot.parse_one(where, read=store.profile.name)
+        condition = store.profile.parse_condition(where)
     except ParseError as error:
         raise DataError(f"{feature.key}: invalid --where condition {where!r}: {str(error).splitlines()[0]}") from None
     if not isinstance(condition, sqlglot.exp.Condition) or isinstance(condition, sqlglot.exp.Query):

@@ -38,7 +38,8 @@ class Increment:
     """The samples of a feature to (re)compute, as SQL in the store, fetched on demand.
 
     `to_arrow()` / `batches()` / `rows()` read it; `write_to(path, fmt)` streams it to a file;
-    `relation()` gives a DuckDB relation on a DuckDB store (no copy at all).
+    `relation()` gives a DuckDB relation on a DuckDB store (no copy at all), `dataframe()` a
+    Spark DataFrame on a Spark store.
     """
 
     store: Store
@@ -70,6 +71,17 @@ class Increment:
         if connection is None:
             raise StoreError(f"store {self.store.name!r} is not DuckDB: use to_arrow() or batches()")
         return connection.sql(self.sql)
+
+    def to_pandas(self):
+        """A pandas DataFrame (needs pandas): small increments only."""
+        return self.to_arrow().to_pandas()
+
+    def dataframe(self):
+        """A Spark DataFrame on a Spark store: lazy, computed by the cluster, never collected."""
+        frame = getattr(self.store, "dataframe", None)
+        if frame is None:
+            raise StoreError(f"store {self.store.name!r} is not a Spark store: use to_arrow() or batches()")
+        return frame(self.sql)
 
     def write_to(self, path, file_format: str) -> int:
         """Stream the increment to a parquet, csv or jsonl file; returns the row count."""

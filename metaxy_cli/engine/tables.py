@@ -63,7 +63,7 @@ def check_column_types(store: Store, feature: ResolvedFeature) -> None:
 
 def next_write_id(store: Store) -> int:
     """The id of the write being made; call inside its transaction (sql/writes.py)."""
-    return store.allocate_write_id()
+    return store.next_write_id()
 
 
 def log_write_of(store: Store, feature: ResolvedFeature, operation: str, rows: int, written_at: datetime, write_id: int) -> None:
@@ -71,7 +71,7 @@ def log_write_of(store: Store, feature: ResolvedFeature, operation: str, rows: i
     engine without transactions the log row is what makes the rows visible (store/base.py)."""
     from metaxy_cli.sql.writes import log_write
 
-    store.run(log_write(feature, store.profile, write_id=write_id, operation=operation, rows=rows, written_at=written_at))
+    store.log_write(log_write(feature, store.profile, write_id=write_id, operation=operation, rows=rows, written_at=written_at))
 
 
 def names(columns: Iterable[tuple[str, str]]) -> list[str]:

@@ -25,6 +25,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlglot import exp
@@ -98,6 +99,15 @@ class DialectProfile:
     specific: bool = True
     # Longest identifier in UTF-8 bytes the engine keeps (None: no limit metaxy can reach).
     max_identifier_length: int | None = None
+    # The sqlglot dialect users' conditions (delete --where) are read in, when not `name`'s own.
+    conditions: Callable[[], Any] | None = None
+
+    def parse_condition(self, text: str) -> Expr:
+        """A user's SQL condition over a feature's columns, in this engine's SQL (may raise
+        sqlglot's ParseError)."""
+        import sqlglot
+
+        return sqlglot.parse_one(text, read=self.conditions() if self.conditions else self.name)
 
     def identifier(self, name: str) -> str:
         """How this engine's store spells the logical name `name` (shortened past the limit)."""
@@ -308,6 +318,22 @@ _GENERIC_TYPES = {
     "date": "DATE", "timestamp": "TIMESTAMP", "binary": "VARBINARY", "json": "JSON",
 }  # fmt: skip
 
+@cache
+def _ansi_spark() -> Any:
+    """Spark SQL as metaxy's Spark sessions run it, ANSI double-quoted identifiers on: `"order"`
+    is a column, as in the queries a user runs there (sqlglot's spark reads it as a string)."""
+    from sqlglot.dialects.dialect import _Dialect
+    from sqlglot.dialects.spark import Spark
+
+    class MetaxyAnsiSpark(Spark):
+        class Tokenizer(Spark.Tokenizer):
+            QUOTES = ["'"]  # noqa: RUF012 (sqlglot's own class attributes)
+            IDENTIFIERS = ["`", '"']  # noqa: RUF012
+
+    _Dialect._classes.pop("metaxyansispark", None)  # not a dialect to name in `metaxy sql`
+    return MetaxyAnsiSpark
+
+
 PROFILES: dict[str, DialectProfile] = {
     "duckdb": DialectProfile(
         name="duckdb",
@@ -363,11 +389,20 @@ PROFILES: dict[str, DialectProfile] = {
         finalize=_clickhouse_finalize,
         delete=_clickhouse_delete,
     ),
+    # Spark: Java's '%.17g' rounds from the shortest repr (0.1 -> 0.10000000000000000), so a
+    # double's text comes from a Python UDF, as on SQLite (the store registers it). Timestamps
+    # are TIMESTAMP_NTZ: the default TIMESTAMP is zoned (LTZ) and would print in the session's
+    # time zone, so the same value would hash differently per cluster setting.
     "spark": DialectProfile(
         name="spark",
         hash=_md5,
-        texts=_texts(),
-        types={**_GENERIC_TYPES, "string": "STRING", "binary": "BINARY", "json": "STRING"},
+        texts=_texts(double=_zero_or(_udf_double)),
+        types={
+            **_GENERIC_TYPES, "string": "STRING", "binary": "BINARY", "json": "STRING",
+            "timestamp": "TIMESTAMP_NTZ",
+        },
+        udfs=(Udf(DOUBLE_TEXT_UDF, 1, double_text),),
+        conditions=_ansi_spark,
     ),
 }
 

@@ -278,6 +278,25 @@ class Store(ABC):
 
         self.run(exp.Drop(tables=[exp.to_table(table, quoted=True)], kind="TABLE", exists=True))
 
+    # -- the write log -------------------------------------------------------------------------
+    def next_write_id(self) -> int:
+        """The id of the write being made, inside its transaction: MAX + 1 of the log, unique
+        because the transaction serialises writers (sql/writes.py). A store without
+        transactions hands ids out itself, never twice (ids of lost writes included)."""
+        from metaxy_cli.sql import writes
+
+        return int(self.fetch_all(self.to_sql(writes.next_write_id()))[0][0])
+
+    def log_write(self, entry: exp.Insert) -> None:
+        """Insert the write-log row (sql/writes.log_write), last in the write's transaction; on a
+        store without transactions this is the commit point that makes the rows visible."""
+        self.run(entry)
+
+    def vacuum(self, *, dry_run: bool = False) -> list[str]:
+        """Remove what lost (killed) writes left behind; returns what was (or would be) removed.
+        Transactional stores roll such writes back themselves: nothing to do."""
+        return []
+
     # -- how a feature's rows are kept ----------------------------------------------------------
     # The default layout: a table of CURRENT rows (one per id) and an append-only history table;
     # a write moves the rows it replaces to history inside its transaction. An engine without
@@ -318,14 +337,6 @@ class Store(ABC):
         from sqlglot import exp
 
         self.run(exp.insert(rows, exp.to_table(feature.history_table, quoted=True), columns=columns))
-
-    def allocate_write_id(self) -> int:
-        """The id of the write being made, called inside its transaction: one more than the largest
-        logged (sql/writes.py). A store whose writes are not transactions overrides it so that an
-        id taken by a write that never committed is never handed out again."""
-        from metaxy_cli.sql import writes
-
-        return int(self.fetch_all(self.to_sql(writes.next_write_id()))[0][0])
 
     def _column_def(self, name: str, portable_type: str) -> exp.ColumnDef:
         from sqlglot import exp

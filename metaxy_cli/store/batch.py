@@ -3,7 +3,8 @@
 DuckDB reads the input in place and casts every column to its declared portable type into a
 temporary table; the checks (columns, types, duplicate or missing ids) run there as set queries.
 On a DuckDB store this is the store's own connection, so the batch never leaves the database; other
-stores receive the typed batch as a stream of Arrow batches.
+stores receive the typed batch as a stream of Arrow batches, except stores that read input files
+themselves (a `load_batch` method: Spark, store/spark_batch.py).
 """
 
 from __future__ import annotations
@@ -66,6 +67,9 @@ def load_batch(
     """
     import duckdb
 
+    own_reader = getattr(store, "load_batch", None)  # an engine that reads input files itself
+    if own_reader is not None:
+        return own_reader(feature, data, ids_only=ids_only, name=name, keep_provenance=keep_provenance, partial=partial)
     native = getattr(store, "native_duckdb", None) is not None
     with duckdb_for(store) as connection, _opened(feature, data, connection) as source:
         columns = _input_columns(connection, source.relation, feature, source.label)
@@ -137,7 +141,10 @@ def _first_line(error: Exception) -> str:
 
 def carries_provenance(store: Store, name: str = BATCH) -> bool:
     """Whether the staged batch kept an increment's `metaxy_provenance` (load_batch)."""
-    return PROVENANCE in store.fetch_batches(f"SELECT * FROM {quote(name)} LIMIT 0").schema.names
+    from sqlglot import exp
+
+    empty = exp.select("*").from_(exp.to_table(name, quoted=True)).limit(0)
+    return PROVENANCE in store.fetch_batches(store.to_sql(empty)).schema.names
 
 
 def _input_columns(connection: duckdb.DuckDBPyConnection, relation: str, feature: ResolvedFeature, label: str) -> dict[str, str]:

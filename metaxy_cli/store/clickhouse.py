@@ -187,7 +187,7 @@ class ClickHouseStore(Store):
             self._undo = None
             self._write_id = None
 
-    def allocate_write_id(self) -> int:
+    def next_write_id(self) -> int:
         """Reserved before the write's first row: an id is never handed out twice, even when
         the write that took it was killed before publishing (module doc)."""
         if not self.table_exists(WRITE_IDS):

@@ -26,6 +26,7 @@ BACKENDS: dict[str, str] = {
     "sqlite": "metaxy_cli.store.sqlite:SQLiteStore",
     "postgres": "metaxy_cli.store.postgres:PostgresStore",
     "clickhouse": "metaxy_cli.store.clickhouse:ClickHouseStore",
+    "spark": "metaxy_cli.store.spark:SparkStore",
 }
 # No settings: the DuckDB backend puts its file at its DEFAULT_PATH under the project root.
 DEFAULT_STORE = StoreConfig("default", "duckdb", {})
@@ -70,7 +71,7 @@ def resolve_settings(config: StoreConfig, root: Path, environ: Mapping[str, str]
         for key, value in config.settings.items()
     }
     path = settings.get("path")
-    if path and path != MEMORY:
+    if path and path != MEMORY and "://" not in str(path):  # URLs (file://, s3a://) are absolute
         resolved = Path(path).expanduser()
         settings["path"] = str(resolved if resolved.is_absolute() else root / resolved)
     return settings

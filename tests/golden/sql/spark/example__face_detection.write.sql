@@ -6,7 +6,7 @@ SELECT
   CAST(NULL AS STRING) AS `metaxy_data_version`,
   '7ce3d918956279f98b842a743c189484a624e2f770bd5d5c3e6a3fa21f5d1660' AS `metaxy_feature_version`,
   '1b826fca46205078540149446b2e77973e258b8b195b8321ed89446f93e1f6c3' AS `metaxy_project_version`,
-  CAST('2024-01-02 03:04:05.678901' AS TIMESTAMP) AS `metaxy_written_at`,
+  CAST('2024-01-02 03:04:05.678901' AS TIMESTAMP_NTZ) AS `metaxy_written_at`,
   CAST(7 AS BIGINT) AS `metaxy_write_id`
 FROM (
   SELECT

@@ -14,7 +14,7 @@ SELECT
   CAST(NULL AS STRING) AS `metaxy_data_version`,
   '8fd92b1bc74d0d52fcc1c40ff6fffbf4edc57a34107a744b2d439d0527952595' AS `metaxy_feature_version`,
   '1b826fca46205078540149446b2e77973e258b8b195b8321ed89446f93e1f6c3' AS `metaxy_project_version`,
-  CAST('2024-01-02 03:04:05.678901' AS TIMESTAMP) AS `metaxy_written_at`,
+  CAST('2024-01-02 03:04:05.678901' AS TIMESTAMP_NTZ) AS `metaxy_written_at`,
   CAST(7 AS BIGINT) AS `metaxy_write_id`
 FROM (
   SELECT
