@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from metaxy_cli.definitions.errors import ConfigError, MetaxyError
@@ -143,6 +143,8 @@ def test_mutated_projects_load_or_fail_located(scratch: Path, invoke, files: dic
 
 @FUZZ
 @given(data=st.binary(max_size=400) | event_streams, target=st.sampled_from(sorted(FILES)))
+@example(data=b"? - -", target="features/processing.yaml")  # found by a long run: a list as a key
+@example(data=b".\t:", target="features/processing.yaml")  # only the C parser reads it
 def test_random_bytes_in_any_file(scratch: Path, invoke, data: bytes, target: str) -> None:
     folder = scratch / "project"
     write_project(folder, {**FILES, target: data})

@@ -50,7 +50,7 @@ def test_overview_loads_in_topological_order(overview_dir: Path) -> None:
     assert crop.fields[0] == FieldSpec("audio", "1", (FieldDep("example/video", ("audio",)),))
     assert crop.id_columns == ("sample_uid",)
     assert project.default_store == "dev"
-    assert set(project.stores) == {"dev", "lite", "pg", "ch"}
+    assert set(project.stores) == {"dev", "lite", "pg", "ch", "spark"}
     video = project.feature("example/video")
     assert video.is_root and video.field("audio").source == ("audio_sha",)
     assert video.column("duration").type == "double"
@@ -513,3 +513,13 @@ def test_alias_expansion_bomb_is_refused(errors) -> None:
         levels.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 10) + "]")
     text = "project: p\nfeatures: []\nx-bomb:\n" + "".join(f"  {line}\n" for line in levels)
     assert errors(text) == ["metaxy.yaml:1:1: the document expands to more than 1,000,000 values (aliases of aliases?)"]
+
+
+def test_include_that_is_not_a_list_or_not_a_glob(errors) -> None:
+    """Found by a long fuzz run: `include: 1` followed by an indented item is the string
+    '1 - features/*.yaml' (and was globbed character by character)."""
+    assert errors("project: p\ninclude: 1\n  - features/*.yaml\n") == ["metaxy.yaml:2:10: include: expected a list, got string '1 - features/*.yaml'"]
+    assert errors('project: p\ninclude: ["", "**x"]\n') == [
+        "metaxy.yaml:2:11: include pattern '' is not a valid glob (e.g. features/*.yaml)",
+        "metaxy.yaml:2:15: include pattern '**x' is not a valid glob (e.g. features/*.yaml)",
+    ]

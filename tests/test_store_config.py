@@ -48,7 +48,7 @@ def test_store_selection(overview_dir: Path) -> None:
     project = load_project(overview_dir)
     assert store_config(project).name == "dev"
     assert store_config(project, "lite").type == "sqlite"
-    with pytest.raises(StoreError, match=r"unknown store 'lit' \(did you mean 'lite'\?\) \(stores: ch, dev, lite, pg\)"):
+    with pytest.raises(StoreError, match=r"unknown store 'lit' \(did you mean 'lite'\?\) \(stores: ch, dev, lite, pg, spark\)"):
         store_config(project, "lit")
 
 

@@ -135,13 +135,18 @@ def load_from_source(
     if isinstance(document, dict):
         root = Origin(project_label, ())
         entries += _feature_entries(project_label, document)
-        for index, pattern in enumerate(document.get("include") or []):
+        includes = document.get("include")
+        for index, pattern in enumerate(includes if isinstance(includes, list) else []):  # else: the schema says
             if not isinstance(pattern, str):
                 continue
             if pattern.startswith("/") or ".." in pattern.split("/"):
                 reporter.add(root, ("include", index), f"include pattern {pattern!r} must be relative to the project folder (no leading '/' or '..')")
                 continue
-            matches = [p for p in source.glob(pattern) if p != project_file]
+            try:
+                matches = [p for p in source.glob(pattern) if p != project_file]
+            except (ValueError, IndexError):  # pathlib refuses it ('', '**x', ...)
+                reporter.add(root, ("include", index), f"include pattern {pattern!r} is not a valid glob (e.g. features/*.yaml)")
+                continue
             if not matches:
                 reporter.add(root, ("include", index), f"include pattern {pattern!r} matches no file")
             for relpath in matches:

@@ -189,6 +189,8 @@ def _load_ruamel(text: str, label: str) -> Any:
         return yaml.load(text)
     except (YAMLError, RecursionError) as error:
         raise YamlSyntaxError(_problem(label, error, text)) from None
+    except TypeError:  # a list or mapping as a mapping key (`? - x`): Python cannot hash it
+        raise YamlSyntaxError(Problem(Location(label, 1, 1), "invalid YAML: a mapping key must be a plain value, not a list or mapping")) from None
 
 
 def _problem(label: str, error: Exception, text: str) -> Problem:

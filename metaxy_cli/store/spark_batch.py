@@ -84,12 +84,16 @@ def _read(store: SparkHost, feature: ResolvedFeature, data: Any) -> tuple[DataFr
     except DataError as error:
         raise DataError(f"{feature.key}: {error}") from None
     folder = store.staging_folder()
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     reader = table.to_reader() if hasattr(table, "to_reader") else table
-    with pq.ParquetWriter(folder / "batch.parquet", reader.schema) as writer:
+    # A column of NULLs only has Arrow's null type, which Parquet stores as INT32 and Spark then
+    # cannot cast to a date: it goes as text, which casts to every declared type.
+    schema = pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in reader.schema])
+    with pq.ParquetWriter(folder / "batch.parquet", schema) as writer:
         for batch in reader:
-            writer.write_batch(batch)
+            writer.write_table(pa.Table.from_batches([batch]).cast(schema))
     return store.session.read.parquet(str(folder)), "the given data"
 
 
