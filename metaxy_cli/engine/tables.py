@@ -38,7 +38,7 @@ def prepare_tables(store: Store, feature: ResolvedFeature) -> None:
     features = [feature] + [dep.feature for dep in feature.optional]
     features += [dep.feature for dep in feature.required if store.table_exists(dep.feature.table)]
     with store.transaction():
-        for each in features + [dep.feature for dep in feature.required]:
+        for each in [feature, *(dep.feature for dep in feature.upstream)]:  # each once
             check_column_types(store, each)
         store.ensure_table(layout.WRITES, layout.WRITES_COLUMNS)
         for each in features:

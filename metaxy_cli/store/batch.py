@@ -73,20 +73,9 @@ def load_batch(
     native = getattr(store, "native_duckdb", None) is not None
     with duckdb_for(store) as connection, _opened(feature, data, connection) as source:
         columns = _input_columns(connection, source.relation, feature, source.label)
-        present = [name for name in columns if not name.startswith(PREFIX)]
-        wanted = list(feature.id_columns) if ids_only else list(feature.id_columns + feature.declared_columns)
-        absent: tuple[str, ...] = ()
-        if not ids_only:
-            _refuse_unknown(feature, present, wanted, source.label)
-            absent = tuple(column for column in feature.declared_names if column not in present)
-        _require_ids(feature, present, source.label)
-        if absent and not partial:
-            raise DataError(
-                f"{feature.key}: {source.label} lacks declared column(s) {', '.join(absent)} "
-                "(give every declared column, or write with --partial to keep their stored values)"
-            )
-        if keep_provenance and PROVENANCE in columns:
-            present, wanted = present + [PROVENANCE], wanted + [(PROVENANCE, "string")]
+        present, wanted, absent = checked_columns(
+            feature, list(columns), source.label, ids_only=ids_only, partial=partial, keep_provenance=keep_provenance
+        )
         text = {name for name, kind in columns.items() if kind == "VARCHAR"}
         select = _typed_select(source.relation, present, wanted, text)
         # Private connections use a plain table so that a cursor (another connection) can stream it.
@@ -111,11 +100,39 @@ def load_batch(
     return StagedBatch(rows, absent)
 
 
+def checked_columns(
+    feature: ResolvedFeature, columns: list[str], label: str, *, ids_only: bool, partial: bool, keep_provenance: bool
+) -> tuple[list[str], list[tuple[str, str]], tuple[str, ...]]:
+    """The input columns to keep, the (column, portable type) to stage and the declared columns
+    the input lacks, after the column checks every store runs on a batch (unknown columns,
+    missing ids, missing declared columns unless `partial`)."""
+    present = [name for name in columns if not name.startswith(PREFIX)]
+    wanted = list(feature.id_columns) if ids_only else list(feature.id_columns + feature.declared_columns)
+    absent: tuple[str, ...] = ()
+    if not ids_only:
+        _refuse_unknown(feature, present, wanted, label)
+        absent = tuple(column for column in feature.declared_names if column not in present)
+    _require_ids(feature, present, label)
+    if absent and not partial:
+        raise DataError(
+            f"{feature.key}: {label} lacks declared column(s) {', '.join(absent)} "
+            "(give every declared column, or write with --partial to keep their stored values)"
+        )
+    if keep_provenance and PROVENANCE in columns:
+        present, wanted = present + [PROVENANCE], wanted + [(PROVENANCE, "string")]
+    return present, wanted, absent
+
+
+def empty_batch(feature: ResolvedFeature) -> dict[str, list]:
+    """No samples (an empty list): an empty batch of the declared shape."""
+    return {name: [] for name, _ in feature.id_columns + feature.declared_columns}
+
+
 @contextmanager
 def _opened(feature: ResolvedFeature, data: Any, connection: duckdb.DuckDBPyConnection) -> Iterator[InputSource]:
     """open_input, with errors about the input itself naming the feature."""
-    if isinstance(data, (list, tuple)) and not data:  # no samples: an empty batch of the declared shape
-        data = {name: [] for name, _ in feature.id_columns + feature.declared_columns}
+    if isinstance(data, (list, tuple)) and not data:
+        data = empty_batch(feature)
     try:
         context = open_input(data, connection)
         source = context.__enter__()

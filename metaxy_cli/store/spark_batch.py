@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from metaxy_cli.definitions.errors import DataError
-from metaxy_cli.sql.layout import PREFIX, PROVENANCE
-from metaxy_cli.store.batch import SHOWN, StagedBatch, _refuse_unknown, _require_ids, _sample
+from metaxy_cli.store.batch import SHOWN, StagedBatch, _sample, checked_columns, empty_batch
 from metaxy_cli.store.io import STDIN, _is_blank, format_of, sniff_format, to_arrow
 from metaxy_cli.store.spark_session import spark_errors
 
@@ -37,20 +36,9 @@ def load(
     """See store/batch.load_batch: stage `data` as temp view `name`, typed and checked."""
     frame, label = _read(store, feature, data)
     columns = {field.name: field.dataType.simpleString() for field in frame.schema.fields}
-    present = [column for column in columns if not column.startswith(PREFIX)]
-    wanted = list(feature.id_columns) if ids_only else list(feature.id_columns + feature.declared_columns)
-    absent: tuple[str, ...] = ()
-    if not ids_only:
-        _refuse_unknown(feature, present, wanted, label)
-        absent = tuple(column for column in feature.declared_names if column not in present)
-    _require_ids(feature, present, label)
-    if absent and not partial:
-        raise DataError(
-            f"{feature.key}: {label} lacks declared column(s) {', '.join(absent)} "
-            "(give every declared column, or write with --partial to keep their stored values)"
-        )
-    if keep_provenance and PROVENANCE in columns:
-        present, wanted = present + [PROVENANCE], wanted + [(PROVENANCE, "string")]
+    present, wanted, absent = checked_columns(
+        feature, list(columns), label, ids_only=ids_only, partial=partial, keep_provenance=keep_provenance
+    )
     text = {column for column, kind in columns.items() if kind == "string"}
     casts = {column: _cast(store, column, portable, column in text) for column, portable in wanted if column in present}
     items = [f"{_typed(store, column, portable, casts.get(column))} AS {_q(column)}" for column, portable in wanted]
@@ -77,8 +65,8 @@ def _read(store: SparkHost, feature: ResolvedFeature, data: Any) -> tuple[DataFr
         if not path.exists():
             raise DataError(f"{feature.key}: {path}: no such file")
         return _read_file(store, feature, path, str(path))
-    if isinstance(data, (list, tuple)) and not data:  # no samples: an empty batch of the declared shape
-        data = {name: [] for name, _ in feature.id_columns + feature.declared_columns}
+    if isinstance(data, (list, tuple)) and not data:
+        data = empty_batch(feature)
     try:
         table = to_arrow(data)
     except DataError as error:
