@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from metaxy_cli.definitions.loader import load_project
     from metaxy_cli.definitions.model import FeatureSpec, FieldSpec
     from metaxy_cli.definitions.project import Project
-    from metaxy_cli.engine import Increment, Summary, delete, increment, plan, status, summary, write
+    from metaxy_cli.engine import (
+        Increment, Summary, delete, history, increment, migrate, plan, push, status, summary, write,
+    )  # fmt: skip
     from metaxy_cli.store.config import open_store
 
 _PUBLIC = {
@@ -32,8 +34,11 @@ _PUBLIC = {
     "Increment": "metaxy_cli.engine",
     "Summary": "metaxy_cli.engine",
     "delete": "metaxy_cli.engine",
+    "history": "metaxy_cli.engine",
     "increment": "metaxy_cli.engine",
+    "migrate": "metaxy_cli.engine",
     "plan": "metaxy_cli.engine",
+    "push": "metaxy_cli.engine",
     "status": "metaxy_cli.engine",
     "summary": "metaxy_cli.engine",
     "write": "metaxy_cli.engine",

@@ -62,6 +62,10 @@ class DataError(MetaxyError):
     """A batch of samples is invalid (unknown or missing columns, wrong types, duplicate ids)."""
 
 
+class MigrationError(MetaxyError):
+    """A migration cannot be written or applied (an unreconcilable change, a changed applied file)."""
+
+
 class DialectError(MetaxyError):
     """A query cannot be expressed in the requested SQL dialect."""
 

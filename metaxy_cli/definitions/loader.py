@@ -175,6 +175,7 @@ def load_from_source(
         truncate=(document.get("hash") or {}).get("truncate", 8),
         plan_base=(document.get("plan") or {}).get("base"),
         cost_unit=document.get("cost_unit"),
+        migrations_folder=(document.get("migrations") or {}).get("folder", "migrations"),
         source_label=project_label,
     )
 

@@ -29,6 +29,7 @@ class Project:
     truncate: int = 8
     plan_base: str | None = None
     cost_unit: str | None = None
+    migrations_folder: str = "migrations"  # relative to root (`migrations.folder` in metaxy.yaml)
     source_label: str = "metaxy.yaml"
 
     def feature(self, key: str) -> FeatureSpec:

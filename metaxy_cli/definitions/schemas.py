@@ -15,7 +15,8 @@ from metaxy_cli.definitions.suggest import did_you_mean
 
 PROJECT_SCHEMA = "project.schema.json"
 FEATURES_SCHEMA = "features.schema.json"
-SCHEMA_NAMES = (PROJECT_SCHEMA, FEATURES_SCHEMA, "graph.schema.json", "diff.schema.json", "plan.schema.json")
+MIGRATION_SCHEMA = "migration.schema.json"
+SCHEMA_NAMES = (PROJECT_SCHEMA, FEATURES_SCHEMA, MIGRATION_SCHEMA, "graph.schema.json", "diff.schema.json", "plan.schema.json")
 _KEY_PATTERN = "^[a-z_][a-z0-9_-]*(/[a-z0-9_][a-z0-9_-]*)*$"  # featureKey and fieldKey in the schema
 
 

@@ -26,6 +26,12 @@ FieldRef = tuple[str, str]
 _canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
+def field_prefix_text(fq_name: str, code_version: str) -> str:
+    """C_f, the canonical start of every provenance hash of a field: JSON [fq name, code_version].
+    Migrations rebuild it for old definitions, so it is made in one place."""
+    return json.dumps([fq_name, code_version], ensure_ascii=False, separators=(",", ":"))
+
+
 def digest(kind: str, payload: Any) -> str:
     """Full-length hex blake3 of `payload` under the domain tag `metaxy/<kind>/v1`."""
     body = _canonical_json(payload)

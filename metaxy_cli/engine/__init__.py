@@ -1,7 +1,8 @@
 """Stage 4 of the pipeline: the Python API that pipelines call on samples (spec sections 3-5).
 
 `write`, `increment`, `summary`, `status`, `delete`, `plan` and `sql_text` take a Project, a store and a
-feature key. Each resolves the feature once (`sql.resolved`) and hands that object to the module
+feature key; `push`, `history` and `migrate` keep graph snapshots and reconcile stored samples to
+changed definitions (`snapshots`, `migrations`). Each resolves the feature once (`sql.resolved`) and hands that object to the module
 that does the work: `writes` (versioned appends), `increments` (what to compute, and summary
 counts), `deletes` (tombstones), on top of `tables` (DDL, write log, history). Each is a few SQL
 statements built by `metaxy_cli.sql` and run inside the store; rows never pass through Python
@@ -23,6 +24,8 @@ from metaxy_cli.engine.writes import WriteResult, write_samples
 if TYPE_CHECKING:
     from metaxy_cli.definitions.plan import Prediction
     from metaxy_cli.definitions.project import Project
+    from metaxy_cli.engine.migrations import MigrationResult
+    from metaxy_cli.engine.snapshots import Snapshot
     from metaxy_cli.sql.resolved import ResolvedFeature
     from metaxy_cli.store.base import Store
 
@@ -30,8 +33,8 @@ Progress = Callable[[str], None]
 QUERIES = ("increment", "summary", "expected")
 
 __all__ = [
-    "QUERIES", "Increment", "Progress", "Summary", "WriteResult", "delete", "increment", "output_types",
-    "plan", "resolved", "sql_text", "status", "summary", "write",
+    "QUERIES", "Increment", "Progress", "Summary", "WriteResult", "delete", "history", "increment", "migrate",
+    "output_types", "plan", "push", "resolved", "sql_text", "status", "summary", "write",
 ]  # fmt: skip
 
 
@@ -69,7 +72,10 @@ def write(
     missing ones keep the values of the samples' stored rows. Any problem raises before anything
     is committed.
     """
+    from metaxy_cli.engine.snapshots import record_snapshot
+
     feature = resolved(project, key, store)
+    record_snapshot(store, project)  # the first write under a new project version keeps its definitions
     return write_samples(store, feature, data, written_at=written_at, partial=partial, progress=progress)
 
 
@@ -122,6 +128,29 @@ def plan(project: Project, store: Store) -> list[Prediction]:
     from metaxy_cli.engine.predict import predict
 
     return predict(project, store)
+
+
+def push(project: Project, store: Store) -> bool:
+    """Record the project's definitions in the store under its project version (a graph
+    snapshot); False when that version was recorded before."""
+    from metaxy_cli.engine.snapshots import record_snapshot
+
+    return record_snapshot(store, project)
+
+
+def history(store: Store) -> list[Snapshot]:
+    """The graph snapshots the store has recorded, oldest first."""
+    from metaxy_cli.engine.snapshots import list_snapshots
+
+    return list_snapshots(store)
+
+
+def migrate(project: Project, store: Store, *, dry_run: bool = False, progress: Progress = _quiet) -> list[MigrationResult]:
+    """Apply the project's pending migrations in id order (spec section 6), each in one
+    transaction; with `dry_run`, only count per field the samples each would reconcile."""
+    from metaxy_cli.engine.migrations import apply_migrations
+
+    return apply_migrations(project, store, dry_run=dry_run, progress=progress)
 
 
 def sql_text(project: Project, key: str, dialect: str, *, query: str = "increment") -> str:

@@ -66,12 +66,16 @@ def next_write_id(store: Store) -> int:
     return store.next_write_id()
 
 
-def log_write_of(store: Store, feature: ResolvedFeature, operation: str, rows: int, written_at: datetime, write_id: int) -> None:
+def log_write_of(
+    store: Store, feature: ResolvedFeature, operation: str, rows: int, written_at: datetime, write_id: int,
+    *, definition: str | None = None,
+) -> None:  # fmt: skip
     """Record the write in the log, in the same transaction as its rows and after them: on an
     engine without transactions the log row is what makes the rows visible (store/base.py)."""
     from metaxy_cli.sql.writes import log_write
 
-    store.log_write(log_write(feature, store.profile, write_id=write_id, operation=operation, rows=rows, written_at=written_at))
+    entry = log_write(feature, store.profile, write_id=write_id, operation=operation, rows=rows, written_at=written_at, definition=definition)
+    store.log_write(entry)
 
 
 def names(columns: Iterable[tuple[str, str]]) -> list[str]:

@@ -32,12 +32,32 @@ WRITES = "metaxy_writes"
 WRITES_COLUMNS = [
     ("write_id", "integer"),
     ("feature", "string"),
-    ("operation", "string"),  # 'write' | 'delete'
+    ("operation", "string"),  # 'write' | 'delete' | 'migrate'
     ("rows", "integer"),
     ("feature_version", "string"),
     ("definition", "string"),  # provenance.definition(): how the rows' provenance was computed
     ("written_at", "timestamp"),
 ]
+
+# Graph snapshots: the full definitions of every project version the store has seen (spec 5).
+SNAPSHOTS = "metaxy_snapshots"
+SNAPSHOTS_COLUMNS = [
+    ("project_version", "string"),
+    ("project", "string"),
+    ("recorded_at", "timestamp"),
+    ("git_commit", "string"),  # NULL when unknown (not a git checkout)
+    ("feature_versions", "string"),  # JSON {feature key: feature version}
+    ("definitions", "string"),  # definitions/snapshot.py: a metaxy.yaml with every feature inline
+]
+# Applied migrations (spec 6): one row each, written in the migration's last step.
+MIGRATIONS = "metaxy_migrations"
+MIGRATIONS_COLUMNS = [
+    ("migration_id", "string"),
+    ("checksum", "string"),
+    ("applied_at", "timestamp"),
+    ("summary", "string"),  # JSON {feature: {field: reconciled samples}}
+]
+MIGRATE = "migrate"  # metaxy_writes.operation of a migration's rows
 
 NEW, STALE, ORPHANED, UP_TO_DATE = "new", "stale", "orphaned", "up_to_date"
 STATUSES = (NEW, STALE, ORPHANED)

@@ -108,8 +108,13 @@ def sample_hash(profile: DialectProfile, values: Sequence[Expr]) -> Expr:
 
 def _root_text(feature: ResolvedFeature, field_key: str, profile: DialectProfile, alias: str) -> Expr:
     """The canonical string a root field's provenance hashes."""
-    parts: list[Expr | str] = [feature.field_prefixes[field_key]]
-    for name, portable_type in feature.root_sources[field_key]:
+    return root_text(feature.field_prefixes[field_key], feature.root_sources[field_key], profile, alias)
+
+
+def root_text(prefix: str, sources: Sequence[tuple[str, str]], profile: DialectProfile, alias: str) -> Expr:
+    """C_f, then `|c=enc(c)` per source column (sorted by name) of the row aliased `alias`."""
+    parts: list[Expr | str] = [prefix]
+    for name, portable_type in sources:
         value = col(name, alias)
         digest = profile.hash(profile.value_text(value, portable_type))
         encoded = (
@@ -134,10 +139,18 @@ def data_version(field: str, alias: str) -> Expr:
 
 def _field_text(feature: ResolvedFeature, field_key: str, aliases: dict[str, tuple[str, bool]]) -> Expr:
     """The canonical string a non-root field's provenance hashes."""
-    parts: list[Expr | str] = [feature.field_prefixes[field_key]]
-    for upstream, parent in feature.field_parents[field_key]:
-        alias, _ = aliases[upstream]
-        parts += [f"|{fq_field(upstream, parent)}=", data_version(parent, alias)]
+    parents = [
+        (fq_field(upstream, parent), data_version(parent, aliases[upstream][0]))
+        for upstream, parent in feature.field_parents[field_key]
+    ]
+    return parents_text(feature.field_prefixes[field_key], parents)
+
+
+def parents_text(prefix: str, parents: Sequence[tuple[str, Expr]]) -> Expr:
+    """C_f, then `|fq(P)=dv(P)` per parent field (given sorted by fq name)."""
+    parts: list[Expr | str] = [prefix]
+    for name, version in parents:
+        parts += [f"|{name}=", version]
     return _concat(parts)
 
 

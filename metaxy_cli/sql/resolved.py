@@ -10,7 +10,6 @@ and never look a key up in the project again; the whole-graph plan reads all of 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from metaxy_cli.definitions.keys import fq_field
-from metaxy_cli.definitions.versions import digest
+from metaxy_cli.definitions.versions import digest, field_prefix_text
 from metaxy_cli.sql import layout
 
 if TYPE_CHECKING:
@@ -122,8 +121,7 @@ class ResolvedFeature:
 
 def field_prefix(spec: FeatureSpec, field_key: str) -> str:
     """C_f: canonical JSON of [fq field name, code_version], the start of every field hash."""
-    code_version = spec.field(field_key).code_version
-    return json.dumps([spec.fq(field_key), code_version], ensure_ascii=False, separators=(",", ":"))
+    return field_prefix_text(spec.fq(field_key), spec.field(field_key).code_version)
 
 
 def root_sources(spec: FeatureSpec, field_key: str) -> Columns:

@@ -38,9 +38,13 @@ def next_write_id() -> exp.Select:
 
 def log_write(
     feature: ResolvedFeature, profile: DialectProfile, *, write_id: int, operation: str,
-    rows: int, written_at: datetime,
+    rows: int, written_at: datetime, definition: str | None = None,
 ) -> exp.Insert:  # fmt: skip
-    """INSERT the log row of one write of `feature` (columns: layout.WRITES_COLUMNS)."""
+    """INSERT the log row of one write of `feature` (columns: layout.WRITES_COLUMNS).
+
+    `definition` defaults to the feature's: how the rows' provenance was computed, which the
+    fast path trusts (compare.py). A write whose rows were not all computed under it (a
+    migration keeps stale fields as they were) logs another value, so its rows are hashed."""
     stamp = profile.timestamp_literal(written_at)
     values = [
         write_id_literal(write_id, profile),
@@ -48,7 +52,7 @@ def log_write(
         lit(operation),
         exp.Literal.number(int(rows)),
         lit(feature.feature_version),
-        lit(feature.definition),
+        lit(feature.definition if definition is None else definition),
         stamp,
     ]
     columns = [name for name, _ in layout.WRITES_COLUMNS]

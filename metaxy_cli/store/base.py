@@ -338,6 +338,22 @@ class Store(ABC):
 
         self.run(exp.insert(rows, exp.to_table(feature.history_table, quoted=True), columns=columns))
 
+    def rename_feature(self, old_key: str, feature: ResolvedFeature) -> None:
+        """Move a renamed feature's current and history tables to its new key (a migration's
+        rename, inside its transaction): every row and version is kept."""
+        from sqlglot import exp
+
+        from metaxy_cli.sql import layout
+
+        moves = ((layout.current_table(old_key), feature.table), (layout.history_table(old_key), feature.history_table))
+        for old, new in moves:
+            rename = exp.AlterRename(this=exp.to_table(new, quoted=True))
+            self.run(exp.Alter(this=exp.to_table(old, quoted=True), kind="TABLE", actions=[rename]))
+        if self.indexes_ids:
+            old_index = exp.to_table(layout.id_index(old_key), quoted=True)
+            self.run(exp.Drop(tables=[old_index], kind="INDEX", exists=True))
+            self.ensure_id_index(feature.id_index, feature.table, feature.id_names)
+
     def _column_def(self, name: str, portable_type: str) -> exp.ColumnDef:
         from sqlglot import exp
 

@@ -231,6 +231,15 @@ class ClickHouseStore(Store):
     def tombstone(self, feature: ResolvedFeature, columns: list[str], rows: exp.Query) -> None:
         self._insert_into_log(feature, columns, rows)
 
+    def rename_feature(self, old_key: str, feature: ResolvedFeature) -> None:
+        """Rename the log, then replace the two views (they read the log by name)."""
+        old_log = layout.log_table(old_key)
+        self.execute(f"RENAME TABLE {quote(old_log)} TO {quote(feature.log_table)}")
+        self._on_rollback(lambda: self.execute(f"RENAME TABLE {quote(feature.log_table)} TO {quote(old_log)}"))
+        for view in (layout.current_table(old_key), layout.history_table(old_key)):
+            self.execute(f"DROP VIEW IF EXISTS {quote(view)}")
+        self.prepare_feature(feature)
+
     def _insert_into_log(self, feature: ResolvedFeature, columns: list[str], rows: exp.Query) -> None:
         target = ", ".join(quote(name) for name in columns)
         self.execute(f"INSERT INTO {quote(feature.log_table)} ({target}) {self.to_sql(rows)}")

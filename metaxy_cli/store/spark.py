@@ -53,7 +53,7 @@ class _Pending:
     write_id: int | None = None
     schemas: dict[str, TableMeta | None] = field(default_factory=dict)
     partitions: list[str] = field(default_factory=list)
-    log: dict[str, Any] | None = None
+    logs: list[dict[str, Any]] = field(default_factory=list)  # metaxy_writes rows (a migration: one per feature)
 
 
 class SparkStore(Store):
@@ -350,17 +350,19 @@ class SparkStore(Store):
         for item in select.expressions:
             literal = item.this if isinstance(item, exp.Cast) else item
             values.append(literal.to_py())
-        pending.log = dict(zip(names, values))
+        pending.logs.append(dict(zip(names, values)))
 
     def _commit(self, pending: _Pending) -> None:
-        if not (pending.schemas or pending.partitions or pending.log):
+        if not (pending.schemas or pending.partitions or pending.logs):
             return
         entry = {
             "write_id": pending.write_id,
             "schemas": {t: (m.as_json() if m is not None else None) for t, m in pending.schemas.items()},
             "partitions": sorted(set(pending.partitions)),
-            "log": pending.log,
+            "log": pending.logs[0] if len(pending.logs) == 1 else None,
         }
+        if len(pending.logs) > 1:
+            entry["logs"] = pending.logs
         try:
             if pending.write_id is None:
                 self.files.commit_schemas(entry, self._committed.last_id)
@@ -410,6 +412,12 @@ class SparkStore(Store):
 
     def supersede(self, feature: ResolvedFeature, condition: exp.Expression) -> None:
         """Nothing to move: a newer row (or tombstone) of an id hides the older ones."""
+
+    def rename_feature(self, old_key: str, feature: ResolvedFeature) -> None:
+        raise StoreError(
+            f"store {self.name!r}: renaming a feature is not supported on Spark stores yet (its Parquet folders are "
+            f"named after the key): write {feature.key} from {old_key}'s rows instead"
+        )
 
     def append(self, feature: ResolvedFeature, rows: exp.Query) -> None:
         self._append_rows(feature.table, rows, [name for name, _ in feature.table_columns])

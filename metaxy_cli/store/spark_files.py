@@ -99,7 +99,8 @@ class Files:
             if entry is None:
                 entry = self._entries[name] = json.loads((self.log / name).read_text(encoding="utf-8"))
             write_id = int(entry["write_id"])
-            if entry.get("partitions") or entry.get("log") is not None:
+            logs = entry.get("logs") or ([entry["log"]] if entry.get("log") is not None else [])
+            if entry.get("partitions") or logs:
                 state.last_id = max(state.last_id, write_id)
             for table, meta in entry.get("schemas", {}).items():
                 if meta is None:
@@ -109,8 +110,7 @@ class Files:
                     state.tables[table] = TableMeta.from_json(meta)
             for table in entry.get("partitions", ()):
                 state.partitions.setdefault(table, []).append(write_id)
-            if entry.get("log") is not None:
-                state.writes.append(entry["log"])
+            state.writes.extend(logs)
         return state
 
     def entry_names(self) -> list[str]:
