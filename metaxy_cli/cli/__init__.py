@@ -37,6 +37,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("metaxy_cli.cli.samples:status", "One line per feature: new / stale / orphaned / up-to-date samples, and a total."),
     "delete": ("metaxy_cli.cli.samples:delete", "Soft-delete samples of FEATURE: tombstones are appended to its history."),
     "sql": ("metaxy_cli.cli.samples:sql", "Print the versioning query of FEATURE, to run it in your own warehouse."),
+    "push": ("metaxy_cli.cli.history:push", "Record the current definitions in the store as a graph snapshot."),
+    "history": ("metaxy_cli.cli.history:history", "List the graph snapshots a store keeps, oldest first."),
+    "migrate": ("metaxy_cli.cli.migrate:migrate", "Reconcile stored samples with changed definitions, without recomputing."),
     "store": ("metaxy_cli.cli.store:store", "Maintain a metadata store: remove what killed writes left behind."),
 }
 

@@ -11,7 +11,8 @@ FORMATS = ("text", "json", "markdown")
 
 @click.command()
 @click.option("--base", metavar="REV",
-              help="Revision to plan from: any git revision or A...B (default: plan.base in metaxy.yaml, else HEAD).")
+              help="Revision to plan from: any git revision, A...B, or snapshot:LATEST / snapshot:<version> of the "
+                   "store (default: plan.base in metaxy.yaml, else HEAD).")
 @click.option("--format", "-f", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="Output format: text, json, or markdown (a pull-request comment with the graph diff).")
 @click.option("--detailed-exitcode", is_flag=True,
@@ -34,17 +35,19 @@ def plan(context: CliContext, base: str | None, fmt: str, detailed_exitcode: boo
       metaxy plan
       metaxy plan --base origin/main...HEAD --format markdown > comment.md
       metaxy plan --store prod --format json
+      metaxy plan --base snapshot:LATEST --store prod
       metaxy plan --detailed-exitcode; test $? -ne 1
     """
+    from metaxy_cli.cli.sides import load_pair
     from metaxy_cli.definitions.diff import diff_projects
-    from metaxy_cli.definitions.gitsource import configured_base, load_pair, side_label
+    from metaxy_cli.definitions.gitsource import configured_base, side_label
     from metaxy_cli.definitions.plan import build_plan
     from metaxy_cli.render.diff import render_plan
     from metaxy_cli.definitions.sources import resolve_project_file
 
     project_file = resolve_project_file(context.project_path)
     base = base or configured_base(project_file) or "HEAD"
-    old, new = load_pair(project_file, base, None)
+    old, new = load_pair(context, project_file, base, None, store_name=store_name)
     result = build_plan(diff_projects(old, new, old_label=side_label(base), new_label=side_label(None)))
     if store_name is not None:
         result = _predicted(context, result, store_name)

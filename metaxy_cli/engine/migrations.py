@@ -295,12 +295,21 @@ def _apply(
 
 def _rename(store: Store, migration: Migration, old: str, feature: ResolvedFeature) -> None:
     """Move a renamed feature's tables to the new key (already moved: nothing to do)."""
-    old_exists = store.table_exists(layout.current_table(old))
-    new_exists = store.table_exists(feature.table)
-    if old_exists and new_exists:
-        raise MigrationError(f"{migration.label}: cannot rename {old} to {feature.key}: {feature.key} already has data in store {store.name!r}")
-    if old_exists:
-        store.rename_feature(old, feature)
+    if not store.table_exists(layout.current_table(old)):
+        return
+    if store.table_exists(feature.table):
+        if _rows_of(store, feature.history_table) or _rows_of(store, feature.table):
+            raise MigrationError(f"{migration.label}: cannot rename {old} to {feature.key}: {feature.key} already has data in store {store.name!r}")
+        store.drop_feature(feature)  # made empty by a status or increment before the migration
+    store.rename_feature(old, feature)
+
+
+def _rows_of(store: Store, table: str) -> int:
+    from sqlglot import exp
+
+    if not store.table_exists(table):
+        return 0
+    return int(store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(table, quoted=True))))[0][0])
 
 
 def _record(store: Store, migration: Migration, result: MigrationResult, applied_at: datetime) -> None:

@@ -72,10 +72,13 @@ def write_samples(
             write_id = next_write_id(store)
             carry = layout.PROVENANCE if not feature.is_root and carries_provenance(store) else None
             source = _merged(store, feature, absent, carry) if absent else BATCH
-            if not feature.is_root:
-                # Rows computed once into STAGED: orphans and outdated samples are found there.
-                _stage_rows(store, feature, source, write_id, written_at, carry)
-                _refuse_orphans(store, feature)
+            stored = feature.table if was_migrated(store, feature) else None
+            if not feature.is_root or stored is not None:
+                # Rows computed once into STAGED (before the rows they replace move to history):
+                # orphans and outdated samples are found there.
+                _stage_rows(store, feature, source, write_id, written_at, carry, stored)
+                if not feature.is_root:
+                    _refuse_orphans(store, feature)
                 if carry is not None:
                     outdated = _drop_outdated(store, feature)
                     rows -= outdated[0]
@@ -124,12 +127,27 @@ def _rows(store: Store, feature: ResolvedFeature, source: str, write_id: int, wr
 
 
 def _stage_rows(
-    store: Store, feature: ResolvedFeature, batch: str, write_id: int, written_at: datetime, carry: str | None
+    store: Store, feature: ResolvedFeature, batch: str, write_id: int, written_at: datetime, carry: str | None,
+    stored: str | None,
 ) -> None:  # fmt: skip
     from metaxy_cli.sql.query import write_query
 
-    query = write_query(feature, store.profile, batch, written_at=written_at, write_id=write_id, carry=carry)
+    query = write_query(feature, store.profile, batch, written_at=written_at, write_id=write_id, carry=carry, stored=stored)
     store.create_temporary_as(STAGED, query)
+
+
+def was_migrated(store: Store, feature: ResolvedFeature) -> bool:
+    """Whether a migration reconciled rows of the feature: only then can a stored data version
+    differ from its provenance without an override, and a write must keep the versions of the
+    fields it does not change (sql/query.write_query)."""
+    from sqlglot import exp
+
+    condition = exp.and_(
+        exp.EQ(this=exp.column("feature"), expression=exp.Literal.string(feature.key)),
+        exp.EQ(this=exp.column("operation"), expression=exp.Literal.string(layout.MIGRATE)),
+    )
+    query = exp.select(exp.Count(this=exp.Star())).from_(layout.WRITES).where(condition)
+    return bool(store.fetch_all(store.to_sql(query))[0][0])
 
 
 def _refuse_orphans(store: Store, feature: ResolvedFeature) -> None:

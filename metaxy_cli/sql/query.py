@@ -19,6 +19,7 @@ from metaxy_cli.sql.dialects import DialectProfile
 from metaxy_cli.sql.provenance import (
     SRC,
     E,
+    S,
     Expr,
     Relation,
     col,
@@ -173,9 +174,18 @@ def _sample_data_version(feature: ResolvedFeature, profile: DialectProfile) -> E
     return sample_hash(profile, [data_version(f, W) for f in feature.fields])
 
 
+def _kept_version(field: str, version: Expr) -> Expr:
+    """A field whose provenance is unchanged keeps its stored data version: it was not
+    recomputed. Only a migration stores a data version other than the provenance without an
+    override (reconcile.py), so this is read only for features with migrated rows."""
+    same = exp.EQ(this=col(layout.provenance_column(field), S), expression=col(layout.provenance_column(field), W))
+    kept = exp.case().when(same, col(layout.data_version_column(field), S), copy=False)
+    return exp.Coalesce(this=version, expressions=[kept])
+
+
 def write_query(
     feature: ResolvedFeature, profile: DialectProfile, batch: Relation, *,
-    written_at: datetime, write_id: int, carry: str | None = None,
+    written_at: datetime, write_id: int, carry: str | None = None, stored: Relation | None = None,
 ) -> exp.Select:  # fmt: skip
     """The full rows to append for a batch: exactly `layout.table_columns(spec)` in that order,
     then, with `carry` (non-root only), that batch column as layout.CARRIED.
@@ -183,19 +193,25 @@ def write_query(
     `batch` has the id columns and every declared column (NULL where the user gave none).
     Provenance and data versions are computed here, never taken from the batch. A NULL
     `metaxy_provenance` marks a batch sample whose upstream rows are missing. `write_id` comes
-    from `writes.next_write_id`, allocated in the same transaction (see the module doc).
+    from `writes.next_write_id`, allocated in the same transaction (see the module doc). With
+    `stored` (the current rows of a feature a migration reconciled), unchanged fields keep their
+    stored data versions.
     """
     fields = feature.fields
     ids, declared = feature.id_names, feature.declared_names
     staged = _staged(feature, profile, batch, carry)
     carried = [col(layout.CARRIED, W)] if carry is not None else []
-    versions = [
-        exp.alias_(_data_version(feature, f, profile), layout.data_version_column(f), copy=False)
-        for f in fields
-    ]
+    versions = []
+    for f in fields:
+        version = _data_version(feature, f, profile)
+        if stored is not None:
+            version = _kept_version(f, version)
+        versions.append(exp.alias_(version, layout.data_version_column(f), copy=False))
     keep = [col(name, W) for name in (*ids, *declared)]
     keep += [col(layout.provenance_column(f), W) for f in fields]
     versioned = exp.select(*keep, *versions, *(c.copy() for c in carried)).from_(staged.subquery(W, copy=False))
+    if stored is not None:
+        versioned = versioned.join(join(relation(stored, S), ids_equal(ids, W, S), "LEFT"), copy=False)
 
     per_field = []
     for f in fields:

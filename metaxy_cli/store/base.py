@@ -338,6 +338,11 @@ class Store(ABC):
 
         self.run(exp.insert(rows, exp.to_table(feature.history_table, quoted=True), columns=columns))
 
+    def drop_feature(self, feature: ResolvedFeature) -> None:
+        """Drop the feature's tables (a rename's target that holds no row yet)."""
+        self.drop_table(feature.table)
+        self.drop_table(feature.history_table)
+
     def rename_feature(self, old_key: str, feature: ResolvedFeature) -> None:
         """Move a renamed feature's current and history tables to its new key (a migration's
         rename, inside its transaction): every row and version is kept."""

@@ -231,6 +231,11 @@ class ClickHouseStore(Store):
     def tombstone(self, feature: ResolvedFeature, columns: list[str], rows: exp.Query) -> None:
         self._insert_into_log(feature, columns, rows)
 
+    def drop_feature(self, feature: ResolvedFeature) -> None:
+        for view in (feature.table, feature.history_table):
+            self.execute(f"DROP VIEW IF EXISTS {quote(view)}")
+        self.execute(f"DROP TABLE IF EXISTS {quote(feature.log_table)}")
+
     def rename_feature(self, old_key: str, feature: ResolvedFeature) -> None:
         """Rename the log, then replace the two views (they read the log by name)."""
         old_log = layout.log_table(old_key)
