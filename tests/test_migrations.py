@@ -157,6 +157,8 @@ def test_feature_rename_keeps_history_and_versions(overview_dir: Path, store) ->
     assert engine.summary(project, store, "example/speech").new == N  # without a migration
     write_migration(old, overview_dir, "rename stt", renames=[(STT, "example/speech")])
     project = load_project(overview_dir)
+    planned = {p.key: (p.new, p.stale, p.up_to_date) for p in engine.plan(project, store)}
+    assert planned["example/speech"] == (0, CHANGED, N - CHANGED)  # the pending rename, as applied
     if store.engine == "spark":
         with pytest.raises(StoreError, match="renaming a feature is not supported on Spark"):
             engine.migrate(project, store)
@@ -219,3 +221,20 @@ def test_a_migration_matching_nothing_reports_zero(overview_dir: Path, tmp_path:
     [result] = engine.migrate(project, store)
     assert [(c.field, c.reconciled) for c in result.fields] == [("frames", 0)]
     store.close()
+
+
+def test_plan_treats_pending_migrations_as_applied(overview_dir: Path, store) -> None:
+    old = materialised(overview_dir, store)
+    edit(overview_dir, "features/processing.yaml", *FRAMES_V2)
+    project = load_project(overview_dir)
+    before = {p.key: (p.stale, p.stale_fields) for p in engine.plan(project, store)}
+    assert before[CROP] == (N, {"audio": CHANGED, "frames": N})
+    assert before[FACES] == (N, {"detections": N})
+    write_migration(old, overview_dir, "refactor crop", targets=[CROP])
+    project = load_project(overview_dir)
+    planned = {p.key: (p.new, p.stale, p.stale_fields, p.up_to_date) for p in engine.plan(project, store)}
+    assert planned[CROP] == (0, CHANGED, {"audio": CHANGED, "frames": 0}, N - CHANGED)
+    assert planned[FACES] == (0, 0, {"detections": 0}, N)
+    assert planned[STT] == (0, CHANGED, {"transcription": CHANGED}, N - CHANGED)
+    engine.migrate(project, store)
+    assert {p.key: (p.new, p.stale, p.stale_fields, p.up_to_date) for p in engine.plan(project, store)} == planned

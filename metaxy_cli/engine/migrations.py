@@ -159,29 +159,45 @@ def _renamed_fields(migration: Migration) -> dict[str, str]:
     return {f.old.name: f.new.name for change in migration.features for f in change.fields if f.old.name != f.new.name}
 
 
-def _upstream(
-    store: Store, migration: Migration, change: FeatureMigration, features: dict[str, ResolvedFeature],
-    *, pending_renames: dict[str, str],
-) -> Upstream:  # fmt: skip
-    """The current tables of every feature the old and new definitions read. `pending_renames`
-    ({new key: old key}, a dry run) names the tables renamed features still have."""
+class _Relations:
+    """Where each feature's current rows are read from: its table, unless a dry run or a plan
+    says otherwise (a renamed feature still under its old key; a feature's rows as an earlier
+    pending migration leaves them)."""
+
+    def __init__(self, store: Store, features: dict[str, ResolvedFeature]):
+        self.store = store
+        self.features = features
+        self.moved: dict[str, str] = {}  # new key -> old key whose table holds its rows
+        self.virtual: dict[str, Relation] = {}  # key -> a query of its rows (all table columns)
+
+    def of(self, key: str, extra: tuple[str, ...] = ()) -> tuple[Relation, set[str]] | None:
+        """(relation, logical columns it has) of the feature `key`; None when it has no rows."""
+        feature = self.features[key]
+        if key in self.virtual:
+            return self.virtual[key], {name for name, _ in feature.table_columns}
+        table = layout.current_table(self.moved.get(key, key))
+        found = _logical_columns(self.store, table, feature, extra)
+        return (table, found) if found is not None else None
+
+
+def _upstream(migration: Migration, change: FeatureMigration, relations: _Relations) -> Upstream:
+    """The current rows of every feature the old and new definitions read."""
     from metaxy_cli.sql.reconcile import Upstream
 
     renames = dict(migration.renames)
     fields = _renamed_fields(migration)
     locator = Upstream({}, {}, renames, fields)
-    relations: dict[str, Relation] = {}
+    found: dict[str, Relation] = {}
     columns: dict[str, set[str]] = {}
     for f in change.fields:
         for name in (*(f.old.parents or ()), *(f.new.parents or ())):
             key, _ = locator.locate(name)
-            if key in relations or key not in features:
+            if key in found or key not in relations.features:
                 continue
-            table = layout.current_table(pending_renames.get(key, key))
-            found = _logical_columns(store, table, features[key])
-            if found is not None:
-                relations[key], columns[key] = table, found
-    return Upstream(relations, columns, renames, fields)
+            located = relations.of(key)
+            if located is not None:
+                found[key], columns[key] = located
+    return Upstream(found, columns, renames, fields)
 
 
 def _logical_columns(store: Store, table: str, feature: ResolvedFeature, extra: tuple[str, ...] = ()) -> set[str] | None:
@@ -195,26 +211,26 @@ def _logical_columns(store: Store, table: str, feature: ResolvedFeature, extra: 
 
 
 def _reconciled(
-    store: Store, migration: Migration, change: FeatureMigration, features: dict[str, ResolvedFeature], *,
-    table: str, pending_renames: dict[str, str], write_id: int | None, written_at: datetime,
-) -> tuple[exp.Select, set[str]] | None:  # fmt: skip
+    migration: Migration, change: FeatureMigration, relations: _Relations, *, write_id: int | None,
+    written_at: datetime,
+) -> exp.Select | None:  # fmt: skip
+    """The feature's rows after the migration (sql/reconcile.py); None when it has no rows."""
     from metaxy_cli.sql.reconcile import reconciled_query
 
-    feature = features[change.key]
-    old_columns = []
+    feature = relations.features[change.key]
+    old_columns: list[str] = []
     for f in change.fields:
         old_field = split_field(f.old.name)[1]
         old_columns += [layout.provenance_column(old_field), layout.data_version_column(old_field)]
-    available = _logical_columns(store, table, feature, tuple(old_columns))
-    if available is None:
+    located = relations.of(change.key, tuple(old_columns))
+    if located is None:
         return None
-    upstream = _upstream(store, migration, change, features, pending_renames=pending_renames)
+    stored, available = located
     _check_sources(migration, change, available)
-    query = reconciled_query(
-        feature, change, store.profile, stored=table, stored_columns=available, upstream=upstream,
-        write_id=write_id, written_at=written_at,
+    return reconciled_query(
+        feature, change, relations.store.profile, stored=stored, stored_columns=available,
+        upstream=_upstream(migration, change, relations), write_id=write_id, written_at=written_at,
     )
-    return query, available
 
 
 def _check_sources(migration: Migration, change: FeatureMigration, available: set[str]) -> None:
@@ -238,18 +254,50 @@ def _counts(store: Store, query: exp.Select, change: FeatureMigration) -> tuple[
 def _count(store: Store, migration: Migration, features: dict[str, ResolvedFeature]) -> MigrationResult:
     """A dry run: what applying would reconcile, read without writing anything."""
     result = MigrationResult(migration.id, migration.label, False, migration.renames)
-    pending = {new: old for old, new in migration.renames if not store.table_exists(layout.current_table(new))}
+    relations = _Relations(store, features)
+    relations.moved = {new: old for old, new in migration.renames if not _has_rows(store, features[new])}
     for change in _ordered(migration, features):
-        table = layout.current_table(pending.get(change.key, change.key))
-        built = _reconciled(store, migration, change, features, table=table, pending_renames=pending,
-                            write_id=None, written_at=datetime(2000, 1, 1))  # fmt: skip
-        if built is None:
+        query = _reconciled(migration, change, relations, write_id=None, written_at=_NO_TIME)
+        if query is None:
             result.fields += [FieldCount(change.key, f.key, 0, 0) for f in change.fields]
             continue
-        counts, rows = _counts(store, built[0], change)
+        counts, rows = _counts(store, query, change)
         result.fields += counts
         result.rows += rows
     return result
+
+
+_NO_TIME = datetime(2000, 1, 1)  # rows that are counted or planned, never stored
+
+
+def pending_relations(project: Project, store: Store) -> dict[str, Relation]:
+    """{feature key: its current rows as the pending migrations will leave them}, for the
+    features they change: the whole-graph plan reads these in place of the tables, so a pull
+    request that includes a migration shows the recomputation that remains (spec section 6)."""
+    from sqlglot import exp
+
+    from metaxy_cli.sql.resolved import resolve
+
+    features = resolve(project)
+    relations = _Relations(store, features)
+    for migration in migration_status(project, store).pending:
+        _check(migration, features)
+        for old, new in migration.renames:
+            if not _has_rows(store, features[new]) and new not in relations.virtual:
+                relations.moved[new] = old
+        for change in _ordered(migration, features):
+            query = _reconciled(migration, change, relations, write_id=None, written_at=_NO_TIME)
+            if query is not None:
+                columns = [exp.column(name, quoted=True) for name, _ in features[change.key].table_columns]
+                relations.virtual[change.key] = exp.select(*columns).from_(query.subquery("r"))
+    found: dict[str, Relation] = dict(relations.virtual)
+    for new, old in relations.moved.items():
+        found.setdefault(new, layout.current_table(old))
+    return found
+
+
+def _has_rows(store: Store, feature: ResolvedFeature) -> bool:
+    return bool(_rows_of(store, feature.table) or _rows_of(store, feature.history_table))
 
 
 def _apply(
@@ -272,8 +320,8 @@ def _apply(
                     continue
                 prepare_tables(store, feature)
                 write_id = next_write_id(store)
-                query, _ = _reconciled(store, migration, change, features, table=feature.table, pending_renames={},
-                                       write_id=write_id, written_at=applied_at)  # fmt: skip
+                query = _reconciled(migration, change, _Relations(store, features), write_id=write_id, written_at=applied_at)
+                assert query is not None  # the table exists
                 counts, rows = _counts(store, query, change)
                 result.fields += counts
                 if not rows:
@@ -298,7 +346,7 @@ def _rename(store: Store, migration: Migration, old: str, feature: ResolvedFeatu
     if not store.table_exists(layout.current_table(old)):
         return
     if store.table_exists(feature.table):
-        if _rows_of(store, feature.history_table) or _rows_of(store, feature.table):
+        if _has_rows(store, feature):
             raise MigrationError(f"{migration.label}: cannot rename {old} to {feature.key}: {feature.key} already has data in store {store.name!r}")
         store.drop_feature(feature)  # made empty by a status or increment before the migration
     store.rename_feature(old, feature)

@@ -4,7 +4,8 @@ runs.
 
 In topological order, each feature's predicted rows go to a temporary table (one statement per
 feature, sql/predict.py) that the features downstream read instead of its table; one last query
-counts every table. Nothing in the store changes: a feature without a table reads as empty.
+counts every table. Nothing in the store changes: a feature without a table reads as empty, and
+pending migrations are read as applied (engine/migrations.pending_relations).
 """
 
 from __future__ import annotations
@@ -27,16 +28,19 @@ PREDICTED = "metaxy_plan_{}"  # the temporary table of the n-th feature's predic
 
 
 def predict(project: Project, store: Store) -> list[Prediction]:
-    """One Prediction per feature, in topological order."""
+    """One Prediction per feature, in topological order, with the project's pending migrations
+    treated as applied (their reconciled rows read in place of the tables they change)."""
+    from metaxy_cli.engine.migrations import pending_relations
     from metaxy_cli.sql.predict import counts_query, predicted_query
     from metaxy_cli.sql.resolved import resolve
 
     features = resolve(project)
+    migrated = pending_relations(project, store)
     tables: dict[str, tuple[str, ResolvedFeature]] = {}
     exists: dict[str, bool] = {}
     try:
         for index, (key, feature) in enumerate(features.items()):
-            stored, exists[key] = _stored(store, feature)
+            stored, exists[key] = (migrated[key], True) if key in migrated else _stored(store, feature)
             upstream = {dep.key: tables[dep.key][0] for dep in feature.upstream}
             table = PREDICTED.format(index)
             store.create_temporary_as(table, predicted_query(feature, store.profile, upstream=upstream, stored=stored))
