@@ -251,6 +251,18 @@ def _counts(store: Store, query: exp.Select, change: FeatureMigration) -> tuple[
     return counts, int(row[len(keys) + 1] or 0)
 
 
+def _staged_counts(store: Store, feature: ResolvedFeature, change: FeatureMigration) -> tuple[list[FieldCount], int]:
+    """Per migrated field, the staged rows it was reconciled on, of all the feature's rows."""
+    from sqlglot import exp
+
+    from metaxy_cli.sql.reconcile import counts_query
+
+    keys = [f.key for f in change.fields]
+    row = store.fetch_all(store.to_sql(counts_query(exp.select("*").from_(exp.to_table(RECONCILING, quoted=True)), keys)))[0]
+    stored = _rows_of(store, feature.table)
+    return [FieldCount(change.key, key, int(value or 0), stored) for key, value in zip(keys, row)], int(row[len(keys)] or 0)
+
+
 def _count(store: Store, migration: Migration, features: dict[str, ResolvedFeature]) -> MigrationResult:
     """A dry run: what applying would reconcile, read without writing anything."""
     result = MigrationResult(migration.id, migration.label, False, migration.renames)
@@ -322,14 +334,16 @@ def _apply(
                 write_id = next_write_id(store)
                 query = _reconciled(migration, change, _Relations(store, features), write_id=write_id, written_at=applied_at)
                 assert query is not None  # the table exists
-                counts, rows = _counts(store, query, change)
+                progress(f"{migration.id}: {change.key}: reconciling")
+                # One pass over the stored rows: the reconciled ones are staged with their
+                # per-field flags, and counted there.
+                staged = exp.select("*").from_(query.subquery("r")).where(exp.column(RECONCILED))
+                store.create_temporary_as(RECONCILING, staged)
+                counts, rows = _staged_counts(store, feature, change)
                 result.fields += counts
                 if not rows:
                     continue
-                progress(f"{migration.id}: {change.key}: reconciling {rows} samples")
-                keep = exp.column(RECONCILED)
                 columns = [exp.column(name, quoted=True) for name in names(feature.table_columns)]
-                store.create_temporary_as(RECONCILING, exp.select(*columns).from_(query.subquery("r")).where(keep))
                 store.supersede(feature, ids_in(feature, RECONCILING))
                 store.append(feature, exp.select(*(c.copy() for c in columns)).from_(exp.to_table(RECONCILING, quoted=True)))
                 log_write_of(store, feature, layout.MIGRATE, rows, applied_at, write_id, definition=f"migration:{migration.id}")
