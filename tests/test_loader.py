@@ -452,7 +452,7 @@ def test_id_columns_must_match_the_deps(errors) -> None:
     text = "- key: a\n  id_columns: [video_id, chunk]\n- key: b\n  deps: [a]\n"
     assert errors(features(text)) == [
         "metaxy.yaml:6:12: b: id columns [sample_uid] differ from those of its dep 'a' [video_id, chunk]"
-        " (samples are matched by id: give both the same id_columns)"
+        " (samples are matched by id: give both the same id_columns, or declare lineage: {kind: expansion|aggregation, on: [...]})"
     ]
 
 
