@@ -139,3 +139,8 @@ def test_render_shows_lineage_on_edges(lineage_dir: Path, invoke) -> None:
     document = json.loads(invoke("--project", lineage_dir, "render", "-f", "json").stdout)
     assert {"from": "example/video", "to": "example/clips", "lineage": "1:N"} in document["edges"]
     assert {"from": "example/clips", "to": "example/clip_embedding"} in document["edges"]
+
+
+def test_example_readme_shows_the_graph(invoke) -> None:
+    text = invoke("--project", ROOT.parent / "examples" / "lineage", "render", "-f", "text", "--no-versions").stdout
+    assert f"```text\n{text}```" in (ROOT.parent / "examples" / "lineage" / "README.md").read_text()
