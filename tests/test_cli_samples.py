@@ -139,7 +139,7 @@ BAD_WRITES = {
     "wrong type": (HEADER + "v0,/p,a,f,1,1.0,1\nv1,/p,a,f,many,1.0,1\n",
                    "Error: example/video: column 'frames' must be integer, got 'many' in {file} (samples: sample_uid='v1')"),
     "duplicate ids": (HEADER + "v0,/p,a,f,1,1.0,1\nv0,/q,a,f,1,1.0,1\n", "Error: example/video: duplicate ids in {file}: sample_uid='v0' (2 rows)"),
-    "empty id": (HEADER + ",/p,a,f,1,1.0,1\n", "Error: example/video: 1 sample(s) in {file} have an empty id column"),
+    "empty id": (HEADER + ",/p,a,f,1,1.0,1\n", "Error: example/video: 1 sample(s) in {file} have an empty id column sample_uid (samples: sample_uid=None)"),
     "missing declared columns": ("sample_uid,path,audio_sha\nv0,/p,a\n",
                                  "Error: example/video: {file} lacks declared column(s) frames_sha, frames, duration, size (give every declared column, or write with --partial to keep their stored values)"),
     "empty file": ("", "Error: example/video: {file} is empty: expected a header row with sample_uid, path, audio_sha, frames_sha, frames, duration, size"),

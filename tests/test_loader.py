@@ -452,7 +452,7 @@ def test_id_columns_must_match_the_deps(errors) -> None:
     text = "- key: a\n  id_columns: [video_id, chunk]\n- key: b\n  deps: [a]\n"
     assert errors(features(text)) == [
         "metaxy.yaml:6:12: b: id columns [sample_uid] differ from those of its dep 'a' [video_id, chunk]"
-        " (samples are matched by id: give both the same id_columns)"
+        " (samples are matched by id: give both the same id_columns, or declare lineage: {kind: expansion|aggregation, on: [...]})"
     ]
 
 
@@ -523,3 +523,60 @@ def test_include_that_is_not_a_list_or_not_a_glob(errors) -> None:
         "metaxy.yaml:2:11: include pattern '' is not a valid glob (e.g. features/*.yaml)",
         "metaxy.yaml:2:15: include pattern '**x' is not a valid glob (e.g. features/*.yaml)",
     ]
+
+
+# --- lineage (issue 15) ------------------------------------------------------------------------------
+
+LINEAGE_BASE = """\
+- key: video
+  columns: {duration: double}
+- key: chunks
+  id_columns: [sample_uid, chunk_idx]
+  columns: {chunk_idx: integer}
+"""
+
+
+def test_lineage_example_loads() -> None:
+    project = load_project(Path(__file__).resolve().parent.parent / "examples" / "lineage")
+    clips = project.feature("example/clips")
+    assert (clips.lineage.kind, clips.lineage.on) == ("expansion", ("sample_uid",))
+    assert project.feature("example/clip_embedding").lineage.is_identity
+
+
+@pytest.mark.parametrize(
+    ("feature", "message"),
+    [
+        ("- key: clips\n  id_columns: [sample_uid, clip_idx]\n  deps: [video]\n  lineage: {kind: expansion}\n",
+         "metaxy.yaml:11:14: clips: expansion lineage needs 'on', the id columns shared with its deps"),
+        ("- key: clips\n  id_columns: [sample_uid]\n  deps: [video]\n  lineage: {kind: expansion, on: [sample_uid]}\n",
+         "metaxy.yaml:9:17: clips: expansion lineage needs id columns beyond 'on' [sample_uid] (such as clip_idx) to tell a parent's children apart"),
+        ("- key: clips\n  id_columns: [sample_uid, clip_idx]\n  deps: [video]\n  lineage: {kind: expansion, on: [video_id]}\n",
+         "metaxy.yaml:11:37: clips: lineage 'on' column 'video_id' is not one of its id columns [sample_uid, clip_idx] (a child's ids extend its parent's)"),
+        ("- key: s\n  deps: [chunks]\n  lineage: {kind: aggregation, on: [chunk_idx]}\n",
+         "metaxy.yaml:10:38: s: aggregation lineage 'on' [chunk_idx] must be its id columns [sample_uid] (one sample per group)"),
+        ("- key: s\n  id_columns: [video_id]\n  deps: [chunks]\n  lineage: {kind: aggregation, on: [video_id]}\n",
+         "metaxy.yaml:11:38: s: aggregation lineage 'on' column(s) video_id are not id columns of its dep 'chunks' [sample_uid, chunk_idx]"),
+        ("- key: s\n  deps: [video]\n  lineage: {kind: aggregation, on: [sample_uid]}\n",
+         "metaxy.yaml:10:21: s: aggregation lineage needs a dep whose id columns extend 'on' [sample_uid] (its members); every dep here has the group's ids"),
+        ("- key: x\n  id_columns: [sample_uid, chunk_idx, k]\n  deps: [chunks]\n  lineage: {kind: expansion, on: [sample_uid]}\n",
+         "metaxy.yaml:11:36: x: expansion lineage: its dep 'chunks' has id columns [sample_uid, chunk_idx], not the parent ids 'on' [sample_uid] (every dep of an expansion is a parent)"),
+        ("- key: s\n  deps: [{feature: chunks, optional: true}]\n  lineage: {kind: aggregation, on: [sample_uid]}\n",
+         "metaxy.yaml:9:12: s: optional deps are for identity lineage only (aggregation needs every upstream sample)"),
+        ("- key: r\n  lineage: {kind: aggregation, on: [sample_uid]}\n",
+         "metaxy.yaml:9:21: r: aggregation lineage needs deps (a root feature has no upstream samples)"),
+        ("- key: s\n  columns: {chunk_idx: string}\n  id_columns: [sample_uid, chunk_idx, k]\n  deps: [video]\n  lineage: {kind: expansion, on: [sample_uid]}\n- key: t\n  id_columns: [sample_uid, chunk_idx]\n  deps: [chunks]\n  lineage: {kind: identity}\n",
+         None),
+    ],
+)
+def test_lineage_errors(errors, tmp_path: Path, feature: str, message: str | None) -> None:
+    text = features(LINEAGE_BASE + feature)
+    if message is None:  # a valid project: an expansion with its own id column types, an explicit identity
+        write(tmp_path, {"metaxy.yaml": text})
+        assert load_project(tmp_path).feature("s").lineage.kind == "expansion"
+        return
+    assert errors(text) == [message]
+
+
+def test_lineage_on_types_must_agree(errors) -> None:
+    text = features(LINEAGE_BASE + "- key: c\n  id_columns: [sample_uid, k]\n  columns: {sample_uid: integer}\n  deps: [video]\n  lineage: {kind: expansion, on: [sample_uid]}\n")
+    assert errors(text) == ["metaxy.yaml:10:27: c: id column 'sample_uid' is integer here but string in its dep 'video'"]

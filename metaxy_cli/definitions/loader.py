@@ -18,8 +18,11 @@ from metaxy_cli.definitions.errors import ConfigError, Location, Problem, Projec
 from metaxy_cli.definitions.graph import find_cycle, topological_order
 from metaxy_cli.definitions.keys import column_stem, history_table_name, key_problem, table_name
 from metaxy_cli.definitions.model import (
+    AGGREGATION,
     ALL_UPSTREAM_FIELDS,
     DEFAULT_FIELD,
+    EXPANSION,
+    IDENTITY,
     DEFAULT_ID_COLUMNS,
     Column,
     DocPath,
@@ -27,6 +30,7 @@ from metaxy_cli.definitions.model import (
     FeatureSpec,
     FieldDep,
     FieldSpec,
+    Lineage,
     Origin,
     StoreConfig,
 )
@@ -246,8 +250,15 @@ def _build_feature(raw: dict[str, Any], default_ids: tuple[str, ...], origin: Or
         owner=raw.get("owner"),
         tags=tuple(raw.get("tags") or ()),
         cost=raw.get("cost"),
+        lineage=_build_lineage(raw.get("lineage")),
         origin=origin,
     )
+
+
+def _build_lineage(raw: dict[str, Any] | None) -> Lineage:
+    if not raw:
+        return Lineage()
+    return Lineage(raw.get("kind", IDENTITY), tuple(raw.get("on") or ()))
 
 
 def _check_features(reporter: _Reporter, specs: list[tuple[Origin, FeatureSpec]]) -> dict[str, FeatureSpec]:
@@ -296,6 +307,7 @@ def _check_feature(reporter: _Reporter, spec: FeatureSpec, features: dict[str, F
         elif dep.feature in seen_deps:
             reporter.add(origin, where, f"{spec.key}: dependency {dep.feature!r} listed twice")
         seen_deps.add(dep.feature)
+    _check_lineage(reporter, spec)
     column_names = [c.name for c in spec.columns]
     seen_fields: set[str] = set()
     stems: dict[str, str] = {}
@@ -339,6 +351,57 @@ def _check_feature(reporter: _Reporter, spec: FeatureSpec, features: dict[str, F
                     reporter.add(origin, where + ("deps", dep_index, "fields", key_index), f"{fq}: unknown field {key!r} of {upstream.key!r}{did_you_mean(key, upstream.field_keys())}")
 
 
+def _check_lineage(reporter: _Reporter, spec: FeatureSpec) -> None:
+    """What the lineage says on its own (its relation to the deps' ids: _resolve_id_columns)."""
+    lineage, origin = spec.lineage, spec.origin
+    if lineage.is_identity:
+        if lineage.on:
+            reporter.add(origin, ("lineage", "on"), f"{spec.key}: 'on' is for expansion and aggregation lineage (identity matches all id columns)")
+        return
+    if spec.is_root:
+        reporter.add(origin, ("lineage", "kind"), f"{spec.key}: {lineage.kind} lineage needs deps (a root feature has no upstream samples)")
+        return
+    if not lineage.on:
+        reporter.add(origin, ("lineage",), f"{spec.key}: {lineage.kind} lineage needs 'on', the id columns shared with its deps")
+        return
+    for index, name in enumerate(lineage.on):
+        if lineage.kind == EXPANSION and name not in spec.id_columns:
+            reporter.add(origin, ("lineage", "on", index), f"{spec.key}: lineage 'on' column {name!r} is not one of its id columns [{', '.join(spec.id_columns)}] (a child's ids extend its parent's)")
+    if lineage.kind == EXPANSION and set(lineage.on) == set(spec.id_columns):
+        reporter.add(origin, ("id_columns",), f"{spec.key}: expansion lineage needs id columns beyond 'on' [{', '.join(lineage.on)}] (such as clip_idx) to tell a parent's children apart")
+    if lineage.kind == AGGREGATION and set(lineage.on) != set(spec.id_columns):
+        reporter.add(origin, ("lineage", "on"), f"{spec.key}: aggregation lineage 'on' [{', '.join(lineage.on)}] must be its id columns [{', '.join(spec.id_columns)}] (one sample per group)")
+    for index, dep in enumerate(spec.deps):
+        if dep.optional:
+            reporter.add(origin, ("deps", index), f"{spec.key}: optional deps are for identity lineage only ({lineage.kind} needs every upstream sample)")
+
+
+def _dep_ids_problem(spec: FeatureSpec, upstream: FeatureSpec) -> str | None:
+    """Why the id columns of `spec` and of its dep `upstream` do not fit its lineage, or None.
+
+    identity: equal. expansion: the dep's ids are `on` (the parent grain). aggregation: the dep's
+    ids are `on` (joined at the group grain) or extend it (its members are aggregated)."""
+    mine, theirs, on = set(spec.id_columns), set(upstream.id_columns), set(spec.lineage.on)
+    kind = spec.lineage.kind
+    if kind == IDENTITY:
+        if mine != theirs:
+            return (
+                f"id columns [{', '.join(spec.id_columns)}] differ from those of its dep {upstream.key!r} "
+                f"[{', '.join(upstream.id_columns)}] (samples are matched by id: give both the same id_columns, "
+                "or declare lineage: {kind: expansion|aggregation, on: [...]})"
+            )
+        return None
+    if not on <= theirs:
+        missing = ", ".join(sorted(on - theirs))
+        return f"{kind} lineage 'on' column(s) {missing} are not id columns of its dep {upstream.key!r} [{', '.join(upstream.id_columns)}]"
+    if kind == EXPANSION and theirs != on:
+        return (
+            f"expansion lineage: its dep {upstream.key!r} has id columns [{', '.join(upstream.id_columns)}], "
+            f"not the parent ids 'on' [{', '.join(spec.lineage.on)}] (every dep of an expansion is a parent)"
+        )
+    return None
+
+
 def _resolve_id_columns(reporter: _Reporter, features: dict[str, FeatureSpec], order: list[str]) -> dict[str, FeatureSpec]:
     """Samples are matched by id (one upstream sample per sample): a feature has the id columns of
     each of its deps, with the same types. An id column a feature does not declare takes its
@@ -350,13 +413,14 @@ def _resolve_id_columns(reporter: _Reporter, features: dict[str, FeatureSpec], o
         inherited: dict[str, tuple[str, str]] = {}  # column -> (type, from which dep)
         for index, dep in enumerate(spec.deps):
             upstream = resolved[dep.feature]
-            if set(upstream.id_columns) != set(spec.id_columns):
-                reporter.add(spec.origin, ("deps", index), (
-                    f"{key}: id columns [{', '.join(spec.id_columns)}] differ from those of its dep "
-                    f"{dep.feature!r} [{', '.join(upstream.id_columns)}] (samples are matched by id: give both the same id_columns)"
-                ))  # fmt: skip
+            problem = _dep_ids_problem(spec, upstream)
+            if problem is not None:
+                where = ("deps", index) if spec.lineage.is_identity else ("lineage", "on")
+                reporter.add(spec.origin, where, f"{key}: {problem}")
                 continue
             for name, kind in upstream.typed_id_columns():
+                if name not in spec.id_columns:
+                    continue  # an aggregated member's own id (chunk_idx): not a column here
                 if name in mine:
                     if mine[name] != kind:
                         reporter.add(spec.origin, ("columns", name), f"{key}: id column {name!r} is {mine[name]} here but {kind} in its dep {dep.feature!r}")
@@ -364,6 +428,11 @@ def _resolve_id_columns(reporter: _Reporter, features: dict[str, FeatureSpec], o
                 first_kind, first_dep = inherited.setdefault(name, (kind, dep.feature))
                 if first_kind != kind:
                     reporter.add(spec.origin, ("deps", index), f"{key}: id column {name!r} is {first_kind} in dep {first_dep!r} but {kind} in dep {dep.feature!r} (give it one type in both)")
+        if spec.lineage.kind == AGGREGATION and all(set(resolved[d.feature].id_columns) == set(spec.id_columns) for d in spec.deps if d.feature in resolved):
+            reporter.add(spec.origin, ("lineage", "kind"), (
+                f"{key}: aggregation lineage needs a dep whose id columns extend 'on' [{', '.join(spec.lineage.on)}] "
+                "(its members); every dep here has the group's ids"
+            ))  # fmt: skip
         undeclared = tuple((name, inherited.get(name, ("string", ""))[0]) for name in spec.id_columns if name not in mine)
         resolved[key] = replace(spec, id_types=undeclared) if undeclared else spec
     return resolved

@@ -30,6 +30,28 @@ class FeatureDep:
     optional: bool = False
 
 
+IDENTITY, EXPANSION, AGGREGATION = "identity", "expansion", "aggregation"
+LINEAGE_KINDS = (IDENTITY, EXPANSION, AGGREGATION)
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """How a feature's samples relate to its deps' samples (spec section 7).
+
+    identity: one upstream sample per sample, same ids. expansion: one parent sample -> many,
+    every dep has id columns `on` and the feature's ids extend them. aggregation: many members ->
+    one group, the feature's ids are `on`; deps whose ids extend `on` are aggregated, deps whose
+    ids are `on` are joined at the group's grain.
+    """
+
+    kind: str = IDENTITY
+    on: tuple[str, ...] = ()
+
+    @property
+    def is_identity(self) -> bool:
+        return self.kind == IDENTITY
+
+
 @dataclass(frozen=True)
 class FieldDep:
     """Explicit parents from one upstream feature; `fields is None` means all of its fields."""
@@ -71,6 +93,7 @@ class FeatureSpec:
     owner: str | None = None
     tags: tuple[str, ...] = ()
     cost: float | None = None
+    lineage: Lineage = Lineage()
     origin: Origin | None = field(default=None, compare=False, repr=False)
     # (id column, type) for id columns this feature does not declare but an upstream does: the
     # loader resolves them so that joined id columns have one type across the graph.

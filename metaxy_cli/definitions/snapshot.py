@@ -56,6 +56,8 @@ def _feature(spec: FeatureSpec) -> dict[str, Any]:
         }
     if spec.deps:
         raw["deps"] = [{"feature": dep.feature, "optional": dep.optional} for dep in spec.deps]
+    if not spec.lineage.is_identity:
+        raw["lineage"] = {"kind": spec.lineage.kind, "on": list(spec.lineage.on)}
     raw["fields"] = [_field(field) for field in spec.fields]
     for name in ("description", "owner", "cost"):
         if getattr(spec, name) is not None:

@@ -86,6 +86,8 @@ def compute_versions(name: str, features: Mapping[str, FeatureSpec], graph: Feat
                     "code_version": field.code_version,
                     # spec §2: parents sorted by fq name (not by (feature, field) tuple).
                     "parents": sorted([f"{pf}.{pk}", field_versions[(pf, pk)]] for pf, pk in parents),
+                    # Only non-identity lineage joins the payload: identity versions stay as before.
+                    **({} if spec.lineage.is_identity else {"lineage": [spec.lineage.kind, sorted(spec.lineage.on)]}),
                 },
             )
         feature_versions[key] = digest(

@@ -24,7 +24,7 @@ _listing_ids = itertools.count(1)
 
 def output_types(feature: ResolvedFeature) -> dict[str, str]:
     """Portable types of the increment columns (for stores whose results are untyped)."""
-    types = dict(feature.id_columns)
+    types = dict(feature.unit_columns)  # an expansion's increment lists parents
     types[layout.STATUS] = "string"
     types[layout.PROVENANCE] = "string"
     for name in feature.fields:
@@ -137,11 +137,31 @@ def increment_of(
     progress(f"{feature.key}: comparing expected and stored samples")
     source = _root_source(store, feature, listing)
     query = increment_query(feature, store.profile, root_source=source)
-    if orphaned:
+    types = output_types(feature)
+    if orphaned and feature.is_expansion:
+        query = _orphaned_children(feature, query)
+        types = {**dict(feature.id_columns), layout.STATUS: "string"}
+    elif orphaned:
         query = _filtered(query, (layout.ORPHANED,), [*feature.id_names, layout.STATUS])
     else:
         query = _filtered(query, (layout.NEW, layout.STALE), None)
-    return Increment(store, feature.key, store.to_sql(query), output_types(feature))
+    return Increment(store, feature.key, store.to_sql(query), types)
+
+
+def _orphaned_children(feature: ResolvedFeature, query: exp.Select) -> exp.Select:
+    """An expansion's orphans are children (the stored rows to delete), not parents: the stored
+    children of the parents the increment finds orphaned."""
+    from sqlglot import exp
+
+    from metaxy_cli.sql.provenance import ids_equal
+
+    parents = _filtered(query, (layout.ORPHANED,), list(feature.unit_names))
+    children = [exp.column(name, table="c") for name in feature.id_names]
+    return (
+        exp.select(*children, exp.alias_(exp.Literal.string(layout.ORPHANED), layout.STATUS))
+        .from_(exp.to_table(feature.table, quoted=True).as_("c"))
+        .join(parents.subquery("o"), on=ids_equal(feature.unit_names, "c", "o"))
+    )
 
 
 @dataclass(frozen=True)

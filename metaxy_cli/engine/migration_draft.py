@@ -116,6 +116,8 @@ def _feature(
         raise MigrationError(f"{key}: not in the base definitions, so nothing stored to reconcile (a new feature is computed, not migrated)")
     if previous.id_names != feature.id_names:
         raise MigrationError(f"{key}: id columns changed ({', '.join(previous.id_names)} -> {', '.join(feature.id_names)}): stored samples are other samples")
+    if not (feature.spec.lineage.is_identity and previous.spec.lineage.is_identity):
+        raise MigrationError(f"{key}: migrations of features with expansion or aggregation lineage are not supported yet: recompute it")
     if previous.is_root != feature.is_root:
         raise MigrationError(f"{key}: {'became a root' if feature.is_root else 'gained upstream features'}: its provenance has other inputs")
     renamed_from = {new.partition(".")[2]: old.partition(".")[2] for old, new in field_renames.items() if new.startswith(key + ".")}

@@ -142,6 +142,8 @@ def _check(migration: Migration, features: dict[str, ResolvedFeature]) -> None:
         feature = features.get(change.key)
         if feature is None:
             raise MigrationError(f"{migration.label}: feature {change.key} is not in the project")
+        if not feature.spec.lineage.is_identity:
+            raise MigrationError(f"{migration.label}: {change.key} has {feature.spec.lineage.kind} lineage: migrating it is not supported yet")
         for f in change.fields:
             if f.key not in feature.fields:
                 raise MigrationError(f"{migration.label}: {change.key} has no field {f.key!r}")

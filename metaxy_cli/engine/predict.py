@@ -31,12 +31,13 @@ def predict(project: Project, store: Store) -> list[Prediction]:
     """One Prediction per feature, in topological order, with the project's pending migrations
     treated as applied (their reconciled rows read in place of the tables they change)."""
     from metaxy_cli.engine.migrations import pending_relations
-    from metaxy_cli.sql.predict import counts_query, predicted_query
+    from metaxy_cli.sql.predict import counts_query, predicted_children, predicted_query
     from metaxy_cli.sql.resolved import resolve
 
     features = resolve(project)
     migrated = pending_relations(project, store)
-    tables: dict[str, tuple[str, ResolvedFeature]] = {}
+    tables: dict[str, tuple[str, ResolvedFeature]] = {}  # what the features downstream read
+    counted: dict[str, tuple[str, ResolvedFeature]] = {}  # what is counted (an expansion: parents)
     exists: dict[str, bool] = {}
     try:
         for index, (key, feature) in enumerate(features.items()):
@@ -44,10 +45,15 @@ def predict(project: Project, store: Store) -> list[Prediction]:
             upstream = {dep.key: tables[dep.key][0] for dep in feature.upstream}
             table = PREDICTED.format(index)
             store.create_temporary_as(table, predicted_query(feature, store.profile, upstream=upstream, stored=stored))
-            tables[key] = (table, feature)
-        rows = store.fetch_all(store.to_sql(counts_query(tables))) if tables else []
+            tables[key] = counted[key] = (table, feature)
+            if feature.is_expansion:
+                children = f"{table}_children"
+                tables[key] = (children, feature)
+                store.create_temporary_as(children, predicted_children(feature, store.profile, units=table, stored=stored))
+        rows = store.fetch_all(store.to_sql(counts_query(counted))) if counted else []
     finally:
-        drop_temporary(store, *(table for table, _ in tables.values()))
+        made = {table for table, _ in [*tables.values(), *counted.values()]}
+        drop_temporary(store, *sorted(made))
     counts: dict[tuple[str, str, str], int] = {(f, field, status): int(n) for f, field, status, n in rows}
     return [_prediction(project, feature, exists[key], counts) for key, feature in features.items()]
 

@@ -83,6 +83,8 @@ def write_samples(
                     outdated = _drop_outdated(store, feature)
                     rows -= outdated[0]
                 source = STAGED
+            if feature.is_expansion:
+                _replace_children(store, feature, written_at, write_id)
             progress(f"{key}: writing {rows} samples")
             store.supersede(feature, ids_in(feature, source))
             store.append(feature, _rows(store, feature, source, write_id, written_at))
@@ -148,6 +150,34 @@ def was_migrated(store: Store, feature: ResolvedFeature) -> bool:
     )
     query = exp.select(exp.Count(this=exp.Star())).from_(layout.WRITES).where(condition)
     return bool(store.fetch_all(store.to_sql(query))[0][0])
+
+
+def _replace_children(store: Store, feature: ResolvedFeature, written_at: datetime, write_id: int) -> None:
+    """Writing children of a parent replaces that parent's children (spec section 7): the stored
+    children of the batch's parents that the batch leaves out are tombstoned, in the write's own
+    transaction and with its write id, through the store's hooks (a log-structured store appends
+    the tombstones to its log, published with the rows by the same write-log entry)."""
+    from sqlglot import exp
+
+    from metaxy_cli.sql.writes import write_id_literal
+
+    staged = exp.to_table(STAGED, quoted=True)
+    parents = [exp.column(name, quoted=True) for name in feature.unit_names]
+    of_parents = exp.In(
+        this=parents[0] if len(parents) == 1 else exp.Tuple(expressions=parents),
+        query=exp.select(*(p.copy() for p in parents)).from_(staged).subquery(),
+    )
+    condition = exp.and_(of_parents, exp.not_(ids_in(feature, STAGED)))
+    table = exp.to_table(feature.table, quoted=True)
+    count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(table).where(condition.copy())))[0][0]
+    if not count:
+        return
+    stamp = store.profile.timestamp_literal(written_at)
+    columns = [*feature.id_names, layout.WRITTEN_AT, layout.WRITE_ID, layout.DELETED]
+    values = [exp.column(name, quoted=True) for name in feature.id_names]
+    values += [stamp, write_id_literal(write_id, store.profile), exp.true()]
+    store.tombstone(feature, columns, exp.select(*values).from_(table.copy()).where(condition.copy()))
+    store.supersede(feature, condition)
 
 
 def _refuse_orphans(store: Store, feature: ResolvedFeature) -> None:

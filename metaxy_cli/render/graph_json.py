@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from metaxy_cli.render.options import RenderOptions, selected_edges, selected_keys
+from metaxy_cli.render.options import RenderOptions, edge_lineage, selected_edges, selected_keys
 
 if TYPE_CHECKING:
     from metaxy_cli.definitions.model import FeatureSpec
@@ -52,12 +52,19 @@ def _feature(project: Project, spec: FeatureSpec, show_versions: bool) -> dict[s
         "columns": [{"name": c.name, "type": c.type, "description": c.description} for c in spec.columns],
         "fields": [_field(project, spec, field, show_versions) for field in spec.fields],
     }
+    if not spec.lineage.is_identity:  # identity documents stay as they were
+        data["lineage"] = {"kind": spec.lineage.kind, "on": list(spec.lineage.on)}
     if show_versions:
         versions = project.versions
         data["version"] = versions.feature[spec.key]
         data["feature_code_version"] = versions.feature_code[spec.key]
         data["metadata_version"] = versions.metadata[spec.key]
     return data
+
+
+def _edge(project: Project, dep: str, key: str) -> dict[str, Any]:
+    kind = edge_lineage(project, dep, key)
+    return {"from": dep, "to": key, **({"lineage": kind} if kind else {})}
 
 
 def graph_document(project: Project, options: RenderOptions | None = None) -> dict[str, Any]:
@@ -71,7 +78,7 @@ def graph_document(project: Project, options: RenderOptions | None = None) -> di
         "format_version": FORMAT_VERSION,
         "project": head,
         "features": [_feature(project, project.features[key], options.show_versions) for key in keys],
-        "edges": [{"from": dep, "to": key} for dep, key in selected_edges(project, keys)],
+        "edges": [_edge(project, dep, key) for dep, key in selected_edges(project, keys)],
     }
 
 

@@ -11,7 +11,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from metaxy_cli.definitions.errors import RenderError
-from metaxy_cli.render.options import RenderOptions, selected_edges, selected_keys
+from metaxy_cli.render.options import RenderOptions, edge_lineage, selected_edges, selected_keys
 
 if TYPE_CHECKING:
     from metaxy_cli.definitions.model import FeatureSpec
@@ -58,12 +58,13 @@ def build_digraph(project: Project, options: RenderOptions | None = None):
         dot.node(key, _label(project, project.features[key], options.show_versions))
     for dep, key in selected_edges(project, keys):
         optional = any(d.optional for d in project.features[key].deps if d.feature == dep)
-        dot.edge(dep, key, **({"style": "dashed"} if optional else {}))
+        kind = edge_lineage(project, dep, key)
+        dot.edge(dep, key, **({"style": "dashed"} if optional else {}), **({"label": kind} if kind else {}))
     return dot
 
 
 def render_dot(project: Project, options: RenderOptions | None = None) -> str:
-    """DOT source; optional deps are drawn dashed."""
+    """DOT source; optional deps are drawn dashed, expansion and aggregation edges labelled 1:N / N:1."""
     return build_digraph(project, options).source
 
 

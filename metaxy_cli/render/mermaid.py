@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from metaxy_cli.render.options import RenderOptions, selected_edges, selected_keys
+from metaxy_cli.render.options import RenderOptions, edge_lineage, selected_edges, selected_keys
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -80,5 +80,6 @@ def render_mermaid(project: Project, options: RenderOptions | None = None) -> st
         label = _label(project, project.features[key], options.show_versions)
         lines.append(f'    {ids[key]}["{label}"]')
     for dep, key in selected_edges(project, keys):
-        lines.append(f"    {ids[dep]} --> {ids[key]}")
+        kind = edge_lineage(project, dep, key)
+        lines.append(f"    {ids[dep]} -->{f'|{kind}|' if kind else ''} {ids[key]}")
     return "\n".join(lines) + "\n"

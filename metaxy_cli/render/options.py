@@ -40,3 +40,14 @@ def selected_edges(project: Project, keys: list[str]) -> list[tuple[str, str]]:
     """(dep, dependant) pairs between selected features, in topological order of the dependant."""
     chosen = set(keys)
     return [(dep, key) for dep, key in project.graph.edges() if dep in chosen and key in chosen]
+
+
+def edge_lineage(project: Project, dep: str, key: str) -> str | None:
+    """How an edge maps samples when not one to one: '1:N' (expansion) or 'N:1' (an aggregated
+    dep: its ids extend the feature's); None for identity edges, drawn as before."""
+    spec = project.features[key]
+    if spec.lineage.kind == "expansion":
+        return "1:N"
+    if spec.lineage.kind == "aggregation" and set(project.features[dep].id_columns) != set(spec.id_columns):
+        return "N:1"
+    return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from metaxy_cli.render.options import RenderOptions, selected_keys
+from metaxy_cli.render.options import RenderOptions, edge_lineage, selected_keys
 
 if TYPE_CHECKING:
     from metaxy_cli.definitions.model import FeatureSpec
@@ -34,12 +34,18 @@ def _parents_text(project: Project, spec: FeatureSpec, field_key: str) -> str:
     return ", ".join(f"{feature}.{key}" for feature, key in parents)
 
 
+def _edge_note(project: Project, dep, spec: FeatureSpec) -> str:
+    """' (optional)', ' (1:N)' (expansion) or ' (N:1)' (aggregated); nothing for identity."""
+    kind = edge_lineage(project, dep.feature, spec.key)
+    return (" (optional)" if dep.optional else "") + (f" ({kind})" if kind else "")
+
+
 def _feature_lines(project: Project, spec: FeatureSpec, options: RenderOptions, style: _Style) -> list[str]:
     head = style.bold(spec.key)
     if options.show_versions:
         head += " " + style.dim(project.short(project.versions.feature[spec.key]))
     if spec.deps:
-        deps = ", ".join(dep.feature + (" (optional)" if dep.optional else "") for dep in spec.deps)
+        deps = ", ".join(dep.feature + _edge_note(project, dep, spec) for dep in spec.deps)
         head += f" <- {deps}"
     lines = [head]
     for index, field in enumerate(spec.fields):

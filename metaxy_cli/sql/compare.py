@@ -17,6 +17,17 @@ feature, every upstream row joined to it has a strictly smaller write id. Why th
   - rows without a write id (tables from before write ids) fail the check and are hashed.
 A root feature WITH a listing (external data) always hashes the listing.
 
+Lineage (spec section 7). Expansion: the unit is the parent, so the stored side is the
+children grouped by their parent ids (`children_by_parent`): per field the provenance all the
+children share (NULL, so stale, when two differ or one is NULL), their count, and their write id
+when they all have one (else NULL). Writes replace a parent's children as a whole (writes.py),
+so they normally share one write id; the fast path then stays exact by the argument above (every
+child was computed in that write from the same upstream rows under the current definition),
+and children of several writes are hashed. Aggregation: the fast path is OFF. A group's inputs
+are its members, and deleting a member leaves no newer upstream row behind (the current
+members' write ids all stay older than the group's), so "every upstream row is older" does not
+prove the group up to date; every group is hashed.
+
 Where rows are hashed (plans checked with EXPLAIN ANALYZE): rows certain to fail the
 check are hashed below the join, once; the others above it, only if the check fails. Engines
 inline a projection's expressions into the filters and projections above it, so a hash computed
@@ -51,8 +62,9 @@ from metaxy_cli.sql.provenance import (
 )
 from metaxy_cli.sql.resolved import ResolvedFeature
 
-S, D, X, LATEST = "s", "d", "x", "latest"
+S, D, X, LATEST, C = "s", "d", "x", "latest", "c"
 FAST = "metaxy_fast"
+CHILDREN = "metaxy_children"  # an expansion's stored children per parent
 STORED_VERSION_PREFIX = "metaxy_stored_version__"
 
 
@@ -94,10 +106,14 @@ class Compare:
         return exp.or_(*(self.differs(f) for f in self.fields), copy=False)
 
     def new(self) -> Expr:
-        return is_null(col(STORED_PREFIX + self.feature.id_names[0], E))
+        return is_null(col(STORED_PREFIX + self.feature.unit_names[0], E))
 
     def orphaned(self) -> Expr:
-        return is_null(col(self.feature.id_names[0], E))
+        return is_null(col(self.feature.unit_names[0], E))
+
+    def children(self) -> Expr:
+        """An expansion's stored children of the parent (NULL when it has none)."""
+        return col(CHILDREN, E)
 
     def id_column(self, name: str) -> Expr:
         if self.self_join:
@@ -199,7 +215,7 @@ def _hashed(
     field the provenance hashed here for rows certainly failing the fast check (once, like any
     column below a join), else NULL with the columns needed to hash it above, lazily."""
     select = inputs.select
-    items = [exp.alias_(e, name, copy=False) for e, name in zip(inputs.ids, feature.id_names)]
+    items = [exp.alias_(e, name, copy=False) for e, name in zip(inputs.ids, feature.unit_names)]
     wids = [col(layout.WRITE_ID, alias) for alias in ([SRC] if self_join else inputs.upstream)]
     items += [exp.alias_(w, f"{layout.WRITE_ID}__{i}") for i, w in enumerate(wids) if fast_path]
     if self_join:
@@ -228,6 +244,28 @@ def _hashed(
     return select.select(*items, copy=False)
 
 
+def children_by_parent(feature: ResolvedFeature, stored: Relation, *, stored_versions: bool = False) -> exp.Select:
+    """An expansion's stored children grouped by parent (see the module doc); with
+    `stored_versions`, per field the data version the children share, else NULL."""
+    parents = [col(name, C) for name in feature.unit_names]
+    items: list[Expr] = [exp.alias_(p.copy(), p.name, copy=False) for p in parents]
+
+    def shared(value: Expr) -> Expr:
+        low, high = exp.Min(this=value.copy()), exp.Max(this=value.copy())
+        every = exp.EQ(this=exp.Count(this=value.copy()), expression=exp.Count(this=exp.Star()))
+        agree = exp.and_(exp.EQ(this=low, expression=high), every, copy=False)
+        return exp.case().when(agree, exp.Min(this=value.copy()), copy=False)
+
+    for f in feature.fields:
+        items.append(exp.alias_(shared(col(layout.provenance_column(f), C)), layout.provenance_column(f), copy=False))
+        if stored_versions:
+            items.append(exp.alias_(shared(data_version(f, C)), layout.data_version_column(f), copy=False))
+    items.append(exp.alias_(shared(col(layout.WRITE_ID, C)), layout.WRITE_ID, copy=False))
+    items.append(exp.alias_(exp.Count(this=exp.Star()), CHILDREN, copy=False))
+    select = exp.select(*items).from_(relation(stored, C), copy=False)
+    return select.group_by(*parents, copy=False)
+
+
 def joined(
     feature: ResolvedFeature, profile: DialectProfile, root_source: Relation | None, *,
     upstream: Mapping[str, Relation] | None = None, stored: Relation | None = None,
@@ -249,15 +287,18 @@ def joined(
         feature, profile, root_source=root_source if root_source is not None else stored, upstream=upstream
     )
     self_join = feature.is_root and root_source is None
-    fast_path = fast_path and not (feature.is_root and root_source is not None)
-    ids = feature.id_names
+    fast_path = fast_path and not (feature.is_root and root_source is not None) and not feature.is_aggregation
+    ids = feature.unit_names
+    stored_rows: Relation = stored if stored is not None else feature.table
+    if feature.is_expansion:
+        stored_rows = children_by_parent(feature, stored_rows, stored_versions=stored_versions)
     select = exp.select().from_(
         _hashed(feature, inputs, self_join=self_join, fast_path=fast_path, stored_versions=stored_versions).subquery(X),
         copy=False,
     )
     if not self_join:
         on = ids_equal(ids, X, S)
-        select = select.join(full_join(relation(stored if stored is not None else feature.table, S), on), copy=False)
+        select = select.join(full_join(relation(stored_rows, S), on), copy=False)
     projections = [exp.alias_(col(name, X), name, copy=False) for name in ids]
     if not self_join:
         projections += [exp.alias_(col(name, S), STORED_PREFIX + name, copy=False) for name in ids]
@@ -285,6 +326,8 @@ def joined(
             version_name = STORED_VERSION_PREFIX + column_stem(f)
             version = col(version_name, X) if self_join else data_version(f, S)
             projections.append(exp.alias_(version, version_name, copy=False))
+    if feature.is_expansion:
+        projections.append(exp.alias_(col(CHILDREN, S), CHILDREN, copy=False))
     if fast is not None:
         projections.append(exp.alias_(fast, FAST, copy=False))
     select = select.select(*projections, copy=False)

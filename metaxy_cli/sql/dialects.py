@@ -82,6 +82,75 @@ def _identity(query: exp.Query) -> exp.Query:
     return query
 
 
+CONCAT_SEPARATOR = ","
+ORDERED_CONCAT_UDF = "metaxy_ordered_concat"
+
+
+def _string_agg(value: Expr, keys: list[tuple[Expr, str]], collate: str | None = None) -> Expr:
+    """STRING_AGG(value, ',' ORDER BY keys) (LISTAGG on DuckDB); `collate`: the collation that
+    orders string keys bytewise, like every other engine (PostgreSQL's default follows the locale)."""
+    ordered = []
+    for key, portable_type in keys:
+        if collate and portable_type in ("string", "json"):
+            key = exp.Collate(this=key, expression=exp.Identifier(this=collate, quoted=True))
+        ordered.append(exp.Ordered(this=key))
+    return exp.GroupConcat(this=exp.Order(this=value, expressions=ordered), separator=exp.Literal.string(CONCAT_SEPARATOR))
+
+
+def _postgres_agg(value: Expr, keys: list[tuple[Expr, str]]) -> Expr:
+    # https://www.postgresql.org/docs/current/collation.html ("C": byte order of the encoding)
+    return _string_agg(value, keys, collate="C")
+
+
+def _clickhouse_agg(value: Expr, keys: list[tuple[Expr, str]]) -> Expr:
+    """arrayStringConcat(arrayMap(t -> t.n, arraySort(groupArray((k1, ..., value)))), ','): tuples
+    sort by their elements in order, strings bytewise; ids are unique, so the value never decides.
+    https://clickhouse.com/docs/sql-reference/functions/array-functions#arraysort"""
+    items = exp.Tuple(expressions=[key for key, _ in keys] + [value])
+    last = exp.Literal.number(len(keys) + 1)
+    pick = exp.Lambda(this=exp.Anonymous(this="tupleElement", expressions=[exp.column("t"), last]), expressions=[exp.to_identifier("t")])
+    grouped = exp.Anonymous(this="arraySort", expressions=[exp.Anonymous(this="groupArray", expressions=[items])])
+    mapped = exp.Anonymous(this="arrayMap", expressions=[pick, grouped])
+    return exp.Anonymous(this="arrayStringConcat", expressions=[mapped, exp.Literal.string(CONCAT_SEPARATOR)])
+
+
+def _spark_agg(value: Expr, keys: list[tuple[Expr, str]]) -> Expr:
+    """array_join(transform(sort_array(collect_list(named_struct(k0, .., v))), s -> s.v), ','):
+    structs sort field by field, strings by their UTF-8 bytes. collect_list's own order is not
+    deterministic, the sort makes it so.
+    https://spark.apache.org/docs/latest/api/sql/index.html#sort_array"""
+    names: list[Expr] = []
+    for index, (key, _) in enumerate(keys):
+        names += [exp.Literal.string(f"k{index}"), key]
+    names += [exp.Literal.string("v"), value]
+    structs = exp.Anonymous(this="collect_list", expressions=[exp.Anonymous(this="named_struct", expressions=names)])
+    pick = exp.Lambda(this=exp.column("v", table="s"), expressions=[exp.to_identifier("s")])
+    picked = exp.Anonymous(this="transform", expressions=[exp.Anonymous(this="sort_array", expressions=[structs]), pick])
+    return exp.Anonymous(this="array_join", expressions=[picked, exp.Literal.string(CONCAT_SEPARATOR)])
+
+
+def _udf_agg(value: Expr, keys: list[tuple[Expr, str]]) -> Expr:
+    # SQLite 3.44 added group_concat(... ORDER BY); older ones concatenate in an unspecified
+    # order, so the store registers an aggregate that sorts (OrderedConcat).
+    return exp.Anonymous(this=ORDERED_CONCAT_UDF, expressions=[value] + [key for key, _ in keys])
+
+
+class OrderedConcat:
+    """SQLite aggregate `metaxy_ordered_concat(value, key...)`: the values joined with ',' in key
+    order (Python orders ints numerically, text by code point, which is UTF-8 byte order)."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple] = []
+
+    def step(self, value: Any, *keys: Any) -> None:
+        self.items.append((keys, value))
+
+    def finalize(self) -> str | None:
+        if not self.items:
+            return None
+        return CONCAT_SEPARATOR.join(value for _, value in sorted(self.items, key=lambda item: item[0]))
+
+
 def _delete(table: exp.Table, condition: Expr) -> exp.Expression:
     return exp.delete(table, where=condition)
 
@@ -101,6 +170,10 @@ class DialectProfile:
     max_identifier_length: int | None = None
     # The sqlglot dialect users' conditions (delete --where) are read in, when not `name`'s own.
     conditions: Callable[[], Any] | None = None
+    # An aggregate: the non-NULL text values of a group joined with ',' in the order of the keys
+    # ((expression, portable type), e.g. a member's id columns), byte-identical on every engine.
+    ordered_concat: Callable[[Expr, list[tuple[Expr, str]]], Expr] = _string_agg
+    aggregates: tuple[Udf, ...] = ()  # aggregate UDFs to register (SQLite: OrderedConcat)
 
     def parse_condition(self, text: str) -> Expr:
         """A user's SQL condition over a feature's columns, in this engine's SQL (may raise
@@ -358,6 +431,8 @@ PROFILES: dict[str, DialectProfile] = {
             "json": "TEXT",
         },
         udfs=(Udf("md5", 1, md5_hex), Udf(DOUBLE_TEXT_UDF, 1, double_text)),
+        ordered_concat=_udf_agg,
+        aggregates=(Udf(ORDERED_CONCAT_UDF, -1, OrderedConcat),),
     ),
     # json is stored as TEXT: PostgreSQL has no implicit text -> json assignment cast, and staged
     # batches hold it as text (DuckDB has validated it). Names longer than 63 bytes are shortened.
@@ -368,6 +443,7 @@ PROFILES: dict[str, DialectProfile] = {
         types={**_GENERIC_TYPES, "double": "DOUBLE PRECISION", "binary": "BYTEA", "json": "TEXT"},
         finalize=_postgres_finalize,
         max_identifier_length=63,
+        ordered_concat=_postgres_agg,
     ),
     # Types are Nullable: a plain String column stores NULL as '' (and CAST(NULL AS String) fails),
     # which would hash differently. Timestamps are pinned to UTC so their text never depends on
@@ -388,6 +464,7 @@ PROFILES: dict[str, DialectProfile] = {
         },
         finalize=_clickhouse_finalize,
         delete=_clickhouse_delete,
+        ordered_concat=_clickhouse_agg,
     ),
     # Spark: Java's '%.17g' rounds from the shortest repr (0.1 -> 0.10000000000000000), so a
     # double's text comes from a Python UDF, as on SQLite (the store registers it). Timestamps
@@ -403,6 +480,7 @@ PROFILES: dict[str, DialectProfile] = {
         },
         udfs=(Udf(DOUBLE_TEXT_UDF, 1, double_text),),
         conditions=_ansi_spark,
+        ordered_concat=_spark_agg,
     ),
 }
 
@@ -436,6 +514,8 @@ def register_udfs(connection: Any, profile: DialectProfile) -> None:
     """Register the profile's UDFs on a DB-API connection with `create_function` (SQLite)."""
     for udf in profile.udfs:
         connection.create_function(udf.name, udf.nargs, udf.fn, deterministic=True)
+    for udf in profile.aggregates:
+        connection.create_aggregate(udf.name, udf.nargs, udf.fn)
 
 
 __all__ = [

@@ -11,6 +11,12 @@ Hashing scheme (every value is a lowercase-hex md5, computed in SQL):
                       stored as NULL in the second case and read through data_version()
   sample provenance / data version = md5 of the per-field values joined with '|', fields by key.
 
+Lineage (spec section 7): an expansion's expected provenance is computed at the parent grain
+(its `on` ids), exactly as identity's, and every child of a parent has it. An aggregation reads
+an aggregated dep (its members, ids extending the group's) through a relation grouped by the
+group's ids where dv(P) is the members' data versions joined with ',' in the order of their full
+ids (DialectProfile.ordered_concat): `C_f|fq(P)=dv1,dv2,...`. Identity features are unchanged.
+
 Aliases: e = expected, s = stored (current table), u0.. = upstream current tables, src = a root
 listing, b = a write batch, w = a staged batch.
 """
@@ -137,12 +143,16 @@ def data_version(field: str, alias: str) -> Expr:
     )
 
 
-def _field_text(feature: ResolvedFeature, field_key: str, aliases: dict[str, tuple[str, bool]]) -> Expr:
-    """The canonical string a non-root field's provenance hashes."""
-    parents = [
-        (fq_field(upstream, parent), data_version(parent, aliases[upstream][0]))
-        for upstream, parent in feature.field_parents[field_key]
-    ]
+def _field_text(
+    feature: ResolvedFeature, field_key: str, aliases: dict[str, tuple[str, bool]], aggregated: frozenset[str] = frozenset()
+) -> Expr:
+    """The canonical string a non-root field's provenance hashes; an `aggregated` dep's relation
+    holds each parent's concatenated member data versions under the data-version column."""
+    parents = []
+    for upstream, parent in feature.field_parents[field_key]:
+        alias, _ = aliases[upstream]
+        value = col(layout.data_version_column(parent), alias) if upstream in aggregated else data_version(parent, alias)
+        parents.append((fq_field(upstream, parent), value))
     return parents_text(feature.field_prefixes[field_key], parents)
 
 
@@ -154,27 +164,54 @@ def parents_text(prefix: str, parents: Sequence[tuple[str, Expr]]) -> Expr:
     return _concat(parts)
 
 
+M = "m"  # an aggregated dep's member rows
+
+
+def aggregated_members(feature: ResolvedFeature, dep_key: str, source: Relation, profile: DialectProfile) -> exp.Select:
+    """An aggregated dep's rows grouped by the feature's ids: per parent field P the feature reads,
+    the members' data versions joined with ',' in the order of the members' full ids, as
+    `metaxy_data_version__P` (so adding, removing or changing a member changes its group's text
+    and nothing else; the order of rows in a write never matters)."""
+    dep = next(d for d in feature.upstream if d.key == dep_key)
+    parents = sorted({parent for f in feature.fields for up, parent in feature.field_parents[f] if up == dep_key})
+    keys = [(col(name, M), kind) for name, kind in dep.feature.id_columns]
+    items: list[Expr] = [exp.alias_(col(name, M), name, copy=False) for name in feature.id_names]
+    items += [
+        exp.alias_(profile.ordered_concat(data_version(parent, M), [(k.copy(), kind) for k, kind in keys]), layout.data_version_column(parent), copy=False)
+        for parent in parents
+    ]  # fmt: skip
+    select = exp.select(*items).from_(relation(source, M), copy=False)
+    return select.group_by(*(col(name, M) for name in feature.id_names), copy=False)
+
+
 def _upstream_select(
-    feature: ResolvedFeature, upstream: Mapping[str, Relation] | None = None
+    feature: ResolvedFeature, profile: DialectProfile, upstream: Mapping[str, Relation] | None = None
 ) -> tuple[exp.Select, list[Expr], dict]:
     """FROM the upstream current tables: inner join of required deps, left join of optional ones.
 
     Returns the select (no projections yet), the id expressions and {feature: (alias, optional)}.
+    Deps are joined on the feature's unit ids (an expansion's parent ids); an aggregated dep is
+    read through `aggregated_members`.
     With only optional deps, the expected ids are the union of theirs (full joins). `upstream`
     replaces an upstream's current table by another relation of the same columns (the plan's
     predicted rows).
     """
     upstream = upstream or {}
-    ids = list(feature.id_names)
+    ids = list(feature.unit_names)
     deps = sorted(feature.upstream, key=lambda d: d.optional)  # required first, stable otherwise
     aliases = {dep.key: (f"u{index}", dep.optional) for index, dep in enumerate(deps)}
+
+    def source(dep) -> Relation:
+        rows = upstream.get(dep.key, dep.feature.table)
+        return aggregated_members(feature, dep.key, rows, profile) if dep.aggregated else rows
+
     first_alias = aliases[deps[0].key][0]
-    select = exp.select().from_(relation(upstream.get(deps[0].key, deps[0].feature.table), first_alias), copy=False)
+    select = exp.select().from_(relation(source(deps[0]), first_alias), copy=False)
     id_exprs: list[Expr] = [col(name, first_alias) for name in ids]
     only_optional = deps[0].optional
     for dep in deps[1:]:
         alias = aliases[dep.key][0]
-        table = relation(upstream.get(dep.key, dep.feature.table), alias)
+        table = relation(source(dep), alias)
         side = "FULL" if only_optional else ("LEFT" if dep.optional else None)
         select = select.join(join(table, ids_equal(ids, id_exprs, alias), side), copy=False)
         if only_optional:
@@ -213,8 +250,9 @@ def provenance_inputs(
         ids: list[Expr] = [col(name, SRC) for name in feature.id_names]
         texts = {f: _root_text(feature, f, profile, SRC) for f in fields}
         return Inputs(select, ids, texts, [], profile)
-    select, ids, aliases = _upstream_select(feature, upstream)
-    texts = {f: _field_text(feature, f, aliases) for f in fields}
+    select, ids, aliases = _upstream_select(feature, profile, upstream)
+    aggregated = frozenset(dep.key for dep in feature.upstream if dep.aggregated)
+    texts = {f: _field_text(feature, f, aliases, aggregated) for f in fields}
     return Inputs(select, ids, texts, [alias for alias, _ in aliases.values()], profile)
 
 
@@ -223,7 +261,7 @@ def expected_fields(
 ) -> exp.Select:
     """ids + expected `metaxy_provenance__<f>` per field (no sample hash): the increment's input."""
     inputs = provenance_inputs(feature, profile, root_source=root_source)
-    projections = [exp.alias_(e, name, copy=False) for e, name in zip(inputs.ids, feature.id_names)]
+    projections = [exp.alias_(e, name, copy=False) for e, name in zip(inputs.ids, feature.unit_names)]
     projections += [
         exp.alias_(inputs.provenance(f), layout.provenance_column(f), copy=False)
         for f in feature.fields
@@ -237,7 +275,7 @@ def expected_query(
     """One row per expected sample: ids, `metaxy_provenance__<f>` per field, `metaxy_provenance`."""
     inner = expected_fields(feature, profile, root_source=root_source)
     provenance = [col(layout.provenance_column(f), E) for f in feature.fields]
-    select = exp.select(*(col(name, E) for name in feature.id_names))
+    select = exp.select(*(col(name, E) for name in feature.unit_names))
     select = select.select(
         *provenance,
         exp.alias_(sample_hash(profile, provenance), layout.PROVENANCE, copy=False),

@@ -49,11 +49,14 @@ def increment_query(
     expected `metaxy_provenance__<f>`; `metaxy_provenance` (expected sample provenance); per
     field `metaxy_stale__<f>` (TRUE: compute this field; all TRUE for new rows). Orphaned rows
     have NULL expectations and flags. Up-to-date samples are left out.
+
+    An expansion's rows are its parents (ids: the `on` columns): every child of a listed parent
+    is to be (re)computed, and written back together (writes.py replaces the parent's children).
     """
     select, compare = joined(feature, profile, root_source)
     fields = compare.fields
     select = select.select(
-        *(exp.alias_(compare.id_column(name), name, copy=False) for name in feature.id_names),
+        *(exp.alias_(compare.id_column(name), name, copy=False) for name in feature.unit_names),
         exp.alias_(compare.status(), layout.STATUS, copy=False),
         *(exp.alias_(compare.expected(f), layout.provenance_column(f), copy=False) for f in fields),
         exp.alias_(
@@ -88,9 +91,12 @@ def summary_query(
     }
     flags |= {f"differs_{i}": compare.differs(f) for i, f in enumerate(compare.fields)}
     keys = {name: value for name, value in flags.items() if value is not None}
+    counted = [exp.alias_(exp.Count(this=exp.Star()), "n", copy=False)]
+    if feature.is_expansion:  # orphans are children (stored rows to delete), the rest parents
+        counted.append(exp.alias_(exp.Sum(this=compare.children()), "n_children", copy=False))
     grouped = select.select(
         *(exp.alias_(value, name) for name, value in keys.items()),
-        exp.alias_(exp.Count(this=exp.Star()), "n", copy=False),
+        *counted,
         copy=False,
     ).group_by(*(value.copy() for value in keys.values()), copy=False)
     g = {name: col(name, "g") if name in keys else exp.false() for name in flags}
@@ -99,7 +105,7 @@ def summary_query(
     counts = {
         layout.NEW: _sum_when(g["new"]),
         layout.STALE: _sum_when(exp.or_(*differs), unless=unmatched),
-        layout.ORPHANED: _sum_when(g["orphaned"]),
+        layout.ORPHANED: _sum_when(g["orphaned"], count="n_children" if feature.is_expansion else "n"),
         layout.UP_TO_DATE: _sum_when(
             exp.or_(g["fast"], exp.not_(exp.or_(*differs))),
             unless=exp.or_(g["new"], g["orphaned"]),
@@ -111,12 +117,12 @@ def summary_query(
     return profile.finalize(final.from_(grouped.subquery("g", copy=False), copy=False))
 
 
-def _sum_when(condition: Expr, *, unless: Expr | None = None) -> Expr:
+def _sum_when(condition: Expr, *, unless: Expr | None = None, count: str = "n") -> Expr:
     """The rows of the groups where `condition` holds (and `unless` does not); 0 when none."""
     case = exp.case()
     if unless is not None:
         case = case.when(unless.copy(), exp.Literal.number(0), copy=False)
-    case = case.when(condition.copy(), col("n", "g"), copy=False).else_(exp.Literal.number(0))
+    case = case.when(condition.copy(), col(count, "g"), copy=False).else_(exp.Literal.number(0))
     total = exp.Sum(this=case)
     return exp.Coalesce(this=total, expressions=[exp.Literal.number(0)])
 
@@ -138,7 +144,7 @@ def _staged(
         expected = expected_fields(feature, profile, root_source=batch)
         return expected.select(*(col(name, SRC) for name in declared), copy=False)
     expected = expected_fields(feature, profile)
-    on = ids_equal(feature.id_names, B, E)
+    on = ids_equal(feature.unit_names, B, E)  # an expansion's children join their parent
     select = exp.select(
         *(col(name, B) for name in (*feature.id_names, *declared)),
         *(col(layout.provenance_column(f), E) for f in feature.fields),

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
 from metaxy_cli.definitions.keys import fq_field
+from metaxy_cli.definitions.model import AGGREGATION, EXPANSION, Lineage
 from metaxy_cli.definitions.versions import digest, field_prefix_text
 from metaxy_cli.sql import layout
 
@@ -39,6 +40,9 @@ class Upstream:
 
     feature: ResolvedFeature
     optional: bool
+    # Aggregation lineage: this dep's ids extend the group's, so its rows (the members) are grouped
+    # by the feature's ids and their data versions concatenated in id order (provenance.py).
+    aggregated: bool = False
 
     @property
     def key(self) -> str:
@@ -61,6 +65,7 @@ class ResolvedFeature:
     feature_version: str
     project_version: str
     definition: str
+    lineage: Lineage = Lineage()
 
     @property
     def key(self) -> str:
@@ -69,6 +74,26 @@ class ResolvedFeature:
     @property
     def is_root(self) -> bool:
         return not self.upstream
+
+    @property
+    def is_expansion(self) -> bool:
+        return self.lineage.kind == EXPANSION
+
+    @property
+    def is_aggregation(self) -> bool:
+        return self.lineage.kind == AGGREGATION
+
+    @property
+    def unit_columns(self) -> Columns:
+        """The grain of the increment: the parent ids (`on`) of an expansion, where the unit of
+        work is the parent; the id columns otherwise."""
+        if self.is_expansion:
+            return tuple((name, kind) for name, kind in self.id_columns if name in self.lineage.on)
+        return self.id_columns
+
+    @property
+    def unit_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.unit_columns)
 
     @property
     def id_names(self) -> tuple[str, ...]:
@@ -138,7 +163,9 @@ def root_sources(spec: FeatureSpec, field_key: str) -> Columns:
     return tuple((name, types.get(name, "string")) for name in sorted(declared))
 
 
-def _definition(key: str, fields: tuple[str, ...], prefixes: Mapping[str, str], inputs: Mapping[str, list]) -> str:
+def _definition(
+    key: str, fields: tuple[str, ...], prefixes: Mapping[str, str], inputs: Mapping[str, list], lineage: Lineage
+) -> str:
     """A digest of everything a sample's provenance depends on besides its inputs' values: the
     hashing scheme, and per field its canonical prefix (fq name, code_version) with the parent
     fields it reads (non-root) or the source columns and their types (root).
@@ -149,7 +176,8 @@ def _definition(key: str, fields: tuple[str, ...], prefixes: Mapping[str, str], 
     `source` and column types.
     """
     payload = [[prefixes[f], inputs[f]] for f in fields]
-    return digest("provenance", {"scheme": SCHEME, "feature": key, "fields": payload})
+    extra = {} if lineage.is_identity else {"lineage": [lineage.kind, sorted(lineage.on)]}  # identity: as before
+    return digest("provenance", {"scheme": SCHEME, "feature": key, "fields": payload, **extra})
 
 
 def _resolve_one(project: Project, spec: FeatureSpec, done: Mapping[str, ResolvedFeature]) -> ResolvedFeature:
@@ -171,7 +199,7 @@ def _resolve_one(project: Project, spec: FeatureSpec, done: Mapping[str, Resolve
         overrides[f] = (column, types.get(column, "string")) if column else None
     return ResolvedFeature(
         spec=spec,
-        upstream=tuple(Upstream(done[dep.feature], dep.optional) for dep in spec.deps),
+        upstream=tuple(_upstream(spec, done[dep.feature], dep.optional) for dep in spec.deps),
         id_columns=tuple(layout.id_columns(spec)),
         declared_columns=tuple(layout.declared_columns(spec)),
         fields=fields,
@@ -181,8 +209,15 @@ def _resolve_one(project: Project, spec: FeatureSpec, done: Mapping[str, Resolve
         data_version_overrides=MappingProxyType(overrides),
         feature_version=project.versions.feature[spec.key],
         project_version=project.versions.project,
-        definition=_definition(spec.key, fields, prefixes, inputs),
+        definition=_definition(spec.key, fields, prefixes, inputs, spec.lineage),
+        lineage=spec.lineage,
     )
+
+
+def _upstream(spec: FeatureSpec, upstream: ResolvedFeature, optional: bool) -> Upstream:
+    """A dep, aggregated when the feature aggregates and the dep's ids extend the group's."""
+    members = spec.lineage.kind == AGGREGATION and set(upstream.id_names) != set(spec.id_columns)
+    return Upstream(upstream, optional, aggregated=members)
 
 
 _RESOLVED: WeakKeyDictionary[Project, Mapping[str, ResolvedFeature]] = WeakKeyDictionary()

@@ -257,7 +257,15 @@ def _check_ids(connection, feature: ResolvedFeature, table: str, label: str) -> 
     missing = " OR ".join(f"{quote(c)} IS NULL" for c in feature.id_names)
     row = connection.execute(f"SELECT count(*) FROM {quote(table)} WHERE {missing}").fetchall()[0]
     if row[0]:
-        raise DataError(f"{feature.key}: {row[0]} sample(s) in {label} have an empty id column")
+        # Name the samples and the empty columns (a child's NULL lineage `on` column: no parent).
+        shown = connection.execute(f"SELECT {ids} FROM {quote(table)} WHERE {missing} LIMIT {SHOWN}").fetchall()
+        empty = [c for c in feature.id_names if any(r[feature.id_names.index(c)] is None for r in shown)]
+        on = set(feature.lineage.on) & set(empty)
+        note = " (lineage 'on' column: the parent is unknown)" if on and feature.is_expansion else ""
+        samples = "; ".join(_sample(feature, r) for r in shown)
+        raise DataError(
+            f"{feature.key}: {row[0]} sample(s) in {label} have an empty id column {', '.join(empty)}{note} (samples: {samples})"
+        )
     duplicates = connection.execute(
         f"SELECT {ids}, count(*) AS n FROM {quote(table)} GROUP BY ALL HAVING count(*) > 1 ORDER BY {ids} LIMIT {SHOWN}"
     ).fetchall()

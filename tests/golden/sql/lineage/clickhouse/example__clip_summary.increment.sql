@@ -1,0 +1,71 @@
+SELECT
+  COALESCE("e"."sample_uid", "e"."metaxy_stored__sample_uid") AS "sample_uid",
+  CASE
+    WHEN "e"."metaxy_stored__sample_uid" IS NULL
+    THEN 'new'
+    WHEN "e"."sample_uid" IS NULL
+    THEN 'orphaned'
+    ELSE 'stale'
+  END AS "metaxy_status",
+  "e"."metaxy_provenance__summary" AS "metaxy_provenance__summary",
+  LOWER(HEX(MD5("e"."metaxy_provenance__summary"))) AS "metaxy_provenance",
+  CASE
+    WHEN "e"."sample_uid" IS NULL
+    THEN NULL
+    WHEN "e"."metaxy_stored__sample_uid" IS NULL
+    THEN TRUE
+    ELSE "e"."metaxy_stored__metaxy_provenance__summary" IS NULL
+    OR "e"."metaxy_provenance__summary" <> "e"."metaxy_stored__metaxy_provenance__summary"
+  END AS "metaxy_stale__summary"
+FROM (
+  SELECT
+    "x"."sample_uid" AS "sample_uid",
+    "s"."sample_uid" AS "metaxy_stored__sample_uid",
+    "x"."metaxy_provenance__summary" AS "metaxy_provenance__summary",
+    "s"."metaxy_provenance__summary" AS "metaxy_stored__metaxy_provenance__summary"
+  FROM (
+    SELECT
+      "u0"."sample_uid" AS "sample_uid",
+      LOWER(
+        HEX(
+          MD5(
+            '["example/clip_summary.summary","1"]|example/clip_embedding.embedding=' || "u0"."metaxy_data_version__embedding" || '|example/video.audio=' || COALESCE("u1"."metaxy_data_version__audio", "u1"."metaxy_provenance__audio", '')
+          )
+        )
+      ) AS "metaxy_provenance__summary"
+    FROM (
+      SELECT
+        "m"."sample_uid" AS "sample_uid",
+        arrayStringConcat(
+          arrayMap(
+            "t" -> tupleElement("t", 3),
+            arraySort(
+              groupArray(
+                (
+                  "m"."sample_uid",
+                  "m"."clip_idx",
+                  COALESCE("m"."metaxy_data_version__embedding", "m"."metaxy_provenance__embedding", '')
+                )
+              )
+            )
+          ),
+          ','
+        ) AS "metaxy_data_version__embedding"
+      FROM "example__clip_embedding" AS "m"
+      GROUP BY
+        "m"."sample_uid"
+    ) AS "u0"
+    JOIN "example__video" AS "u1"
+      ON "u0"."sample_uid" = "u1"."sample_uid"
+  ) AS "x"
+  FULL JOIN "example__clip_summary" AS "s"
+    ON "x"."sample_uid" = "s"."sample_uid"
+) AS "e"
+WHERE
+  "e"."metaxy_stored__sample_uid" IS NULL
+  OR "e"."sample_uid" IS NULL
+  OR (
+    "e"."metaxy_stored__metaxy_provenance__summary" IS NULL
+    OR "e"."metaxy_provenance__summary" <> "e"."metaxy_stored__metaxy_provenance__summary"
+  )
+SETTINGS join_use_nulls = 1, prefer_column_name_to_alias = 1
