@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from metaxy_cli import engine
-from metaxy_cli.definitions.errors import MigrationError, StoreError
+from metaxy_cli.definitions.errors import MigrationError
 from metaxy_cli.definitions.loader import load_project
 from metaxy_cli.definitions.migration import dump_migration
 from metaxy_cli.engine.migration_draft import draft_migration
@@ -159,10 +159,6 @@ def test_feature_rename_keeps_history_and_versions(overview_dir: Path, store) ->
     project = load_project(overview_dir)
     planned = {p.key: (p.new, p.stale, p.up_to_date) for p in engine.plan(project, store)}
     assert planned["example/speech"] == (0, CHANGED, N - CHANGED)  # the pending rename, as applied
-    if store.engine == "spark":
-        with pytest.raises(StoreError, match="renaming a feature is not supported on Spark"):
-            engine.migrate(project, store)
-        return
     [result] = engine.migrate(project, store)
     assert result.renames == ((STT, "example/speech"),)
     speech = engine.summary(project, store, "example/speech")

@@ -72,11 +72,18 @@ def write(
     missing ones keep the values of the samples' stored rows. Any problem raises before anything
     is committed.
     """
-    from metaxy_cli.engine.snapshots import record_snapshot
+    from metaxy_cli.engine.snapshots import forget_snapshot, record_snapshot
 
     feature = resolved(project, key, store)
-    record_snapshot(store, project)  # the first write under a new project version keeps its definitions
-    return write_samples(store, feature, data, written_at=written_at, partial=partial, progress=progress)
+    # The first write under a new project version keeps its definitions, in the write's transaction.
+    try:
+        return write_samples(
+            store, feature, data, written_at=written_at, partial=partial, progress=progress,
+            within=lambda: record_snapshot(store, project),
+        )  # fmt: skip
+    except BaseException:
+        forget_snapshot(store, project)  # rolled back with the write
+        raise
 
 
 def increment(

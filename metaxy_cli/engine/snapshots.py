@@ -85,6 +85,11 @@ def record_snapshot(store: Store, project: Project, *, recorded_at: datetime | N
     return True
 
 
+def forget_snapshot(store: Store, project: Project) -> None:
+    """Look the project version up again next time (its recording was rolled back)."""
+    _seen(store).discard(project.versions.project)
+
+
 def _seen(store: Store) -> set[str]:
     """Project versions this store object knows are recorded (one lookup per version per process)."""
     found = getattr(store, "_snapshots_seen", None)

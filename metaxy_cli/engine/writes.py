@@ -45,7 +45,7 @@ class WriteResult:
 
 def write_samples(
     store: Store, feature: ResolvedFeature, data: Any, *, written_at: datetime | None, partial: bool,
-    progress: Callable[[str], None],
+    progress: Callable[[str], None], within: Callable[[], object] | None = None,
 ) -> WriteResult:  # fmt: skip
     """Append samples (a file path, `-`, Arrow, pandas, polars or a list of dicts) in one transaction.
 
@@ -56,6 +56,7 @@ def write_samples(
     (columns, types, duplicate ids, ids without upstream rows) raises before anything is
     committed, so the store is left exactly as it was. Every declared column must be given,
     unless `partial`: then the missing ones keep the values of the samples' stored rows.
+    `within` runs inside the write's transaction (the engine records a graph snapshot there).
     """
     from metaxy_cli.store.batch import BATCH, carries_provenance, load_batch
 
@@ -69,6 +70,8 @@ def write_samples(
     try:
         with store.transaction():
             prepare_tables(store, feature)
+            if within is not None:
+                within()
             write_id = next_write_id(store)
             carry = layout.PROVENANCE if not feature.is_root and carries_provenance(store) else None
             source = _merged(store, feature, absent, carry) if absent else BATCH

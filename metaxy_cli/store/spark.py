@@ -54,6 +54,7 @@ class _Pending:
     schemas: dict[str, TableMeta | None] = field(default_factory=dict)
     partitions: list[str] = field(default_factory=list)
     logs: list[dict[str, Any]] = field(default_factory=list)  # metaxy_writes rows (a migration: one per feature)
+    renames: dict[str, str] = field(default_factory=dict)  # old table -> new table (a migration's rename)
 
 
 class SparkStore(Store):
@@ -363,6 +364,8 @@ class SparkStore(Store):
         }
         if len(pending.logs) > 1:
             entry["logs"] = pending.logs
+        if pending.renames:
+            entry["renames"] = pending.renames
         try:
             if pending.write_id is None:
                 self.files.commit_schemas(entry, self._committed.last_id)
@@ -375,7 +378,7 @@ class SparkStore(Store):
     def _abandon(self, pending: _Pending) -> None:
         if pending.write_id is not None:
             for table in set(pending.partitions):
-                self.files.discard(table, pending.write_id)
+                self.files.discard(self._folder(table), pending.write_id)
         self._refresh(force=True)
         for table in pending.schemas:
             if table not in self._committed.tables:
@@ -414,10 +417,16 @@ class SparkStore(Store):
         """Nothing to move: a newer row (or tombstone) of an id hides the older ones."""
 
     def rename_feature(self, old_key: str, feature: ResolvedFeature) -> None:
-        raise StoreError(
-            f"store {self.name!r}: renaming a feature is not supported on Spark stores yet (its Parquet folders are "
-            f"named after the key): write {feature.key} from {old_key}'s rows instead"
-        )
+        """The table is renamed in the log entry; its partitions stay in the old key's folder
+        (`TableMeta.folder`), so nothing moves on disk and the rename commits with the write."""
+        pending = self._require_transaction("a rename")
+        old = layout.current_table(old_key)
+        meta = self._meta(old)
+        if meta is None:
+            raise StoreError(f"store {self.name!r}: {old_key} has no table to rename")
+        pending.renames[old] = feature.table
+        self._set_meta(feature.table, TableMeta(meta.columns, meta.ids, meta.feature, meta.folder_of(old)))
+        self._set_meta(old, None)
 
     def append(self, feature: ResolvedFeature, rows: exp.Query) -> None:
         self._append_rows(feature.table, rows, [name for name, _ in feature.table_columns])
@@ -457,15 +466,29 @@ class SparkStore(Store):
         self._write_partition(table, write_id, frame)
         pending.partitions.append(table)
 
+    def _folder(self, table: str) -> str:
+        """The folder of a table's partitions: its name, or a renamed feature's old one."""
+        meta = self._meta(table)
+        return meta.folder_of(table) if meta is not None else table
+
+    def _partitions(self, table: str) -> list[int]:
+        """The committed write ids holding the table's rows (a table renamed in the open
+        transaction reads those of its old name)."""
+        renamed = {new: old for old, new in (self._pending.renames if self._pending else {}).items()}
+        if table in renamed:
+            return self._committed.partitions.get(renamed[table], [])
+        return self._committed.partitions.get(table, []) if table in self._committed.tables else []
+
     def _write_partition(self, table: str, write_id: int, frame: DataFrame) -> None:
+        folder = self._folder(table)
         attempt = 0
-        staged = self.files.staging_folder(table, write_id)
+        staged = self.files.staging_folder(folder, write_id)
         while staged.exists():
             attempt += 1
-            staged = self.files.staging_folder(table, write_id, attempt)
+            staged = self.files.staging_folder(folder, write_id, attempt)
         try:
             frame.write.mode("errorifexists").parquet(str(staged))
-            self.files.publish(staged, table, write_id)
+            self.files.publish(staged, folder, write_id)
         except OSError as error:
             raise StoreError(f"store {self.name!r} ({self.location}): cannot write {table}: {error.strerror or error}") from None
         except spark_errors() as error:
@@ -525,7 +548,7 @@ class SparkStore(Store):
             for name in (table, table + HISTORY_SUFFIX):
                 self.session.catalog.dropTempView(name)
             return
-        ids = self._committed.partitions.get(table, []) if table in self._committed.tables else []
+        ids = self._partitions(table)
         stored = [c for c in meta.columns if c[0] != layout.WRITE_ID]
         if not meta.feature:
             stored.append((layout.WRITE_ID, "integer"))
@@ -553,8 +576,8 @@ class SparkStore(Store):
         schema = StructType.fromDDL(ddl)
         if not write_ids:
             return self._empty(columns)
-        folder = str(self.files.table_folder(table))
-        paths = [str(self.files.partition(table, i)) for i in sorted(write_ids)]
+        folder = str(self.files.table_folder(self._folder(table)))
+        paths = [str(self.files.partition(self._folder(table), i)) for i in sorted(write_ids)]
         try:
             return self.session.read.schema(schema).option("basePath", folder).parquet(*paths)
         except spark_errors() as error:

@@ -53,14 +53,21 @@ class TableMeta:
     columns: tuple[tuple[str, str], ...]
     ids: tuple[str, ...] = ()
     feature: bool = False
+    folder: str | None = None  # where its partitions are, when not under its own name (a renamed feature)
 
     def as_json(self) -> dict[str, Any]:
-        return {"columns": [list(c) for c in self.columns], "ids": list(self.ids), "feature": self.feature}
+        data: dict[str, Any] = {"columns": [list(c) for c in self.columns], "ids": list(self.ids), "feature": self.feature}
+        if self.folder is not None:
+            data["folder"] = self.folder
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TableMeta:
         columns = tuple((str(name), str(kind)) for name, kind in data["columns"])
-        return cls(columns, tuple(data.get("ids", ())), bool(data.get("feature", False)))
+        return cls(columns, tuple(data.get("ids", ())), bool(data.get("feature", False)), data.get("folder"))
+
+    def folder_of(self, table: str) -> str:
+        return self.folder or table
 
 
 @dataclass
@@ -102,6 +109,8 @@ class Files:
             logs = entry.get("logs") or ([entry["log"]] if entry.get("log") is not None else [])
             if entry.get("partitions") or logs:
                 state.last_id = max(state.last_id, write_id)
+            for old, new in entry.get("renames", {}).items():  # a renamed feature keeps its partitions
+                state.partitions[new] = state.partitions.pop(old, [])
             for table, meta in entry.get("schemas", {}).items():
                 if meta is None:
                     state.tables.pop(table, None)
@@ -202,16 +211,17 @@ class Files:
         """Folders no committed write names: partitions and staging folders of lost writes, left
         over staged batches. Call under the lock (a write in progress has such folders too)."""
         found: list[Path] = []
+        tables = {meta.folder_of(table): table for table, meta in committed.tables.items()}
         for folder in sorted(self.root.iterdir()):
             if folder.name == STAGING:
                 found += sorted(child for child in folder.iterdir() if not _alive(child.name.split("-")[0]))
                 continue
             if not folder.is_dir() or folder.name.startswith(("_", ".")):
                 continue
-            if folder.name not in committed.tables:
+            if folder.name not in tables:
                 found.append(folder)  # created by a write that was never committed
                 continue
-            kept = set(committed.partitions.get(folder.name, ()))
+            kept = set(committed.partitions.get(tables[folder.name], ()))
             for child in sorted(folder.iterdir()):
                 match = _PARTITION.match(child.name)
                 if child.name.startswith("_tmp-") or (match and int(match.group(1)) not in kept):
