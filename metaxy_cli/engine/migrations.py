@@ -52,7 +52,7 @@ class FieldCount:
 class MigrationResult:
     id: str
     label: str
-    applied: bool  # False on a dry run, and for a migration applied before
+    applied: bool  # False on a dry run
     renames: tuple[tuple[str, str], ...] = ()
     fields: list[FieldCount] = field(default_factory=list)
     rows: int = 0  # rows appended
@@ -126,11 +126,12 @@ def apply_migrations(
     features = resolve(project)
     status = migration_status(project, store)
     results = []
+    planned = _Relations(store, features)  # a dry run counts each migration after the ones before it
     for migration in status.pending:
         _check(migration, features)
         progress(f"{migration.id}: {'counting' if dry_run else 'applying'}")
         if dry_run:
-            results.append(_count(store, migration, features))
+            results.append(_count(store, migration, planned))
         else:
             results.append(_apply(store, migration, features, applied_at or datetime.now(UTC).replace(tzinfo=None), progress))
     return results
@@ -171,6 +172,13 @@ class _Relations:
         self.features = features
         self.moved: dict[str, str] = {}  # new key -> old key whose table holds its rows
         self.virtual: dict[str, Relation] = {}  # key -> a query of its rows (all table columns)
+
+    def keep(self, key: str, reconciled: exp.Select) -> None:
+        """Read the feature's rows as `reconciled` leaves them from now on."""
+        from sqlglot import exp
+
+        columns = [exp.column(name, quoted=True) for name, _ in self.features[key].table_columns]
+        self.virtual[key] = exp.select(*columns).from_(reconciled.subquery("r"))
 
     def of(self, key: str, extra: tuple[str, ...] = ()) -> tuple[Relation, set[str]] | None:
         """(relation, logical columns it has) of the feature `key`; None when it has no rows."""
@@ -265,12 +273,12 @@ def _staged_counts(store: Store, feature: ResolvedFeature, change: FeatureMigrat
     return [FieldCount(change.key, key, int(value or 0), stored) for key, value in zip(keys, row)], int(row[len(keys)] or 0)
 
 
-def _count(store: Store, migration: Migration, features: dict[str, ResolvedFeature]) -> MigrationResult:
-    """A dry run: what applying would reconcile, read without writing anything."""
+def _count(store: Store, migration: Migration, relations: _Relations) -> MigrationResult:
+    """A dry run: what applying would reconcile, read without writing anything; `relations`
+    then hold the rows as this migration leaves them, for the next one's count."""
     result = MigrationResult(migration.id, migration.label, False, migration.renames)
-    relations = _Relations(store, features)
-    relations.moved = {new: old for old, new in migration.renames if not _has_rows(store, features[new])}
-    for change in _ordered(migration, features):
+    _plan_renames(store, migration, relations)
+    for change in _ordered(migration, relations.features):
         query = _reconciled(migration, change, relations, write_id=None, written_at=_NO_TIME)
         if query is None:
             result.fields += [FieldCount(change.key, f.key, 0, 0) for f in change.fields]
@@ -278,7 +286,15 @@ def _count(store: Store, migration: Migration, features: dict[str, ResolvedFeatu
         counts, rows = _counts(store, query, change)
         result.fields += counts
         result.rows += rows
+        relations.keep(change.key, query)
     return result
+
+
+def _plan_renames(store: Store, migration: Migration, relations: _Relations) -> None:
+    """A rename not applied yet: the new key reads the old key's rows."""
+    for old, new in migration.renames:
+        if new not in relations.virtual and not _has_rows(store, relations.features[new]):
+            relations.moved[new] = relations.moved.get(old, old)
 
 
 _NO_TIME = datetime(2000, 1, 1)  # rows that are counted or planned, never stored
@@ -288,22 +304,17 @@ def pending_relations(project: Project, store: Store) -> dict[str, Relation]:
     """{feature key: its current rows as the pending migrations will leave them}, for the
     features they change: the whole-graph plan reads these in place of the tables, so a pull
     request that includes a migration shows the recomputation that remains (spec section 6)."""
-    from sqlglot import exp
-
     from metaxy_cli.sql.resolved import resolve
 
     features = resolve(project)
     relations = _Relations(store, features)
     for migration in migration_status(project, store).pending:
         _check(migration, features)
-        for old, new in migration.renames:
-            if not _has_rows(store, features[new]) and new not in relations.virtual:
-                relations.moved[new] = old
+        _plan_renames(store, migration, relations)
         for change in _ordered(migration, features):
             query = _reconciled(migration, change, relations, write_id=None, written_at=_NO_TIME)
             if query is not None:
-                columns = [exp.column(name, quoted=True) for name, _ in features[change.key].table_columns]
-                relations.virtual[change.key] = exp.select(*columns).from_(query.subquery("r"))
+                relations.keep(change.key, query)
     found: dict[str, Relation] = dict(relations.virtual)
     for new, old in relations.moved.items():
         found.setdefault(new, layout.current_table(old))
