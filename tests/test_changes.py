@@ -115,3 +115,34 @@ def test_checkpoint_answers_equal_full_comparison(project, data):
 @given(project=projects(), data=st.data())
 def test_checkpoint_answers_equal_full_comparison_many(project, data):
     check(project, data, steps=15)
+
+
+def _checkpoints(store) -> dict[str, int]:
+    return dict(store.fetch_all(f'SELECT feature, write_id FROM "{layout.CHECKPOINTS}"'))
+
+
+def test_write_back_records_checkpoints_and_no_op_reads_them(overview_dir) -> None:
+    """The pipeline's write-backs record clean checkpoints; a 1% change is then compared on the
+    touched samples only; a migration forgets every checkpoint."""
+    from metaxy_cli.definitions.loader import load_project
+
+    project = load_project(overview_dir)
+    with DuckDBStore.open() as store:
+        videos = [{"sample_uid": f"v{i}", "path": f"p{i}", "audio_sha": f"a{i}", "frames_sha": f"f{i}",
+                   "frames": i, "duration": 1.0, "size": i} for i in range(20)]  # fmt: skip
+        engine.write(project, store, "example/video", videos)
+        for key in ("example/crop", "example/stt"):
+            todo = engine.increment(project, store, key).to_arrow()
+            engine.write(project, store, key, todo.select(["sample_uid"]).to_pylist())
+        assert set(_checkpoints(store)) == {"example/video", "example/crop", "example/stt"}
+        crop = engine.summary(project, store, "example/crop")
+        assert (crop.pending, crop.up_to_date) == (0, 20)
+        engine.write(project, store, "example/video", [{**videos[3], "audio_sha": "new"}])
+        assert engine.resolved(project, "example/crop", store) and changes.since(
+            store, engine.resolved(project, "example/crop", store)
+        ) == _checkpoints(store)["example/crop"]
+        for key in ("example/crop", "example/stt"):
+            assert engine.summary(project, store, key) == engine.summary(project, store, key, full=True)
+        assert [r["sample_uid"] for r in engine.increment(project, store, "example/crop").rows()] == ["v3"]
+        changes.invalidate(store)
+        assert _checkpoints(store) == {}
