@@ -4,7 +4,8 @@
 feature key; `push`, `history` and `migrate` keep graph snapshots and reconcile stored samples to
 changed definitions (`snapshots`, `migrations`). Each resolves the feature once (`sql.resolved`) and hands that object to the module
 that does the work: `writes` (versioned appends), `increments` (what to compute, and summary
-counts), `deletes` (tombstones), on top of `tables` (DDL, write log, history). Each is a few SQL
+counts), `deletes` (tombstones), `changes` (clean checkpoints: compare only what changed), on top of
+`tables` (DDL, write log, history). Each is a few SQL
 statements built by `metaxy_cli.sql` and run inside the store; rows never pass through Python
 except where a caller asks for them. Heavy modules (sqlglot, duckdb, pyarrow) are imported
 inside functions so `import metaxy_cli` stays fast.
