@@ -299,6 +299,8 @@ class Child:
         self.write("d", VIDEO, self.files["changed"])
         for key in (CROP, STT, FACES):
             self.increment("d", key)
+        if "e" not in self.steps:  # nothing later needs (e)'s rewrite
+            return
         with tempfile.TemporaryDirectory() as temporary:
             from metaxy_cli.definitions.loader import load_project
 
