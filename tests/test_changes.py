@@ -111,10 +111,10 @@ def test_checkpoint_answers_equal_full_comparison(project, data):
 
 
 @pytest.mark.slow
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(project=projects(), data=st.data())
 def test_checkpoint_answers_equal_full_comparison_many(project, data):
-    check(project, data, steps=15)
+    check(project, data, steps=12)
 
 
 def _checkpoints(store) -> dict[str, int]:
