@@ -48,6 +48,14 @@ def _small(store: Store, feature: ResolvedFeature, since: int, stored: int) -> b
     return rows <= DELTA_LIMIT * max(stored, 1)
 
 
+def _touched(store: Store, feature: ResolvedFeature, since: int) -> bool:
+    """Whether any id was touched since the checkpoint (rows without write ids included)."""
+    from sqlglot import exp
+
+    first = changes.touched_ids(feature, since, store.profile).limit(1)
+    return bool(_one(store, exp.select(exp.Count(this=exp.Star())).from_(first.subquery("t")))[0])
+
+
 def since(store: Store, feature: ResolvedFeature) -> int | None:
     """The checkpoint to compare from (the increment is the comparison restricted to the ids
     touched since), or None: compare everything."""
@@ -68,7 +76,7 @@ def summary_row(store: Store, feature: ResolvedFeature) -> Row:
         found = _checkpoint(store, feature)
         if found is not None:
             writes = int(_one(store, changes.writes_since(feature, found[0], store.profile))[0])
-            if not writes:
+            if not writes and not _touched(store, feature, found[0]):
                 return (0, 0, 0, found[1], *(0 for _ in feature.fields))
             stored = _count(store, feature.table)
             if _small(store, feature, found[0], stored):

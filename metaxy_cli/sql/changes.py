@@ -6,7 +6,8 @@ was after the writes with ids <= K (every write with a smaller id committed, non
 increase in commit order, sql/writes.py, and K is read in the same transaction as the counts).
 
 **Touched ids.** The unit ids u with a row whose `metaxy_write_id` > K in F's current or history
-table, or in those of one of F's upstream features. Every write, delete and migration stamps its
+table, or in those of one of F's upstream features, and the ids of rows without a write id (tables
+from before write ids: unknown, so compared). Every write, delete and migration stamps its
 write id on each row it appends (current rows, tombstones in history), inside its transaction, so
 an id whose current row changed in any of these tables after K has such a row. The tables that
 are not append-only logs of ids (a rename moves a whole table) void every checkpoint instead
@@ -23,8 +24,8 @@ reads only u's rows of F and of F's upstream features, under a comparison fixed 
   - counts: up to date = (stored now - stored among the touched) + up to date among the
     touched; every stored touched id is stale, orphaned or up to date, so
     up to date = count(F) - stale(touched) - orphaned(touched);
-  - nothing touched: the counts recorded at K (up to date = the stored samples then), without
-    reading a feature table.
+  - nothing touched: the counts recorded at K (up to date = the stored samples then); finding
+    that reads only the newest row groups (zone maps on the write id; NULL statistics).
 A root feature is compared to its own stored rows (no listing): the same argument with no
 upstream tables. With a listing (external data) nothing is known: the full comparison runs.
 
@@ -82,12 +83,14 @@ def _keys(feature: ResolvedFeature) -> list[str]:
 
 
 def touched_ids(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Query:
-    """The unit ids with a row newer than write `since` in F's or an upstream's tables (see the
-    module doc); duplicates are harmless (the query is read through IN)."""
+    """The unit ids with a row newer than write `since`, or without a write id, in F's or an
+    upstream's tables (see the module doc); duplicates are harmless (read through IN)."""
     tables = [feature.table, feature.history_table]
     for dep in feature.upstream:
         tables += [dep.feature.table, dep.feature.history_table]
-    newer = exp.GT(this=exp.column(layout.WRITE_ID), expression=write_id_literal(since, profile))
+    wid = exp.column(layout.WRITE_ID)
+    # A row without a write id (a table from before write ids) may have changed at any time.
+    newer = exp.or_(exp.GT(this=wid, expression=write_id_literal(since, profile)), exp.Is(this=wid.copy(), expression=exp.Null()))
     parts = [
         exp.select(*(exp.column(name) for name in feature.unit_names)).from_(exp.to_table(t)).where(newer.copy())
         for t in tables
