@@ -8,6 +8,7 @@ For each N (one child process per size, so peak RSS is per size):
   (d) 1% of the audio inputs change (written as a 1% batch): crop, stt, face_detection increments;
   (e) video.audio code_version 1 -> 2 (a copy of the project): video (stored rows re-hashed),
       then video rewritten, crop and stt increments.
+Steps (c) and (d) are also timed with `full=True` (every sample compared, no checkpoint).
 Each increment is timed twice through the real API: `engine.summary` (counts only) and
 `engine.increment(...).write_to(file.parquet)` (streamed by DuckDB COPY). The floor is one
 hand-written DuckDB statement over the same tables (md5 over the same canonical strings, join on
@@ -51,6 +52,7 @@ VIDEOS = """SELECT printf('v%09d', i) AS sample_uid, printf('s3://videos/%09d.mp
   240 + i % 1000 AS frames, 8.0 + (i % 600) / 4 AS duration, 1000000 + i * 7 AS size
 FROM range({n}) AS t(i) {where}"""
 CHANGED = "i % 100 = 42"  # 1% of the videos get a new audio input
+FULL_TOO = "cd"  # steps also timed with the full comparison (engine `full=True`, issue 16)
 
 
 def generate(n: int) -> dict[str, Path]:
@@ -233,14 +235,21 @@ class Child:
         project = project or self.project
         floor = Floor(project, key)
         out, floor_out = self.workdir / "increment.parquet", self.workdir / "floor.parquet"
-        results = best_of({
+        variants = {
             "summary": lambda: summary_counts(engine.summary(project, self.store, key)),
             "floor count": lambda: tuple(self.connection.execute(floor.count()).fetchall()[0]),
             "write_to": lambda: engine.increment(project, self.store, key).write_to(out, "parquet"),
             "floor copy": lambda: self.connection.execute(floor.copy(floor_out)).fetchall()[0][0],
-        }, self.repeat)  # fmt: skip
+        }  # fmt: skip
+        if step in FULL_TOO:  # the full comparison (every sample, no checkpoint): issue 16's "before"
+            variants["summary full"] = lambda: summary_counts(engine.summary(project, self.store, key, full=True))
+            variants["write_to full"] = lambda: engine.increment(project, self.store, key, full=True).write_to(out, "parquet")
+        results = best_of(variants, self.repeat)
         self.record(step, f"{key} summary (counts)", results["summary"], results["floor count"])
         self.record(step, f"{key} increment -> parquet", results["write_to"], results["floor copy"])
+        if step in FULL_TOO:
+            self.record(step, f"{key} summary, full comparison", results["summary full"], results["floor count"])
+            self.record(step, f"{key} increment -> parquet, full comparison", results["write_to full"], results["floor copy"])
 
     def root_write(self) -> None:
         """(a): engine.write of the listing into an empty store, best of k, vs CREATE TABLE AS;
@@ -290,6 +299,8 @@ class Child:
         self.write("d", VIDEO, self.files["changed"])
         for key in (CROP, STT, FACES):
             self.increment("d", key)
+        if "e" not in self.steps:  # nothing later needs (e)'s rewrite
+            return
         with tempfile.TemporaryDirectory() as temporary:
             from metaxy_cli.definitions.loader import load_project
 

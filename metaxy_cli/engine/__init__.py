@@ -4,7 +4,8 @@
 feature key; `push`, `history` and `migrate` keep graph snapshots and reconcile stored samples to
 changed definitions (`snapshots`, `migrations`). Each resolves the feature once (`sql.resolved`) and hands that object to the module
 that does the work: `writes` (versioned appends), `increments` (what to compute, and summary
-counts), `deletes` (tombstones), on top of `tables` (DDL, write log, history). Each is a few SQL
+counts), `deletes` (tombstones), `changes` (clean checkpoints: compare only what changed), on top of
+`tables` (DDL, write log, history). Each is a few SQL
 statements built by `metaxy_cli.sql` and run inside the store; rows never pass through Python
 except where a caller asks for them. Heavy modules (sqlglot, duckdb, pyarrow) are imported
 inside functions so `import metaxy_cli` stays fast.
@@ -88,24 +89,27 @@ def write(
 
 def increment(
     project: Project, store: Store, key: str, *, input: Any = None, orphaned: bool = False,
-    progress: Progress = _quiet,
+    progress: Progress = _quiet, full: bool = False,
 ) -> Increment:
     """New and stale samples of `key` with the provenance to write back and per-field stale flags
     (`metaxy_stale__<field>`); with `orphaned`, the stored samples no longer expected instead.
 
     `input` is a root feature's listing (path, Arrow, ...); without it a root's stored rows are
-    re-hashed under the current definitions.
+    re-hashed under the current definitions. `full` compares every sample even where a clean
+    checkpoint would restrict the comparison to the samples touched since (tests, benchmarks).
     """
-    return increment_of(store, resolved(project, key, store), listing=input, orphaned=orphaned, progress=progress)
+    feature = resolved(project, key, store)
+    return increment_of(store, feature, listing=input, orphaned=orphaned, progress=progress, full=full)
 
 
-def summary(project: Project, store: Store, key: str, *, input: Any = None) -> Summary:
-    """Counts of new / stale (per field) / orphaned / up-to-date samples, computed in SQL."""
-    return summary_of(store, resolved(project, key, store), listing=input)
+def summary(project: Project, store: Store, key: str, *, input: Any = None, full: bool = False) -> Summary:
+    """Counts of new / stale (per field) / orphaned / up-to-date samples, computed in SQL (`full`:
+    every sample compared, no checkpoint used or recorded; see `increment`)."""
+    return summary_of(store, resolved(project, key, store), listing=input, full=full)
 
 
-def status(project: Project, store: Store, keys: Iterable[str] | None = None) -> list[Summary]:
-    """One Summary per feature (all of them by default), in topological order."""
+def status(project: Project, store: Store, keys: Iterable[str] | None = None, *, full: bool = False) -> list[Summary]:
+    """One Summary per feature (all of them by default), in topological order (`full`: see `summary`)."""
     from metaxy_cli.sql.resolved import resolve
 
     chosen = set(keys) if keys else set(project.graph.order)
@@ -113,7 +117,7 @@ def status(project: Project, store: Store, keys: Iterable[str] | None = None) ->
         project.feature(key)
     features = resolve(project)
     _check_names(features.values(), store)
-    return [summary_of(store, feature, listing=None) for key, feature in features.items() if key in chosen]
+    return [summary_of(store, feature, listing=None, full=full) for key, feature in features.items() if key in chosen]
 
 
 def delete(

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from metaxy_cli.definitions.errors import DataError, StoreError
+from metaxy_cli.engine.changes import since as changes_since
+from metaxy_cli.engine.changes import summary_row, tracking
 from metaxy_cli.engine.tables import drop_temporary, missing_upstream, prepare_tables, require_upstream
 from metaxy_cli.sql import layout
 
@@ -127,16 +129,21 @@ def _filtered(query: exp.Select, statuses: tuple[str, ...], keep: list[str] | No
 
 
 def increment_of(
-    store: Store, feature: ResolvedFeature, *, listing: Any, orphaned: bool, progress: Callable[[str], None]
+    store: Store, feature: ResolvedFeature, *, listing: Any, orphaned: bool, progress: Callable[[str], None],
+    full: bool = False,
 ) -> Increment:
-    """See `metaxy_cli.engine.increments`."""
+    """See `metaxy_cli.engine.increments`. Without `full`, a feature with a clean checkpoint is
+    compared on the samples touched since only (engine/changes.py)."""
+    from metaxy_cli.sql.changes import touched_ids
     from metaxy_cli.sql.query import increment_query
 
     require_upstream(store, feature)
     prepare_tables(store, feature)
     progress(f"{feature.key}: comparing expected and stored samples")
     source = _root_source(store, feature, listing)
-    query = increment_query(feature, store.profile, root_source=source)
+    since = None if full or source is not None or not tracking(store, feature) else changes_since(store, feature)
+    only = None if since is None else touched_ids(feature, since, store.profile)
+    query = increment_query(feature, store.profile, root_source=source, only=only)
     types = output_types(feature)
     if orphaned and feature.is_expansion:
         query = _orphaned_children(feature, query)
@@ -190,8 +197,9 @@ class Summary:
         }  # fmt: skip
 
 
-def summary_of(store: Store, feature: ResolvedFeature, *, listing: Any) -> Summary:
-    """See `metaxy_cli.engine.summary`."""
+def summary_of(store: Store, feature: ResolvedFeature, *, listing: Any, full: bool = False) -> Summary:
+    """See `metaxy_cli.engine.summary`. Without `full`, from the feature's clean checkpoint when
+    it has one (engine/changes.py)."""
     from metaxy_cli.sql.names import storage_names
     from metaxy_cli.sql.query import summary_query
 
@@ -207,7 +215,10 @@ def summary_of(store: Store, feature: ResolvedFeature, *, listing: Any) -> Summa
     prepare_tables(store, feature)
     source = _root_source(store, feature, listing)
     try:
-        row = store.fetch_all(store.to_sql(summary_query(feature, store.profile, root_source=source)))[0]
+        if source is None and not full and tracking(store, feature):
+            row = summary_row(store, feature)
+        else:
+            row = store.fetch_all(store.to_sql(summary_query(feature, store.profile, root_source=source)))[0]
     finally:
         if source is not None:
             drop_temporary(store, source)

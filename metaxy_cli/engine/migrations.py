@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from metaxy_cli.definitions.errors import MigrationError
 from metaxy_cli.definitions.migration import Migration, load_migrations, split_field
+from metaxy_cli.engine.changes import invalidate
 from metaxy_cli.engine.tables import drop_temporary, ids_in, log_write_of, names, next_write_id, prepare_tables
 from metaxy_cli.sql import layout
 
@@ -336,6 +337,7 @@ def _apply(
     result = MigrationResult(migration.id, migration.label, True, migration.renames)
     try:
         with store.transaction():
+            invalidate(store)  # a rename moves whole tables, without newer write ids
             for old, new in migration.renames:
                 _rename(store, migration, old, features[new])
             for change in _ordered(migration, features):

@@ -41,6 +41,8 @@ def prepare_tables(store: Store, feature: ResolvedFeature) -> None:
         for each in [feature, *(dep.feature for dep in feature.upstream)]:  # each once
             check_column_types(store, each)
         store.ensure_table(layout.WRITES, layout.WRITES_COLUMNS)
+        if store.tracks_changes:
+            store.ensure_table(layout.CHECKPOINTS, layout.CHECKPOINTS_COLUMNS)
         for each in features:
             store.prepare_feature(each)
 

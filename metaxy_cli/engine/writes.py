@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from metaxy_cli.definitions.errors import DataError
+from metaxy_cli.engine.changes import after_write
 from metaxy_cli.engine.tables import (
     drop_temporary,
     id_text,
@@ -92,6 +93,7 @@ def write_samples(
             store.supersede(feature, ids_in(feature, source))
             store.append(feature, _rows(store, feature, source, write_id, written_at))
             log_write_of(store, feature, "write", rows, written_at, write_id)
+            after_write(store, feature, write_id, rows)
     finally:
         drop_temporary(store, BATCH, MERGED, STAGED)
     return WriteResult(key, rows, store.name, *outdated)

@@ -244,6 +244,14 @@ def _hashed(
     return select.select(*items, copy=False)
 
 
+def restricted(table: str, feature: ResolvedFeature, only: exp.Query) -> exp.Select:
+    """SELECT * FROM table WHERE (unit ids) IN (only)."""
+    ids = [col(name) for name in feature.unit_names]
+    target = ids[0] if len(ids) == 1 else exp.Tuple(expressions=ids)
+    condition = exp.In(this=target, query=only.copy().subquery())
+    return exp.select(exp.Star()).from_(exp.to_table(table)).where(condition, copy=False)
+
+
 def children_by_parent(feature: ResolvedFeature, stored: Relation, *, stored_versions: bool = False) -> exp.Select:
     """An expansion's stored children grouped by parent (see the module doc); with
     `stored_versions`, per field the data version the children share, else NULL."""
@@ -269,7 +277,7 @@ def children_by_parent(feature: ResolvedFeature, stored: Relation, *, stored_ver
 def joined(
     feature: ResolvedFeature, profile: DialectProfile, root_source: Relation | None, *,
     upstream: Mapping[str, Relation] | None = None, stored: Relation | None = None,
-    fast_path: bool = True, stored_versions: bool = False,
+    fast_path: bool = True, stored_versions: bool = False, only: exp.Query | None = None,
 ) -> tuple[exp.Select, Compare]:
     """SELECT ... FROM e: the expected side x FULL JOIN the stored rows s on ids (a root without a
     listing: its stored rows alone, no join), then the fast check. Rows certain to fail it are
@@ -282,7 +290,15 @@ def joined(
     (its predicted rows), `stored` the feature's own (an empty relation when it has no table),
     `stored_versions` adds the stored data versions, and the fast path is off (its write-id check
     is about the tables).
+
+    `only` (a query of unit ids; identity features) restricts the upstream and stored tables to
+    those ids: every id's row of the result depends on that id's rows alone, so the restricted
+    result is the full one's rows for those ids (sql/changes.py). The rows kept are the tables'
+    own, so the fast path stays exact.
     """
+    if only is not None:
+        upstream = {dep.key: restricted(dep.feature.table, feature, only) for dep in feature.upstream}
+        stored = restricted(feature.table, feature, only)
     inputs = provenance_inputs(
         feature, profile, root_source=root_source if root_source is not None else stored, upstream=upstream
     )

@@ -58,6 +58,16 @@ MIGRATIONS_COLUMNS = [
     ("summary", "string"),  # JSON {feature: {field: reconciled samples}}
 ]
 MIGRATE = "migrate"  # metaxy_writes.operation of a migration's rows
+# Clean checkpoints (sql/changes.py): per feature, the last write id as of which its comparison
+# (identified by `digest`) had nothing pending, and how many samples were up to date then.
+CHECKPOINTS = "metaxy_checkpoints"
+CHECKPOINTS_COLUMNS = [
+    ("feature", "string"),
+    ("digest", "string"),  # md5 of the feature's summary query: any change to it voids the row
+    ("write_id", "integer"),
+    ("up_to_date", "integer"),
+    ("recorded_at", "timestamp"),
+]
 
 NEW, STALE, ORPHANED, UP_TO_DATE = "new", "stale", "orphaned", "up_to_date"
 STATUSES = (NEW, STALE, ORPHANED)

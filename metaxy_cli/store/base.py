@@ -90,6 +90,9 @@ class Store(ABC):
     # current tables, or superseding rows costs rows x batch; hash-joining engines (DuckDB)
     # would only pay for one on every insert.
     indexes_ids: ClassVar[bool] = False
+    # Keeps clean checkpoints (engine/changes.py) so summaries and increments compare only the
+    # samples touched since: transactional stores whose tables are clustered by write id.
+    tracks_changes: ClassVar[bool] = False
 
     def __init__(self, name: str, location: str):
         self.name = name

@@ -53,6 +53,9 @@ def _connect_waiting(name: str, location: str, config: dict[str, Any], lock_time
 
 class DuckDBStore(Store):
     engine = "duckdb"
+    # Rows are appended in write order: zone maps on metaxy_write_id skip the row groups older
+    # than a checkpoint, so the ids touched since cost what was written.
+    tracks_changes = True
 
     def __init__(self, name: str, path: str, connection: duckdb.DuckDBPyConnection):
         super().__init__(name, path)

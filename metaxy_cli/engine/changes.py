@@ -1,0 +1,134 @@
+"""Summaries and increments that cost what changed since a feature's last clean checkpoint.
+
+The exactness argument is sql/changes.py's module doc. Here: when to use a checkpoint (it
+exists under the feature's current digest, and the rows logged since for the feature and its
+upstream features are few), when to record one (a summary or a write that finds nothing
+pending), and the switch that forces the full comparison (`full=True` in the engine API, for
+tests and benchmarks). Stores opt in with `Store.tracks_changes`; the others compare in full.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from metaxy_cli.sql import changes, layout
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+    from metaxy_cli.sql.resolved import ResolvedFeature
+    from metaxy_cli.store.base import Store
+
+# Compare only the touched ids while the rows logged since the checkpoint are at most this share
+# of the feature's stored rows; beyond it the full comparison (one pass, no IN filter) is cheaper.
+DELTA_LIMIT = 0.2
+Row = tuple[int, ...]  # new, stale, orphaned, up to date, then stale per field (summary_query)
+
+
+def tracking(store: Store, feature: ResolvedFeature) -> bool:
+    return store.tracks_changes and changes.tracked(feature)
+
+
+def _one(store: Store, query: exp.Expression) -> tuple:
+    return store.fetch_all(store.to_sql(query))[0]
+
+
+def _checkpoint(store: Store, feature: ResolvedFeature) -> tuple[int, int] | None:
+    rows = store.fetch_all(store.to_sql(changes.checkpoint_of(feature, store.profile)))
+    return (int(rows[0][0]), int(rows[0][1])) if rows else None
+
+
+def _count(store: Store, table: str) -> int:
+    return int(_one(store, changes.count_rows(table))[0])
+
+
+def _small(store: Store, feature: ResolvedFeature, since: int, stored: int) -> bool:
+    rows = int(_one(store, changes.writes_since(feature, since, store.profile))[1])
+    return rows <= DELTA_LIMIT * max(stored, 1)
+
+
+def _touched(store: Store, feature: ResolvedFeature, since: int) -> bool:
+    """Whether any id was touched since the checkpoint (rows without write ids included)."""
+    from sqlglot import exp
+
+    first = changes.touched_ids(feature, since, store.profile).limit(1)
+    return bool(_one(store, exp.select(exp.Count(this=exp.Star())).from_(first.subquery("t")))[0])
+
+
+def since(store: Store, feature: ResolvedFeature) -> int | None:
+    """The checkpoint to compare from (the increment is the comparison restricted to the ids
+    touched since), or None: compare everything."""
+    found = _checkpoint(store, feature)
+    if found is None or not _small(store, feature, found[0], _count(store, feature.table)):
+        return None
+    return found[0]
+
+
+def summary_row(store: Store, feature: ResolvedFeature) -> Row:
+    """The summary counts (summary_query's row), from the checkpoint when there is one; records
+    a checkpoint when nothing is pending. One transaction: the counts and the log agree."""
+    from metaxy_cli.sql.query import summary_query
+
+    with store.transaction():
+        latest = int(_one(store, changes.latest_write())[0])
+        row: Row | None = None
+        found = _checkpoint(store, feature)
+        if found is not None:
+            writes = int(_one(store, changes.writes_since(feature, found[0], store.profile))[0])
+            if not writes and not _touched(store, feature, found[0]):
+                return (0, 0, 0, found[1], *(0 for _ in feature.fields))
+            stored = _count(store, feature.table)
+            if _small(store, feature, found[0], stored):
+                row = _delta(store, feature, found[0], stored)
+        if row is None:
+            row = _numbers(_one(store, summary_query(feature, store.profile)))
+        if not any(row[:3]):
+            _record(store, feature, latest, row[3])
+    return row
+
+
+def after_write(store: Store, feature: ResolvedFeature, write_id: int, rows: int) -> None:
+    """In a write's transaction, after its rows and log entry: record a checkpoint at this write
+    when the feature is now clean and that is cheap to prove (sql/changes.py's module doc)."""
+    if not tracking(store, feature):
+        return
+    stored = _count(store, feature.table)
+    if stored == rows:  # every current row is from this write
+        expected = changes.expected_count(feature)
+        if feature.is_root or (expected is not None and int(_one(store, expected)[0]) == stored):
+            _record(store, feature, write_id, stored)
+            return
+    found = _checkpoint(store, feature)
+    if found is None or not _small(store, feature, found[0], stored):
+        return
+    row = _delta(store, feature, found[0], stored)
+    if not any(row[:3]):
+        _record(store, feature, write_id, row[3])
+
+
+def invalidate(store: Store) -> None:
+    """Forget every checkpoint (in a migration's transaction: a rename moves whole tables)."""
+    if store.tracks_changes and store.table_exists(layout.CHECKPOINTS):
+        store.run(changes.forget())
+
+
+def _delta(store: Store, feature: ResolvedFeature, since: int, stored: int) -> Row:
+    """The counts from the comparison of the ids touched since the checkpoint: up to date =
+    stored - stale - orphaned among them (every other stored id is up to date)."""
+    from metaxy_cli.sql.query import summary_query
+
+    only = changes.touched_ids(feature, since, store.profile)
+    new, stale, orphaned, _, *fields = _numbers(_one(store, summary_query(feature, store.profile, only=only)))
+    return (new, stale, orphaned, stored - stale - orphaned, *fields)
+
+
+def _numbers(row: tuple) -> Row:
+    return tuple(int(value or 0) for value in row)
+
+
+def _record(store: Store, feature: ResolvedFeature, write_id: int, up_to_date: int) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with store.transaction():
+        store.run(changes.forget(feature))
+        store.run(changes.record(feature, store.profile, write_id=write_id, up_to_date=up_to_date, recorded_at=now))

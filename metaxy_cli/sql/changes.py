@@ -1,0 +1,161 @@
+"""Comparisons that cost what changed: clean checkpoints and the ids touched since (issue 16).
+
+A **clean checkpoint** (feature F, digest Q, write id K) records that the comparison of F (the
+summary query whose SQL text hashes to Q) found nothing new, stale or orphaned in the store as it
+was after the writes with ids <= K (every write with a smaller id committed, none larger: ids
+increase in commit order, sql/writes.py, and K is read in the same transaction as the counts).
+
+**Touched ids.** The unit ids u with a row whose `metaxy_write_id` > K in F's current or history
+table, or in those of one of F's upstream features, and the ids of rows without a write id (tables
+from before write ids: unknown, so compared). Every write, delete and migration stamps its
+write id on each row it appends (current rows, tombstones in history), inside its transaction, so
+an id whose current row changed in any of these tables after K has such a row. The tables that
+are not append-only logs of ids (a rename moves a whole table) void every checkpoint instead
+(engine/changes.invalidate).
+
+**Why a checkpoint plus the touched ids give the exact answer** (identity features only: the
+increment's rows are F's ids, and the row of id u in the FULL JOIN of expected and stored rows
+reads only u's rows of F and of F's upstream features, under a comparison fixed by Q):
+  - an id not touched since K has the same rows as at K in every table the comparison reads, so
+    the same status as at K; at a clean K that is "up to date" when it was stored (then it was
+    expected) and "absent" otherwise (neither stored nor expected). So new, stale and orphaned
+    samples are all among the touched ids, and the increment is the comparison restricted to
+    them (compare.joined's `only`);
+  - counts: up to date = (stored now - stored among the touched) + up to date among the
+    touched; every stored touched id is stale, orphaned or up to date, so
+    up to date = count(F) - stale(touched) - orphaned(touched);
+  - nothing touched: the counts recorded at K (up to date = the stored samples then); finding
+    that reads only the newest row groups (zone maps on the write id; NULL statistics).
+A root feature is compared to its own stored rows (no listing): the same argument with no
+upstream tables. With a listing (external data) nothing is known: the full comparison runs.
+
+**Where checkpoints come from** (all in the transaction that read or wrote the rows):
+  - a summary finding nothing pending records one at the log's largest id;
+  - a write after which every current row of F is from this write (count(F) = rows written)
+    records one when F is a root (rows written under the current definition are up to date),
+    or an identity feature with one required upstream whose count equals F's: each row was
+    computed from the current upstream rows (so up to date), and its ids have upstream rows
+    (writes refuse the others), so stored = expected;
+  - any other write of F with a checkpoint compares the touched ids and records one if clean.
+The digest is the summary query's text: a change of definition, code version, ids, deps,
+optionality, lineage or of metaxy's SQL gives another digest, and the full comparison runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from weakref import WeakKeyDictionary
+
+from sqlglot import exp
+
+from metaxy_cli.sql import layout
+from metaxy_cli.sql.dialects import DialectProfile
+from metaxy_cli.sql.provenance import lit
+from metaxy_cli.sql.resolved import ResolvedFeature
+from metaxy_cli.sql.writes import write_id_literal
+
+
+def tracked(feature: ResolvedFeature) -> bool:
+    """Identity features (and roots): the comparison is per id. Expansions compare parents
+    against grouped children and aggregations groups against members: full comparison."""
+    return not feature.is_expansion and not feature.is_aggregation
+
+
+_DIGESTS: WeakKeyDictionary[ResolvedFeature, dict[str, str]] = WeakKeyDictionary()
+
+
+def digest(feature: ResolvedFeature, profile: DialectProfile) -> str:
+    """The md5 of the feature's summary query as the profile spells it (built once per feature:
+    a no-op summary must not pay for building SQL)."""
+    known = _DIGESTS.setdefault(feature, {})
+    if profile.name not in known:
+        import hashlib
+
+        from metaxy_cli.sql.emit import to_sql
+        from metaxy_cli.sql.query import summary_query
+
+        known[profile.name] = hashlib.md5(to_sql(summary_query(feature, profile), profile).encode()).hexdigest()
+    return known[profile.name]
+
+
+def _keys(feature: ResolvedFeature) -> list[str]:
+    return [feature.key, *(dep.key for dep in feature.upstream)]
+
+
+def touched_ids(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Query:
+    """The unit ids with a row newer than write `since`, or without a write id, in F's or an
+    upstream's tables (see the module doc); duplicates are harmless (read through IN)."""
+    tables = [feature.table, feature.history_table]
+    for dep in feature.upstream:
+        tables += [dep.feature.table, dep.feature.history_table]
+    wid = exp.column(layout.WRITE_ID)
+    # A row without a write id (a table from before write ids) may have changed at any time.
+    newer = exp.or_(exp.GT(this=wid, expression=write_id_literal(since, profile)), exp.Is(this=wid.copy(), expression=exp.Null()))
+    parts = [
+        exp.select(*(exp.column(name) for name in feature.unit_names)).from_(exp.to_table(t)).where(newer.copy())
+        for t in tables
+    ]
+    query: exp.Query = parts[0]
+    for part in parts[1:]:
+        query = exp.union(query, part, distinct=False)
+    return query
+
+
+def writes_since(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Select:
+    """SELECT (writes, rows) logged after `since` for F and its upstream features."""
+    condition = exp.and_(
+        exp.GT(this=exp.column("write_id"), expression=write_id_literal(since, profile)),
+        exp.In(this=exp.column("feature"), expressions=[lit(key) for key in _keys(feature)]),
+    )
+    rows = exp.Coalesce(this=exp.Sum(this=exp.column("rows")), expressions=[exp.Literal.number(0)])
+    return exp.select(exp.Count(this=exp.Star()), rows).from_(layout.WRITES).where(condition)
+
+
+def latest_write() -> exp.Select:
+    """SELECT the largest logged write id (0 for an empty log)."""
+    largest = exp.Max(this=exp.column("write_id"))
+    return exp.select(exp.Coalesce(this=largest, expressions=[exp.Literal.number(0)])).from_(layout.WRITES)
+
+
+def checkpoint_of(feature: ResolvedFeature, profile: DialectProfile) -> exp.Select:
+    """SELECT write_id, up_to_date of F's checkpoint under its current digest (no row: none)."""
+    condition = exp.and_(
+        exp.EQ(this=exp.column("feature"), expression=lit(feature.key)),
+        exp.EQ(this=exp.column("digest"), expression=lit(digest(feature, profile))),
+    )
+    return exp.select("write_id", "up_to_date").from_(layout.CHECKPOINTS).where(condition)
+
+
+def forget(feature: ResolvedFeature | None = None) -> exp.Delete:
+    """DELETE F's checkpoint (every checkpoint without a feature)."""
+    delete = exp.delete(layout.CHECKPOINTS)
+    if feature is not None:
+        delete = delete.where(exp.EQ(this=exp.column("feature"), expression=lit(feature.key)))
+    return delete
+
+
+def record(
+    feature: ResolvedFeature, profile: DialectProfile, *, write_id: int, up_to_date: int, recorded_at: datetime
+) -> exp.Insert:
+    """INSERT F's checkpoint (after `forget(feature)`, in the same transaction)."""
+    values = [
+        lit(feature.key),
+        lit(digest(feature, profile)),
+        write_id_literal(write_id, profile),
+        exp.Literal.number(int(up_to_date)),
+        profile.timestamp_literal(recorded_at),
+    ]
+    columns = [name for name, _ in layout.CHECKPOINTS_COLUMNS]
+    return exp.insert(exp.select(*values), layout.CHECKPOINTS, columns=columns)
+
+
+def count_rows(table: str) -> exp.Select:
+    return exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(table))
+
+
+def expected_count(feature: ResolvedFeature) -> exp.Select | None:
+    """SELECT the number of expected samples when it is one table's row count: an identity
+    feature with exactly one required upstream (optional ones are left-joined: they add no id)."""
+    if feature.is_root or not tracked(feature) or len(feature.required) != 1:
+        return None
+    return count_rows(feature.required[0].feature.table)

@@ -1,0 +1,148 @@
+"""Increments that cost what changed (issue 16): the checkpoint path gives exactly the full path's
+answers, on random graphs and random histories of writes, write-backs, deletes, code_version
+bumps and summaries, through the real DuckDB store and engine API."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_sql_reference import OVERRIDES, bumped, id_row, projects, root_rows, samples_of
+
+from metaxy_cli import engine
+from metaxy_cli.definitions.project import Project
+from metaxy_cli.engine import changes
+from metaxy_cli.sql import layout
+from metaxy_cli.store.duckdb import DuckDBStore
+
+
+def _key(row: dict, spec) -> tuple:
+    return tuple(row[name] for name in spec.id_columns)
+
+
+def _increment(project: Project, store, key: str, *, full: bool, orphaned: bool = False) -> list[tuple]:
+    rows = engine.increment(project, store, key, full=full, orphaned=orphaned).rows()
+    return sorted(tuple(sorted(row.items(), key=lambda item: item[0])) for row in rows)
+
+
+def _stored(store, key: str, spec) -> list[tuple]:
+    table = layout.current_table(key)
+    if not store.table_exists(table):
+        return []
+    columns = ", ".join(f'"{name}"' for name in spec.id_columns)
+    return sorted(store.fetch_all(f'SELECT {columns} FROM "{table}"'))
+
+
+def _pending(project: Project, store, key: str) -> list[tuple]:
+    spec = project.features[key]
+    try:
+        rows = engine.increment(project, store, key, full=True).rows()
+    except Exception:  # an upstream without data
+        return []
+    return sorted(_key(row, spec) for row in rows)
+
+
+def assert_same(project: Project, store) -> None:
+    """Every feature: summary and increments (to do, orphaned) equal the full comparison's."""
+    for key, spec in project.features.items():
+        if any(not store.table_exists(layout.current_table(dep.feature)) for dep in spec.deps if not dep.optional):
+            continue
+        fast = engine.summary(project, store, key)
+        assert fast == engine.summary(project, store, key, full=True), key
+        assert _increment(project, store, key, full=False) == _increment(project, store, key, full=True), key
+        orphans = _increment(project, store, key, full=False, orphaned=True)
+        assert orphans == _increment(project, store, key, full=True, orphaned=True), key
+
+
+def step(draw, project: Project, store) -> Project:
+    """One random change to the store (or the definitions), made through the engine."""
+    key = draw(st.sampled_from(sorted(project.features)))
+    spec = project.features[key]
+    action = draw(st.sampled_from(("write", "write", "write_back", "write_back", "delete", "bump", "summary")))
+    if action == "bump":
+        return bumped(project, key, draw(st.sampled_from(spec.field_keys())))
+    if action == "summary":  # records checkpoints where nothing is pending
+        for each in project.features:
+            try:
+                engine.summary(project, store, each)
+            except Exception:
+                pass
+        return project
+    if action == "delete":
+        stored = _stored(store, key, spec)
+        chosen = draw(st.lists(st.sampled_from(stored), unique=True, max_size=3)) if stored else []
+        if chosen:
+            engine.delete(project, store, key, ids=[dict(zip(spec.id_columns, ids)) for ids in chosen])
+        return project
+    if spec.is_root:
+        samples = draw(st.lists(st.sampled_from(samples_of(project)), unique=True, max_size=4))
+        engine.write(project, store, key, root_rows(draw, spec, samples))
+        return project
+    pending = _pending(project, store, key)
+    if action == "write":
+        pending = draw(st.lists(st.sampled_from(pending), unique=True)) if pending else []
+    if pending:
+        rows = [{**id_row(spec, ids), "out": draw(st.sampled_from(OVERRIDES))} for ids in pending]
+        engine.write(project, store, key, rows)
+    return project
+
+
+def check(project: Project, data, steps: int) -> None:
+    """`steps` random changes; after each, every answer checked. The share of rows above which the
+    full comparison is preferred is drawn too: unlimited, the checkpoint path runs on every change."""
+    limit = changes.DELTA_LIMIT
+    changes.DELTA_LIMIT = data.draw(st.sampled_from((limit, 1e9)))
+    try:
+        with DuckDBStore.open() as store:
+            for _ in range(steps):
+                project = step(data.draw, project, store)
+                assert_same(project, store)
+    finally:
+        changes.DELTA_LIMIT = limit
+
+
+FAST = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FAST
+@given(project=projects(max_features=4), data=st.data())
+def test_checkpoint_answers_equal_full_comparison(project, data):
+    check(project, data, steps=6)
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(project=projects(), data=st.data())
+def test_checkpoint_answers_equal_full_comparison_many(project, data):
+    check(project, data, steps=12)
+
+
+def _checkpoints(store) -> dict[str, int]:
+    return dict(store.fetch_all(f'SELECT feature, write_id FROM "{layout.CHECKPOINTS}"'))
+
+
+def test_write_back_records_checkpoints_and_no_op_reads_them(overview_dir) -> None:
+    """The pipeline's write-backs record clean checkpoints; a 1% change is then compared on the
+    touched samples only; a migration forgets every checkpoint."""
+    from metaxy_cli.definitions.loader import load_project
+
+    project = load_project(overview_dir)
+    with DuckDBStore.open() as store:
+        videos = [{"sample_uid": f"v{i}", "path": f"p{i}", "audio_sha": f"a{i}", "frames_sha": f"f{i}",
+                   "frames": i, "duration": 1.0, "size": i} for i in range(20)]  # fmt: skip
+        engine.write(project, store, "example/video", videos)
+        for key in ("example/crop", "example/stt"):
+            todo = engine.increment(project, store, key).to_arrow()
+            engine.write(project, store, key, todo.select(["sample_uid"]).to_pylist())
+        assert set(_checkpoints(store)) == {"example/video", "example/crop", "example/stt"}
+        crop = engine.summary(project, store, "example/crop")
+        assert (crop.pending, crop.up_to_date) == (0, 20)
+        engine.write(project, store, "example/video", [{**videos[3], "audio_sha": "new"}])
+        assert engine.resolved(project, "example/crop", store) and changes.since(
+            store, engine.resolved(project, "example/crop", store)
+        ) == _checkpoints(store)["example/crop"]
+        for key in ("example/crop", "example/stt"):
+            assert engine.summary(project, store, key) == engine.summary(project, store, key, full=True)
+        assert [r["sample_uid"] for r in engine.increment(project, store, "example/crop").rows()] == ["v3"]
+        changes.invalidate(store)
+        assert _checkpoints(store) == {}
