@@ -36,6 +36,10 @@ upstream tables. With a listing (external data) nothing is known: the full compa
     or an identity feature with one required upstream whose count equals F's: each row was
     computed from the current upstream rows (so up to date), and its ids have upstream rows
     (writes refuse the others), so stored = expected;
+  - a write of a root F with a clean checkpoint K, when every write of F since K had the current
+    definition, records one without comparing: the rows written since are up to date (computed
+    under the current definition from their own columns), the others are as at K (a root has no
+    upstream, and its tombstones make nothing stale);
   - any other write of F with a checkpoint compares the touched ids and records one if clean.
 The digest is the summary query's text: a change of definition, code version, ids, deps,
 optionality, lineage or of metaxy's SQL gives another digest, and the full comparison runs.
@@ -109,6 +113,18 @@ def writes_since(feature: ResolvedFeature, since: int, profile: DialectProfile) 
     )
     rows = exp.Coalesce(this=exp.Sum(this=exp.column("rows")), expressions=[exp.Literal.number(0)])
     return exp.select(exp.Count(this=exp.Star()), rows).from_(layout.WRITES).where(condition)
+
+
+def other_definitions_since(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Select:
+    """SELECT how many writes of F after `since` were made under another definition than its
+    current one (an older YAML in another process): rows the checkpoint cannot vouch for."""
+    condition = exp.and_(
+        exp.GT(this=exp.column("write_id"), expression=write_id_literal(since, profile)),
+        exp.EQ(this=exp.column("feature"), expression=lit(feature.key)),
+        exp.EQ(this=exp.column("operation"), expression=lit("write")),
+        exp.NEQ(this=exp.column("definition"), expression=lit(feature.definition)),
+    )
+    return exp.select(exp.Count(this=exp.Star())).from_(layout.WRITES).where(condition)
 
 
 def latest_write() -> exp.Select:
