@@ -145,6 +145,8 @@ def test_mutated_projects_load_or_fail_located(scratch: Path, invoke, files: dic
 @given(data=st.binary(max_size=400) | event_streams, target=st.sampled_from(sorted(FILES)))
 @example(data=b"? - -", target="features/processing.yaml")  # found by a long run: a list as a key
 @example(data=b".\t:", target="features/processing.yaml")  # only the C parser reads it
+@example(data=b"features:\t1", target="features/processing.yaml")  # 100,000-example run: features not a list
+@example(data=b"features: |\nfeatures: |\n  block\n  - key: x\n", target="features/processing.yaml")  # multi-line message
 def test_random_bytes_in_any_file(scratch: Path, invoke, data: bytes, target: str) -> None:
     folder = scratch / "project"
     write_project(folder, {**FILES, target: data})

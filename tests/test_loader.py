@@ -580,3 +580,11 @@ def test_lineage_errors(errors, tmp_path: Path, feature: str, message: str | Non
 def test_lineage_on_types_must_agree(errors) -> None:
     text = features(LINEAGE_BASE + "- key: c\n  id_columns: [sample_uid, k]\n  columns: {sample_uid: integer}\n  deps: [video]\n  lineage: {kind: expansion, on: [sample_uid]}\n")
     assert errors(text) == ["metaxy.yaml:10:27: c: id column 'sample_uid' is integer here but string in its dep 'video'"]
+
+
+def test_findings_of_the_100000_example_fuzz_run(errors) -> None:
+    """A duplicate key whose value is a block scalar: ruamel quotes the whole value; the problem
+    stays one line."""
+    [problem] = errors("project: p\nfeatures: |\nfeatures: |\n  block\n  - key: x\n")
+    assert "\n" not in problem and problem.startswith("metaxy.yaml:3:1: invalid YAML: found duplicate key \"features\"")
+

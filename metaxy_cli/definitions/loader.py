@@ -210,7 +210,10 @@ def _parse(reporter: _Reporter, label: str, text: str, schema: str, cache: Docum
 
 
 def _feature_entries(label: str, document: dict[str, Any]) -> list[tuple[Origin, dict[str, Any]]]:
-    return [(Origin(label, ("features", i)), raw) for i, raw in enumerate(document.get("features") or [])]
+    features = document.get("features")
+    if not isinstance(features, list):  # else: the schema says so, located
+        return []
+    return [(Origin(label, ("features", i)), raw) for i, raw in enumerate(features)]
 
 
 def _build_field(raw: dict[str, Any]) -> FieldSpec:

@@ -43,14 +43,21 @@ class YamlSyntaxError(Exception):
 def _marked_problem(label: str, error: MarkedYAMLError, text: str = "") -> Problem:
     mark = error.problem_mark or error.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-    what = (error.problem or error.context or "invalid YAML").strip()
+    what = _one_line((error.problem or error.context or "invalid YAML").strip())
     context, start = error.context, error.context_mark
     if error.problem and context and start and (start.line, start.column) != (line - 1, col - 1):
-        what += f" ({context.strip()} started at line {start.line + 1}, column {start.column + 1})"
+        what += f" ({_one_line(context.strip())} started at line {start.line + 1}, column {start.column + 1})"
     lines = text.splitlines()
     if 0 < line <= len(lines) and lines[line - 1][col - 1 : col] == "\t":
         what += "; YAML does not allow tabs for indentation, use spaces"
     return Problem(Location(label, line, col), f"invalid YAML: {what}")
+
+
+def _one_line(message: str) -> str:
+    """ruamel quotes whole values in some messages (a duplicate key's block scalar): keep the
+    first line, so a problem stays one `file:line:col: message` line."""
+    first, _, rest = message.partition("\n")
+    return f"{first.rstrip()} ..." if rest.strip() else first
 
 
 class _MemoResolver(VersionedResolver):
