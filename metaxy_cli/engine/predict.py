@@ -17,8 +17,6 @@ from metaxy_cli.engine.tables import drop_temporary
 from metaxy_cli.sql import layout
 
 if TYPE_CHECKING:
-    from sqlglot import exp
-
     from metaxy_cli.definitions.project import Project
     from metaxy_cli.sql.provenance import Relation
     from metaxy_cli.sql.resolved import ResolvedFeature
