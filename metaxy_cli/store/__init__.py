@@ -1,9 +1,10 @@
 """Stage 3 of the pipeline: metadata stores, the databases that hold samples and their versions.
 
 Owns the store interface (`base.Store`: a few primitives per backend, everything shared built
-with sqlglot), one module per backend (`duckdb`, `sqlite`), the named stores of metaxy.yaml
-(`config`), and batch I/O: reading user files and Arrow data, typed and checked (`io`, `batch`).
-Backends are imported only when a store is opened.
+with sqlglot, and the hooks that say how a feature's rows are kept: prepare, supersede, append,
+tombstone, rename), one module per backend (`duckdb`, `sqlite`, `postgres`, `clickhouse`,
+`spark`), the named stores of metaxy.yaml (`config`), and batch I/O: reading user files and Arrow
+data, typed and checked (`io`, `batch`). Backends are imported only when a store is opened.
 
 Adding a backend, step by step:
   1. `sql/dialects.py`: one `DialectProfile` entry in PROFILES (hash function, canonical text of
