@@ -39,9 +39,9 @@ def load_pair(
         from metaxy_cli.definitions.gitsource import load_pair as load_revisions
 
         return load_revisions(project_file, base, head, staged=staged)
-    if staged and not is_snapshot_ref(base):
+    old = load_side(context, project_file, base, store_name)
+    if staged:
         from metaxy_cli.definitions.gitsource import load_side as load_revision
 
-        new = load_revision(project_file, None, staged=True)
-        return load_side(context, project_file, base, store_name), new
-    return load_side(context, project_file, base, store_name), load_side(context, project_file, head, store_name)
+        return old, load_revision(project_file, None, staged=True)
+    return old, load_side(context, project_file, head, store_name)

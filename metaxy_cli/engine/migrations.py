@@ -252,26 +252,18 @@ def _check_sources(migration: Migration, change: FeatureMigration, available: se
                 raise MigrationError(f"{migration.label}: {definition.name} reads column(s) {', '.join(missing)} that {change.key} does not store")
 
 
-def _counts(store: Store, query: exp.Select, change: FeatureMigration) -> tuple[list[FieldCount], int]:
+def _counts(
+    store: Store, query: exp.Select, change: FeatureMigration, stored: int | None = None
+) -> tuple[list[FieldCount], int]:
+    """Per migrated field, the rows of `query` reconciled on it, of `stored` rows (default: the
+    rows of `query`); and the rows to append."""
     from metaxy_cli.sql.reconcile import counts_query
 
     keys = [f.key for f in change.fields]
     row = store.fetch_all(store.to_sql(counts_query(query, keys)))[0]
-    stored = int(row[len(keys)] or 0)
-    counts = [FieldCount(change.key, key, int(value or 0), stored) for key, value in zip(keys, row)]
+    total = int(row[len(keys)] or 0) if stored is None else stored
+    counts = [FieldCount(change.key, key, int(value or 0), total) for key, value in zip(keys, row)]
     return counts, int(row[len(keys) + 1] or 0)
-
-
-def _staged_counts(store: Store, feature: ResolvedFeature, change: FeatureMigration) -> tuple[list[FieldCount], int]:
-    """Per migrated field, the staged rows it was reconciled on, of all the feature's rows."""
-    from sqlglot import exp
-
-    from metaxy_cli.sql.reconcile import counts_query
-
-    keys = [f.key for f in change.fields]
-    row = store.fetch_all(store.to_sql(counts_query(exp.select("*").from_(exp.to_table(RECONCILING, quoted=True)), keys)))[0]
-    stored = _rows_of(store, feature.table)
-    return [FieldCount(change.key, key, int(value or 0), stored) for key, value in zip(keys, row)], int(row[len(keys)] or 0)
 
 
 def _count(store: Store, migration: Migration, relations: _Relations) -> MigrationResult:
@@ -354,7 +346,8 @@ def _apply(
                 # per-field flags, and counted there.
                 staged = exp.select("*").from_(query.subquery("r")).where(exp.column(RECONCILED))
                 store.create_temporary_as(RECONCILING, staged)
-                counts, rows = _staged_counts(store, feature, change)
+                reconciling = exp.select("*").from_(exp.to_table(RECONCILING, quoted=True))
+                counts, rows = _counts(store, reconciling, change, stored=_rows_of(store, feature.table))
                 result.fields += counts
                 if not rows:
                     continue
@@ -382,11 +375,11 @@ def _rename(store: Store, migration: Migration, old: str, feature: ResolvedFeatu
 
 
 def _rows_of(store: Store, table: str) -> int:
-    from sqlglot import exp
+    from metaxy_cli.sql.changes import count_rows
 
     if not store.table_exists(table):
         return 0
-    return int(store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(table, quoted=True))))[0][0])
+    return int(store.fetch_all(store.to_sql(count_rows(table)))[0][0])
 
 
 def _record(store: Store, migration: Migration, result: MigrationResult, applied_at: datetime) -> None:
