@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from metaxy_cli.store.base import Store
 
 SHOWN = 3
-STAGED = "metaxy_staged"  # a non-root write's full rows, computed once (temporary)
+STAGED = "metaxy_staged"  # a non-root write's full rows, computed once (Store.stage_rows)
 MERGED = "metaxy_merged"  # a partial batch completed from the stored rows (temporary)
 
 
@@ -59,6 +59,7 @@ def write_samples(
     unless `partial`: then the missing ones keep the values of the samples' stored rows.
     `within` runs inside the write's transaction (the engine records a graph snapshot there).
     """
+    from metaxy_cli.sql.query import write_query
     from metaxy_cli.store.batch import BATCH, carries_provenance, load_batch
 
     key = feature.key
@@ -77,21 +78,26 @@ def write_samples(
             carry = layout.PROVENANCE if not feature.is_root and carries_provenance(store) else None
             source = _merged(store, feature, absent, carry) if absent else BATCH
             stored = feature.table if was_migrated(store, feature) else None
+            staged = None
             if not feature.is_root or stored is not None:
-                # Rows computed once into STAGED (before the rows they replace move to history):
-                # orphans and outdated samples are found there.
-                _stage_rows(store, feature, source, write_id, written_at, carry, stored)
+                # Rows computed once (before the rows they replace move to history), without the
+                # outdated samples; orphans are found there.
+                query = write_query(feature, store.profile, source, written_at=written_at, write_id=write_id, carry=carry, stored=stored)
+                staged = store.stage_rows(feature, _current_rows(feature, query, carry), STAGED)
                 if not feature.is_root:
-                    _refuse_orphans(store, feature)
+                    _refuse_orphans(store, feature, staged)
                 if carry is not None:
-                    outdated = _drop_outdated(store, feature)
+                    outdated = _outdated(store, feature, query, rows - _row_count(store, staged))
                     rows -= outdated[0]
-                source = STAGED
+                source = staged
             if feature.is_expansion:
-                _replace_children(store, feature, written_at, write_id)
+                _replace_children(store, feature, written_at, write_id, source)
             progress(f"{key}: writing {rows} samples")
             store.supersede(feature, ids_in(feature, source))
-            store.append(feature, _rows(store, feature, source, write_id, written_at))
+            if staged is None:
+                store.append(feature, write_query(feature, store.profile, source, written_at=written_at, write_id=write_id))
+            else:
+                store.adopt_staged(feature, staged)
             log_write_of(store, feature, "write", rows, written_at, write_id)
             after_write(store, feature, write_id, rows)
     finally:
@@ -121,26 +127,28 @@ def _merged(store: Store, feature: ResolvedFeature, absent: tuple[str, ...], car
     return MERGED
 
 
-def _rows(store: Store, feature: ResolvedFeature, source: str, write_id: int, written_at: datetime) -> exp.Select:
-    """The stored rows: computed from a root's batch here, or read back from STAGED."""
+def _current_rows(feature: ResolvedFeature, query: exp.Select, carry: str | None) -> exp.Select:
+    """The table columns of `query`, without the samples whose carried increment provenance differs
+    from the one their upstream rows give now (outdated; an orphan's NULL provenance is kept for
+    _refuse_orphans)."""
     from sqlglot import exp
 
-    from metaxy_cli.sql.query import write_query
-
-    if source == STAGED:
-        columns = [exp.column(name, quoted=True) for name in names(feature.table_columns)]
-        return exp.select(*columns).from_(exp.to_table(STAGED, quoted=True))
-    return write_query(feature, store.profile, source, written_at=written_at, write_id=write_id)
+    rows = exp.select(*(exp.column(name, quoted=True) for name in names(feature.table_columns)))
+    rows = rows.from_(query.subquery("w", copy=False))
+    return rows if carry is None else rows.where(exp.not_(_is_outdated()))
 
 
-def _stage_rows(
-    store: Store, feature: ResolvedFeature, batch: str, write_id: int, written_at: datetime, carry: str | None,
-    stored: str | None,
-) -> None:  # fmt: skip
-    from metaxy_cli.sql.query import write_query
+def _row_count(store: Store, table: str) -> int:
+    from sqlglot import exp
 
-    query = write_query(feature, store.profile, batch, written_at=written_at, write_id=write_id, carry=carry, stored=stored)
-    store.create_temporary_as(STAGED, query)
+    return int(store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(table, quoted=True))))[0][0])
+
+
+def _is_outdated() -> exp.Expression:
+    from sqlglot import exp
+
+    carried, provenance = exp.column(layout.CARRIED, quoted=True), exp.column(layout.PROVENANCE, quoted=True)
+    return exp.Coalesce(this=exp.NEQ(this=carried, expression=provenance), expressions=[exp.false()])
 
 
 def was_migrated(store: Store, feature: ResolvedFeature) -> bool:
@@ -157,7 +165,7 @@ def was_migrated(store: Store, feature: ResolvedFeature) -> bool:
     return bool(store.fetch_all(store.to_sql(query))[0][0])
 
 
-def _replace_children(store: Store, feature: ResolvedFeature, written_at: datetime, write_id: int) -> None:
+def _replace_children(store: Store, feature: ResolvedFeature, written_at: datetime, write_id: int, staged: str) -> None:
     """Writing children of a parent replaces that parent's children (spec section 7): the stored
     children of the batch's parents that the batch leaves out are tombstoned, in the write's own
     transaction and with its write id, through the store's hooks (a log-structured store appends
@@ -166,13 +174,12 @@ def _replace_children(store: Store, feature: ResolvedFeature, written_at: dateti
 
     from metaxy_cli.sql.writes import write_id_literal
 
-    staged = exp.to_table(STAGED, quoted=True)
     parents = [exp.column(name, quoted=True) for name in feature.unit_names]
     of_parents = exp.In(
         this=parents[0] if len(parents) == 1 else exp.Tuple(expressions=parents),
-        query=exp.select(*(p.copy() for p in parents)).from_(staged).subquery(),
+        query=exp.select(*(p.copy() for p in parents)).from_(exp.to_table(staged, quoted=True)).subquery(),
     )
-    condition = exp.and_(of_parents, exp.not_(ids_in(feature, STAGED)))
+    condition = exp.and_(of_parents, exp.not_(ids_in(feature, staged)))
     table = exp.to_table(feature.table, quoted=True)
     count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(table).where(condition.copy())))[0][0]
     if not count:
@@ -185,46 +192,39 @@ def _replace_children(store: Store, feature: ResolvedFeature, written_at: dateti
     store.supersede(feature, condition)
 
 
-def _refuse_orphans(store: Store, feature: ResolvedFeature) -> None:
-    """Batch samples without (required) upstream rows cannot get a provenance (NULL in STAGED):
+def _refuse_orphans(store: Store, feature: ResolvedFeature, staged: str) -> None:
+    """Batch samples without (required) upstream rows cannot get a provenance (NULL when staged):
     name them."""
     from sqlglot import exp
 
     from metaxy_cli.sql.provenance import is_null
 
     missing = is_null(exp.column(layout.PROVENANCE, quoted=True))
-    count, shown = _count_and_show(store, feature, missing)
+    count, shown = _count_and_show(store, feature, exp.to_table(staged, quoted=True), missing)
     if count:
         upstream = ", ".join(dep.key for dep in feature.required)
         raise DataError(f"{feature.key}: {count} sample(s) have no upstream rows in {upstream} (samples: {'; '.join(shown)})")
 
 
-def _drop_outdated(store: Store, feature: ResolvedFeature) -> tuple[int, tuple[str, ...]]:
-    """Remove from STAGED the samples whose carried increment provenance differs from the one
-    their upstream rows give now; returns their count and a few of their ids."""
-    from sqlglot import exp
-
-    from metaxy_cli.sql.provenance import is_null
-
-    carried = exp.column(layout.CARRIED, quoted=True)
-    changed = exp.and_(
-        exp.not_(is_null(carried)),
-        exp.NEQ(this=carried.copy(), expression=exp.column(layout.PROVENANCE, quoted=True)),
-    )
-    count, shown = _count_and_show(store, feature, changed)
-    if count:
-        store.run(store.profile.delete(exp.to_table(STAGED, quoted=True), changed))
+def _outdated(store: Store, feature: ResolvedFeature, query: exp.Select, count: int) -> tuple[int, tuple[str, ...]]:
+    """The `count` samples left out as outdated, and the ids of a few (hashed again: rare)."""
+    if count <= 0:
+        return 0, ()
+    _, shown = _count_and_show(store, feature, query.subquery("o"), _is_outdated(), known=count)
     return count, shown
 
 
-def _count_and_show(store: Store, feature: ResolvedFeature, condition: exp.Expression) -> tuple[int, tuple[str, ...]]:
-    """How many STAGED rows match `condition`, and the ids of the first few."""
+def _count_and_show(
+    store: Store, feature: ResolvedFeature, rows: exp.Expression, condition: exp.Expression, known: int | None = None
+) -> tuple[int, tuple[str, ...]]:
+    """How many of `rows` match `condition` (unless `known`), and the ids of the first few."""
     from sqlglot import exp
 
-    table = exp.to_table(STAGED, quoted=True)
-    count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(table).where(condition.copy())))[0][0]
+    count = known
+    if count is None:
+        count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(rows.copy()).where(condition.copy())))[0][0]
     if not count:
         return 0, ()
     ids = [exp.column(name, quoted=True) for name in feature.id_names]
-    query = exp.select(*ids).from_(table.copy()).where(condition.copy()).order_by(*(i.copy() for i in ids)).limit(SHOWN)
+    query = exp.select(*ids).from_(rows.copy()).where(condition.copy()).order_by(*(i.copy() for i in ids)).limit(SHOWN)
     return count, tuple(id_text(feature, row) for row in store.fetch_all(store.to_sql(query)))

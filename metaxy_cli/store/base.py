@@ -305,6 +305,8 @@ class Store(ABC):
     # a write moves the rows it replaces to history inside its transaction. An engine without
     # multi-statement transactions overrides these four methods to keep one append-only log per
     # feature and make its current rows a view over the writes the write log has committed.
+    # stage_rows/adopt_staged let a store keep a write's computed rows where they can become its
+    # current rows without a copy (store/history_parts.py).
 
     def prepare_feature(self, feature: ResolvedFeature) -> None:
         """Create the feature's tables, or add the columns declared since they were created."""
@@ -334,6 +336,18 @@ class Store(ABC):
 
         columns = [name for name, _ in feature.table_columns]
         self.run(exp.insert(rows, exp.to_table(feature.table, quoted=True), columns=columns))
+
+    def stage_rows(self, feature: ResolvedFeature, rows: exp.Query, name: str) -> str:
+        """Compute a write's rows once (exactly `feature.table_columns`), before the rows they
+        replace are superseded; returns the relation holding them (a temporary table `name`)."""
+        self.create_temporary_as(name, rows)
+        return name
+
+    def adopt_staged(self, feature: ResolvedFeature, staged: str) -> None:
+        """Make the rows of `stage_rows` current rows (after `supersede`)."""
+        from sqlglot import exp
+
+        self.append(feature, exp.select(*(exp.column(name, quoted=True) for name, _ in feature.table_columns)).from_(exp.to_table(staged, quoted=True)))
 
     def tombstone(self, feature: ResolvedFeature, columns: list[str], rows: exp.Query) -> None:
         """Append deletion markers (ids, write time and id, `metaxy_deleted` TRUE) to history."""

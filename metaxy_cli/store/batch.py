@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from metaxy_cli.definitions.errors import DataError
@@ -80,6 +81,8 @@ def load_batch(
         select = _typed_select(source.relation, present, wanted, text)
         # Private connections use a plain table so that a cursor (another connection) can stream it.
         kind = "TEMP TABLE" if native else "TABLE"
+        if native and _read_in_place(data, source.relation, columns, present, wanted):
+            kind = "TEMP VIEW"
         try:
             connection.execute(f"CREATE OR REPLACE {kind} {quote(name)} AS {select}")
         except duckdb.Error as error:
@@ -197,6 +200,21 @@ def _duckdb_type(portable: str) -> str:
     from metaxy_cli.sql.dialects import profile_for
 
     return profile_for("duckdb").column_type(portable).sql("duckdb")
+
+
+def _read_in_place(data: Any, relation: str, columns: dict[str, str], present: list[str], wanted: list[tuple[str, str]]) -> bool:
+    """Whether the batch can stay a view over its Parquet file instead of a copy: every given
+    column already has its declared type, so every cast is an identity and no read of the file
+    can fail later; the write then reads the file once, as a plain INSERT from it would (the
+    id checks read only the id columns). The file must not change during the write."""
+    if not isinstance(data, (str, Path)) or str(data) == "-" or not relation.startswith("read_parquet("):
+        return False
+    aliases = {"TEXT": "VARCHAR"}
+    for name, portable in wanted:
+        declared = _duckdb_type(portable)
+        if name in present and columns.get(name) != aliases.get(declared, declared):
+            return False
+    return True
 
 
 def _typed_select(relation: str, present: list[str], wanted: list[tuple[str, str]], text: set[str]) -> str:

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from metaxy_cli.definitions.errors import StoreError
-from metaxy_cli.store.base import BATCH_ROWS, MEMORY, Store, database_message, open_database_file, seconds_setting
+from metaxy_cli.store.base import BATCH_ROWS, MEMORY, database_message, open_database_file, seconds_setting
+from metaxy_cli.store.history_parts import PartedHistoryStore
 from metaxy_cli.store.io import connect
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def _connect_waiting(name: str, location: str, config: dict[str, Any], lock_time
             raise StoreError(f"cannot open store {name!r} at {location}: {message}") from None
 
 
-class DuckDBStore(Store):
+class DuckDBStore(PartedHistoryStore):
     engine = "duckdb"
     # Rows are appended in write order: zone maps on metaxy_write_id skip the row groups older
     # than a checkpoint, so the ids touched since cost what was written.
@@ -159,6 +160,13 @@ class DuckDBStore(Store):
             [table],
         )
         return dict(rows) or None
+
+    def drop_table(self, table: str) -> None:
+        """Drop a table, or the view a batch read in place is (store/batch.py)."""
+        from sqlglot import exp
+
+        kind = "VIEW" if self.relation_kind(table) == "VIEW" else "TABLE"
+        self.run(exp.Drop(tables=[exp.to_table(table, quoted=True)], kind=kind, exists=True))
 
     def copy_to(self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None) -> int:
         """COPY (query) TO file: DuckDB writes the result without handing rows to Python."""
