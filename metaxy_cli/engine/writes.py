@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 SHOWN = 3
 STAGED = "metaxy_staged"  # a non-root write's full rows, computed once (Store.stage_rows)
 MERGED = "metaxy_merged"  # a partial batch completed from the stored rows (temporary)
+OUTDATED = "metaxy_outdated"  # staged flag: computed from inputs that changed since (not stored)
 
 
 @dataclass(frozen=True)
@@ -80,14 +81,15 @@ def write_samples(
             stored = feature.table if was_migrated(store, feature) else None
             staged = None
             if not feature.is_root or stored is not None:
-                # Rows computed once (before the rows they replace move to history), without the
-                # outdated samples; orphans are found there.
+                # Rows computed once (before the rows they replace move to history): orphans and
+                # outdated samples are found there.
                 query = write_query(feature, store.profile, source, written_at=written_at, write_id=write_id, carry=carry, stored=stored)
-                staged = store.stage_rows(feature, _current_rows(feature, query, carry), STAGED)
+                extra = [(OUTDATED, "boolean")] if carry is not None else []
+                staged = store.stage_rows(feature, _flag_outdated(feature, query) if extra else query, STAGED, extra=extra)
                 if not feature.is_root:
                     _refuse_orphans(store, feature, staged)
                 if carry is not None:
-                    outdated = _outdated(store, feature, query, rows - _row_count(store, staged))
+                    outdated = _drop_outdated(store, feature, staged)
                     rows -= outdated[0]
                 source = staged
             if feature.is_expansion:
@@ -125,30 +127,6 @@ def _merged(store: Store, feature: ResolvedFeature, absent: tuple[str, ...], car
     )
     store.create_temporary_as(MERGED, query)
     return MERGED
-
-
-def _current_rows(feature: ResolvedFeature, query: exp.Select, carry: str | None) -> exp.Select:
-    """The table columns of `query`, without the samples whose carried increment provenance differs
-    from the one their upstream rows give now (outdated; an orphan's NULL provenance is kept for
-    _refuse_orphans)."""
-    from sqlglot import exp
-
-    rows = exp.select(*(exp.column(name, quoted=True) for name in names(feature.table_columns)))
-    rows = rows.from_(query.subquery("w", copy=False))
-    return rows if carry is None else rows.where(exp.not_(_is_outdated()))
-
-
-def _row_count(store: Store, table: str) -> int:
-    from sqlglot import exp
-
-    return int(store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(table, quoted=True))))[0][0])
-
-
-def _is_outdated() -> exp.Expression:
-    from sqlglot import exp
-
-    carried, provenance = exp.column(layout.CARRIED, quoted=True), exp.column(layout.PROVENANCE, quoted=True)
-    return exp.Coalesce(this=exp.NEQ(this=carried, expression=provenance), expressions=[exp.false()])
 
 
 def was_migrated(store: Store, feature: ResolvedFeature) -> bool:
@@ -206,23 +184,37 @@ def _refuse_orphans(store: Store, feature: ResolvedFeature, staged: str) -> None
         raise DataError(f"{feature.key}: {count} sample(s) have no upstream rows in {upstream} (samples: {'; '.join(shown)})")
 
 
-def _outdated(store: Store, feature: ResolvedFeature, query: exp.Select, count: int) -> tuple[int, tuple[str, ...]]:
-    """The `count` samples left out as outdated, and the ids of a few (hashed again: rare)."""
-    if count <= 0:
-        return 0, ()
-    _, shown = _count_and_show(store, feature, query.subquery("o"), _is_outdated(), known=count)
+def _flag_outdated(feature: ResolvedFeature, query: exp.Select) -> exp.Select:
+    """The rows, and whether each sample's carried increment provenance differs from the one its
+    upstream rows give now (OUTDATED). A flag column, not a filter: the engine computes the
+    provenance once for both (a filter over it made DuckDB hash every sample twice)."""
+    from sqlglot import exp
+
+    carried, provenance = exp.column(layout.CARRIED, quoted=True), exp.column(layout.PROVENANCE, quoted=True)
+    flag = exp.alias_(exp.NEQ(this=carried, expression=provenance), OUTDATED, quoted=True)
+    columns = [exp.column(name, quoted=True) for name in names(feature.table_columns)]
+    return exp.select(*columns, flag).from_(query.subquery("w", copy=False))
+
+
+def _drop_outdated(store: Store, feature: ResolvedFeature, staged: str) -> tuple[int, tuple[str, ...]]:
+    """Remove the outdated samples from the staged rows; returns their count and a few ids."""
+    from sqlglot import exp
+
+    outdated = exp.column(OUTDATED, quoted=True)
+    table = exp.to_table(staged, quoted=True)
+    count, shown = _count_and_show(store, feature, table, outdated)
+    if count:
+        store.run(store.profile.delete(table.copy(), outdated.copy()))
     return count, shown
 
 
 def _count_and_show(
-    store: Store, feature: ResolvedFeature, rows: exp.Expression, condition: exp.Expression, known: int | None = None
-) -> tuple[int, tuple[str, ...]]:
-    """How many of `rows` match `condition` (unless `known`), and the ids of the first few."""
+    store: Store, feature: ResolvedFeature, rows: exp.Expression, condition: exp.Expression
+) -> tuple[int, tuple[str, ...]]:  # fmt: skip
+    """How many of `rows` match `condition`, and the ids of the first few."""
     from sqlglot import exp
 
-    count = known
-    if count is None:
-        count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(rows.copy()).where(condition.copy())))[0][0]
+    count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(rows.copy()).where(condition.copy())))[0][0]
     if not count:
         return 0, ()
     ids = [exp.column(name, quoted=True) for name in feature.id_names]

@@ -337,9 +337,10 @@ class Store(ABC):
         columns = [name for name, _ in feature.table_columns]
         self.run(exp.insert(rows, exp.to_table(feature.table, quoted=True), columns=columns))
 
-    def stage_rows(self, feature: ResolvedFeature, rows: exp.Query, name: str) -> str:
-        """Compute a write's rows once (exactly `feature.table_columns`), before the rows they
-        replace are superseded; returns the relation holding them (a temporary table `name`)."""
+    def stage_rows(self, feature: ResolvedFeature, rows: exp.Query, name: str, *, extra: Columns = ()) -> str:
+        """Compute a write's rows once (`feature.table_columns`, then the `extra` columns the
+        writer checks), before the rows they replace are superseded; returns the relation
+        holding them (a temporary table `name`)."""
         self.create_temporary_as(name, rows)
         return name
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from metaxy_cli.sql import layout
-from metaxy_cli.store.base import Store
+from metaxy_cli.store.base import Columns, Store
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -114,15 +114,15 @@ class PartedHistoryStore(Store):
             query = query.where(condition.copy())
         return int(self.fetch_all(self.to_sql(query))[0][0])
 
-    def stage_rows(self, feature: ResolvedFeature, rows: exp.Query, name: str) -> str:
+    def stage_rows(self, feature: ResolvedFeature, rows: exp.Query, name: str, *, extra: Columns = ()) -> str:
         """A write's rows in a table of the store (`<table>@staged`, inside the write's
         transaction), so that adopt_staged can make it the current table."""
         from sqlglot import exp
 
         staged = f"{feature.table}@staged"
         self.drop_table(staged)
-        self.create_table(staged, feature.table_columns)
-        columns = [name for name, _ in feature.table_columns]
+        self.create_table(staged, [*feature.table_columns, *extra])
+        columns = [name for name, _ in [*feature.table_columns, *extra]]
         self.run(exp.insert(rows, exp.to_table(staged, quoted=True), columns=columns))
         return staged
 
@@ -135,6 +135,11 @@ class PartedHistoryStore(Store):
             super().adopt_staged(feature, staged)
             self.drop_table(staged)
             return
+        kept = {self.identifier(name) for name, _ in feature.table_columns}
+        for column in self.list_columns(staged) or ():
+            if column not in kept:  # the writer's checks only (a catalog change, not a rewrite)
+                table, name = (exp.to_identifier(n, quoted=True).sql(self.profile.name) for n in (staged, column))
+                self.execute(f"ALTER TABLE {table} DROP COLUMN {name}")
         self.drop_table(feature.table)
         self._rename(staged, feature.table)
 
