@@ -6,11 +6,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metaxy_cli import engine
-from metaxy_cli.definitions.errors import StoreError
+from metaxy_cli.definitions.errors import DataError, StoreError
 from metaxy_cli.definitions.loader import load_project
 from metaxy_cli.store.duckdb import DuckDBStore
 
@@ -89,13 +90,10 @@ def test_a_failed_write_rolls_the_retirement_back(tmp_path: Path) -> None:
     feature = engine.resolved(project, VIDEO, store)
     from sqlglot import exp
 
-    try:
-        with store.transaction():
-            store.supersede(feature, exp.true())
-            assert store.relation_kind(HISTORY) == "VIEW"
-            raise StoreError("killed")
-    except StoreError:
-        pass
+    with pytest.raises(StoreError, match="killed"), store.transaction():
+        store.supersede(feature, exp.true())
+        assert store.relation_kind(HISTORY) == "VIEW"
+        raise StoreError("killed")
     assert store.relation_kind(HISTORY) == "BASE TABLE" and store.history_parts(HISTORY) == []
     assert len(store.fetch_all('SELECT * FROM "example__video"')) == 3
 
@@ -150,3 +148,23 @@ def test_retiring_keeps_what_every_reader_sees(tmp_path_factory, steps) -> None:
         seen.append((current, store.fetch_all(ROWS), (crop.new, crop.stale, crop.orphaned)))
         store.close()
     assert seen[0] == seen[1]
+
+
+def test_a_first_write_back_becomes_the_current_table(tmp_path: Path) -> None:
+    """The staged rows of a write-back into an empty table are renamed into place: outdated
+    samples left out, the writer's flag column dropped, nothing staged left behind."""
+    project = load_project(OVERVIEW)
+    store = opened(tmp_path / "s.duckdb", retire=False)
+    engine.write(project, store, VIDEO, videos(range(4)))
+    batch = engine.increment(project, store, CROP).to_arrow()
+    engine.write(project, store, VIDEO, videos([1], version=1))  # s001 moves on meanwhile
+    result = engine.write(project, store, CROP, batch)
+    assert (result.rows, result.outdated, result.outdated_samples) == (3, 1, ("sample_uid='s001'",))
+    assert "metaxy_outdated" not in store.list_columns("example__crop")
+    assert store.relation_kind("example__crop@staged") is None
+    assert [row["sample_uid"] for row in engine.increment(project, store, CROP).rows()] == ["s001"]
+    # A refused write (a sample without upstream rows) leaves no staged table either.
+    with pytest.raises(DataError, match="no upstream rows"):
+        engine.write(project, store, CROP, [{"sample_uid": "s999"}])
+    assert store.relation_kind("example__crop@staged") is None
+    assert len(store.fetch_all('SELECT * FROM "example__crop"')) == 3

@@ -51,9 +51,9 @@ def test_memory_store_and_native_connection() -> None:
         assert store.native_duckdb.sql("SELECT md5('abc')").fetchall() == [("900150983cd24fb0d6963f7d28e17f72",)]
 
 
-def test_named_stores_default_to_a_4gb_memory_limit(tmp_path: Path) -> None:
+def test_named_stores_default_to_a_1_5gb_memory_limit(tmp_path: Path) -> None:
     with DuckDBStore.from_settings("dev", {"path": str(tmp_path / "a.db")}, tmp_path) as store:
-        assert store.fetch_all("SELECT current_setting('memory_limit')") == [("3.7 GiB",)]
+        assert store.fetch_all("SELECT current_setting('memory_limit')") == [("1.3 GiB",)]
     with DuckDBStore.from_settings("dev", {"path": str(tmp_path / "b.db"), "memory_limit": "1GB"}, tmp_path) as store:
         assert store.fetch_all("SELECT current_setting('memory_limit')") == [("953.6 MiB",)]
 

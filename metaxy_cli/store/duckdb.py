@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 DEFAULT_PATH = ".metaxy/metadata.duckdb"
 
 
-# DuckDB's own default (80% of RAM) lets its buffer pool grow to 10 GB on a 10M-sample store; 4 GB
-# keeps the same speed there (benchmarks/README.md) and leaves the machine to the pipeline.
-DEFAULT_MEMORY_LIMIT = "4GB"
+# DuckDB's own default (80% of RAM) lets its buffer pool grow to 10 GB on a 10M-sample store; with
+# 1.5 GB a whole 10M-sample run (writes and increments) peaks at 1.84 GB of RSS, its steps as fast
+# relative to their floors as with 4 GB (benchmarks/README.md), leaving the machine to the pipeline.
+DEFAULT_MEMORY_LIMIT = "1.5GB"
 # A DuckDB file is open in one process at a time: another metaxy command waits this long (seconds)
 # for it, so parallel CLI calls queue instead of failing at once.
 DEFAULT_LOCK_TIMEOUT = 30.0
@@ -78,9 +79,9 @@ class DuckDBStore(PartedHistoryStore):
     ) -> DuckDBStore:  # fmt: skip
         """`compression`: "auto" (DuckDB chooses per column, the default) or a DuckDB method
         forced for every write, e.g. "uncompressed": writes of random hex hashes get ~1.5x faster
-        (no compression analysis) for ~2x the file size. `memory_limit` (e.g. "4GB", the default
-        of stores named in metaxy.yaml): without one DuckDB takes 80% of RAM, which its buffer
-        pool fills on big stores (10M samples: 10 GB RSS; with "4GB": 4.5 GB, benchmarks/README.md).
+        (no compression analysis) for ~2x the file size. `memory_limit` (e.g. "4GB"; "1.5GB" is
+        the default of stores named in metaxy.yaml): without one DuckDB takes 80% of RAM, which
+        its buffer pool fills on big stores (10M samples: 10 GB RSS; with "1.5GB": 1.84 GB).
         `lock_timeout`: seconds to wait while another process has the file open (named stores:
         30); 0 fails at once.
         """
