@@ -128,7 +128,7 @@ def write_sequences(draw) -> list[tuple[str, list[int], int]]:
     return steps
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=write_sequences())
 def test_retiring_keeps_what_every_reader_sees(tmp_path_factory, steps) -> None:
     """The same writes into a retiring store and a copying one: same current rows, same history

@@ -92,10 +92,61 @@ def test_kill_during_write_leaves_store_unchanged(overview_dir: Path, tmp_path: 
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
 
-    assert contents(database, backend) == before
-    if backend is ClickHouseStore:  # rows of the killed write reached the log, unpublished
+    after = contents(database, backend)
+    if backend is ClickHouseStore and after != before:
+        # The write log row is the commit point: a kill that lands just after it (the writer was
+        # still exiting) must find the batch fully published, never a part of it.
+        assert (len(after["example__video"]), len(after["example__video__history"])) == (rows, len(before["example__video"]))
+    else:
+        assert after == before
+    if backend is ClickHouseStore and after == before:  # rows of the killed write reached the log, unpublished
         with backend.open(database) as store:
             assert store.fetch_all('SELECT count() > 2 FROM "metaxy_log__example__video"') == [(True,)]
     # The store still works after the crash.
     subprocess.run([*base, "write", "example/video", str(small), "--partial", "--store", store_name], check=True)
     assert len(contents(database, backend)["example__video"]) == 2
+
+
+def fingerprint(database: Path) -> dict[str, tuple]:
+    """Row count and a digest of every row of the video's current and history relations (too
+    many rows to compare as Python tuples)."""
+    with DuckDBStore.open(database) as store:
+        found = {}
+        for table in ("example__video", "example__video__history"):
+            rows = f'SELECT md5(CAST(t AS VARCHAR)) AS h FROM "{table}" t'
+            found[table] = tuple(store.fetch_all(f"SELECT count(*), md5(string_agg(h, ',' ORDER BY h)) FROM ({rows})")[0])
+        return found
+
+
+def test_kill_during_a_rewrite_that_retires_the_table(overview_dir: Path, tmp_path: Path) -> None:
+    """A rewrite of every sample retires the current table into history by a rename
+    (store/history_parts.py): killed mid-write, the store keeps its plain tables and rows."""
+    rows = 500_000
+    base = [*METAXY, "--project", str(overview_dir)]
+    first = big_listing(tmp_path / "first.parquet", rows)
+    subprocess.run([*base, "write", "example/video", str(first), "--store", "dev"], check=True)
+    database = overview_dir / CASES["dev"][0]
+    before = fingerprint(database)
+    connection = duckdb.connect()
+    second = tmp_path / "second.parquet"
+    connection.execute(f"COPY (SELECT * REPLACE (path || '-v2' AS path) FROM '{first}') TO '{second}' (FORMAT PARQUET)")
+    connection.close()
+    start_size = size_of(database)
+    process = subprocess.Popen([*base, "write", "example/video", str(second), "--store", "dev"])
+    deadline = time.monotonic() + 120
+    while not grown(database, start_size, set()) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert process.poll() is None, "the write finished before it could be interrupted"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+    assert fingerprint(database) == before and before["example__video"][0] == rows
+    with DuckDBStore.open(database) as store:
+        assert store.relation_kind("example__video__history") == "BASE TABLE"
+        assert store.history_parts("example__video__history") == []
+    # The rewrite then completes: the old rows are history, read through the view.
+    subprocess.run([*base, "write", "example/video", str(second), "--store", "dev"], check=True)
+    with DuckDBStore.open(database) as store:
+        assert store.history_parts("example__video__history") == [1]
+        assert store.fetch_all('SELECT count(*), count(DISTINCT path) FROM "example__video__history"') == [(rows, rows)]
+        assert store.fetch_all("SELECT count(*) FROM \"example__video\" WHERE path LIKE '%-v2'") == [(rows,)]

@@ -108,7 +108,7 @@ def test_sqlite_plan_predicts_every_increment(tmp_path_factory, project, data) -
 
 
 @pytest.mark.slow
-@settings(PLAN, max_examples=60)
+@settings(PLAN, max_examples=40)
 @given(project=projects(max_features=5), data=st.data(), backend=st.sampled_from(("duckdb", "sqlite")))
 def test_plan_predicts_every_increment_many(tmp_path_factory, project, data, backend) -> None:
     check_plan(project, backend, data, tmp_path_factory.mktemp("plan"))

@@ -186,7 +186,7 @@ def test_sqlite_increment_equals_reference(project, data):
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(project=projects(), data=st.data(), engine=st.sampled_from(("duckdb", "sqlite")))
 def test_increment_equals_reference_many(project, data, engine):
     check(project, engine, data, steps=12, on_disk=True)
