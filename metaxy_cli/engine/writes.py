@@ -150,6 +150,7 @@ def _replace_children(store: Store, feature: ResolvedFeature, written_at: dateti
     the tombstones to its log, published with the rows by the same write-log entry)."""
     from sqlglot import exp
 
+    from metaxy_cli.sql.changes import count_rows
     from metaxy_cli.sql.writes import write_id_literal
 
     parents = [exp.column(name, quoted=True) for name in feature.unit_names]
@@ -159,8 +160,7 @@ def _replace_children(store: Store, feature: ResolvedFeature, written_at: dateti
     )
     condition = exp.and_(of_parents, exp.not_(ids_in(feature, staged)))
     table = exp.to_table(feature.table, quoted=True)
-    count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(table).where(condition.copy())))[0][0]
-    if not count:
+    if not store.fetch_all(store.to_sql(count_rows(feature.table, condition)))[0][0]:
         return
     stamp = store.profile.timestamp_literal(written_at)
     columns = [*feature.id_names, layout.WRITTEN_AT, layout.WRITE_ID, layout.DELETED]
@@ -178,7 +178,7 @@ def _refuse_orphans(store: Store, feature: ResolvedFeature, staged: str) -> None
     from metaxy_cli.sql.provenance import is_null
 
     missing = is_null(exp.column(layout.PROVENANCE, quoted=True))
-    count, shown = _count_and_show(store, feature, exp.to_table(staged, quoted=True), missing)
+    count, shown = _count_and_show(store, feature, staged, missing)
     if count:
         upstream = ", ".join(dep.key for dep in feature.required)
         raise DataError(f"{feature.key}: {count} sample(s) have no upstream rows in {upstream} (samples: {'; '.join(shown)})")
@@ -201,22 +201,21 @@ def _drop_outdated(store: Store, feature: ResolvedFeature, staged: str) -> tuple
     from sqlglot import exp
 
     outdated = exp.column(OUTDATED, quoted=True)
-    table = exp.to_table(staged, quoted=True)
-    count, shown = _count_and_show(store, feature, table, outdated)
+    count, shown = _count_and_show(store, feature, staged, outdated)
     if count:
-        store.run(store.profile.delete(table.copy(), outdated.copy()))
+        store.run(store.profile.delete(exp.to_table(staged, quoted=True), outdated))
     return count, shown
 
 
-def _count_and_show(
-    store: Store, feature: ResolvedFeature, rows: exp.Expression, condition: exp.Expression
-) -> tuple[int, tuple[str, ...]]:  # fmt: skip
-    """How many of `rows` match `condition`, and the ids of the first few."""
+def _count_and_show(store: Store, feature: ResolvedFeature, table: str, condition: exp.Expression) -> tuple[int, tuple[str, ...]]:
+    """How many rows of `table` match `condition`, and the ids of the first few."""
     from sqlglot import exp
 
-    count = store.fetch_all(store.to_sql(exp.select(exp.Count(this=exp.Star())).from_(rows.copy()).where(condition.copy())))[0][0]
+    from metaxy_cli.sql.changes import count_rows
+
+    count = store.fetch_all(store.to_sql(count_rows(table, condition)))[0][0]
     if not count:
         return 0, ()
     ids = [exp.column(name, quoted=True) for name in feature.id_names]
-    query = exp.select(*ids).from_(rows.copy()).where(condition.copy()).order_by(*(i.copy() for i in ids)).limit(SHOWN)
+    query = exp.select(*ids).from_(exp.to_table(table, quoted=True)).where(condition.copy()).order_by(*(i.copy() for i in ids)).limit(SHOWN)
     return count, tuple(id_text(feature, row) for row in store.fetch_all(store.to_sql(query)))

@@ -165,8 +165,10 @@ def record(
     return exp.insert(exp.select(*values), layout.CHECKPOINTS, columns=columns)
 
 
-def count_rows(table: str) -> exp.Select:
-    return exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(table))
+def count_rows(table: str, condition: exp.Expression | None = None) -> exp.Select:
+    """SELECT the number of rows of `table` (matching `condition`)."""
+    query = exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(table, quoted=True))
+    return query if condition is None else query.where(condition.copy())
 
 
 def expected_count(feature: ResolvedFeature) -> exp.Select | None:

@@ -281,6 +281,12 @@ class Store(ABC):
 
         self.run(exp.Drop(tables=[exp.to_table(table, quoted=True)], kind="TABLE", exists=True))
 
+    def rename_table(self, old: str, new: str) -> None:
+        from sqlglot import exp
+
+        rename = exp.AlterRename(this=exp.to_table(new, quoted=True))
+        self.run(exp.Alter(this=exp.to_table(old, quoted=True), kind="TABLE", actions=[rename]))
+
     # -- the write log -------------------------------------------------------------------------
     def next_write_id(self) -> int:
         """The id of the write being made, inside its transaction: MAX + 1 of the log, unique
@@ -370,8 +376,7 @@ class Store(ABC):
 
         moves = ((layout.current_table(old_key), feature.table), (layout.history_table(old_key), feature.history_table))
         for old, new in moves:
-            rename = exp.AlterRename(this=exp.to_table(new, quoted=True))
-            self.run(exp.Alter(this=exp.to_table(old, quoted=True), kind="TABLE", actions=[rename]))
+            self.rename_table(old, new)
         if self.indexes_ids:
             old_index = exp.to_table(layout.id_index(old_key), quoted=True)
             self.run(exp.Drop(tables=[old_index], kind="INDEX", exists=True))

@@ -162,13 +162,6 @@ class DuckDBStore(PartedHistoryStore):
         )
         return dict(rows) or None
 
-    def drop_table(self, table: str) -> None:
-        """Drop a table, or the view a batch read in place is (store/batch.py)."""
-        from sqlglot import exp
-
-        kind = "VIEW" if self.relation_kind(table) == "VIEW" else "TABLE"
-        self.run(exp.Drop(tables=[exp.to_table(table, quoted=True)], kind=kind, exists=True))
-
     def copy_to(self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None) -> int:
         """COPY (query) TO file: DuckDB writes the result without handing rows to Python."""
         from metaxy_cli.store.io import copy_options, string_literal

@@ -107,20 +107,16 @@ class PartedHistoryStore(Store):
         self.run(self.profile.delete(current.copy(), condition.copy()))
 
     def _row_count(self, table: str, condition: exp.Expression | None = None) -> int:
-        from sqlglot import exp
+        from metaxy_cli.sql.changes import count_rows
 
-        query = exp.select(exp.Count(this=exp.Star())).from_(exp.to_table(table, quoted=True))
-        if condition is not None:
-            query = query.where(condition.copy())
-        return int(self.fetch_all(self.to_sql(query))[0][0])
+        return int(self.fetch_all(self.to_sql(count_rows(table, condition)))[0][0])
 
     def stage_rows(self, feature: ResolvedFeature, rows: exp.Query, name: str, *, extra: Columns = ()) -> str:
         """A write's rows in a table of the store (`<table>@staged`, inside the write's
         transaction), so that adopt_staged can make it the current table."""
         from sqlglot import exp
 
-        staged = f"{feature.table}@staged"
-        self.drop_table(staged)
+        staged = f"{feature.table}@staged"  # exists only inside the write's transaction
         self.create_table(staged, [*feature.table_columns, *extra])
         columns = [name for name, _ in [*feature.table_columns, *extra]]
         self.run(exp.insert(rows, exp.to_table(staged, quoted=True), columns=columns))
@@ -141,16 +137,25 @@ class PartedHistoryStore(Store):
                 table, name = (exp.to_identifier(n, quoted=True).sql(self.profile.name) for n in (staged, column))
                 self.execute(f"ALTER TABLE {table} DROP COLUMN {name}")
         self.drop_table(feature.table)
-        self._rename(staged, feature.table)
+        self.rename_table(staged, feature.table)
 
     def tombstone(self, feature: ResolvedFeature, columns: list[str], rows: exp.Query) -> None:
         from sqlglot import exp
 
         self.run(exp.insert(rows, exp.to_table(self._history_target(feature), quoted=True), columns=columns))
 
+    def drop_table(self, table: str) -> None:
+        """Drop a table, or a view (a parted history; a batch read in place, store/batch.py)."""
+        from sqlglot import exp
+
+        kind = "VIEW" if self.relation_kind(table) == "VIEW" else "TABLE"
+        self.run(exp.Drop(tables=[exp.to_table(table, quoted=True)], kind=kind, exists=True))
+
     def drop_feature(self, feature: ResolvedFeature) -> None:
-        self.drop_table(feature.table)
-        self._drop_history(feature)
+        history = feature.history_table
+        parts = self.history_parts(history)
+        for name in (feature.table, history, part_name(history, APPEND_PART), *(part_name(history, n) for n in parts)):
+            self.drop_table(name)
 
     def rename_feature(self, old_key: str, feature: ResolvedFeature) -> None:
         """Rename the current table, the history and its parts; the view is built anew (its text
@@ -160,10 +165,10 @@ class PartedHistoryStore(Store):
             super().rename_feature(old_key, feature)
             return
         numbers = [APPEND_PART, *self.history_parts(old_history)]
-        self._drop_view(old_history)
-        self._rename(layout.current_table(old_key), feature.table)
+        self.drop_table(old_history)  # the view: its text names the old parts
+        self.rename_table(layout.current_table(old_key), feature.table)
         for number in numbers:
-            self._rename(part_name(old_history, number), part_name(feature.history_table, number))
+            self.rename_table(part_name(old_history, number), part_name(feature.history_table, number))
         self._build_view(feature)
 
     # -- retiring ---------------------------------------------------------------------------------
@@ -171,12 +176,11 @@ class PartedHistoryStore(Store):
         """The current table becomes the next history part; an empty one takes its place."""
         history = feature.history_table
         if not self._parted(history):
-            self._rename(history, part_name(history, APPEND_PART))
+            self.rename_table(history, part_name(history, APPEND_PART))
         number = max([APPEND_PART, *self.history_parts(history)]) + 1
-        self._rename(feature.table, part_name(history, number))
+        self.rename_table(feature.table, part_name(history, number))
         self.create_table(feature.table, feature.table_columns)
-        self._drop_view(history)
-        self._build_view(feature)
+        self._build_view(feature)  # CREATE OR REPLACE
 
     def _build_view(self, feature: ResolvedFeature) -> None:
         """(Re)create the history view over the append part and every retired part."""
@@ -201,24 +205,3 @@ class PartedHistoryStore(Store):
         for part_query in parts[1:]:
             query = exp.union(query, part_query, distinct=False)
         self.run(exp.Create(this=exp.to_table(history, quoted=True), kind="VIEW", expression=query, replace=True))
-
-    def _drop_history(self, feature: ResolvedFeature) -> None:
-        history = feature.history_table
-        if not self._parted(history):
-            self.drop_table(history)
-            return
-        numbers = [APPEND_PART, *self.history_parts(history)]
-        self._drop_view(history)
-        for number in numbers:
-            self.drop_table(part_name(history, number))
-
-    def _drop_view(self, name: str) -> None:
-        from sqlglot import exp
-
-        self.run(exp.Drop(tables=[exp.to_table(name, quoted=True)], kind="VIEW", exists=True))
-
-    def _rename(self, old: str, new: str) -> None:
-        from sqlglot import exp
-
-        rename = exp.AlterRename(this=exp.to_table(new, quoted=True))
-        self.run(exp.Alter(this=exp.to_table(old, quoted=True), kind="TABLE", actions=[rename]))
