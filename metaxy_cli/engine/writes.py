@@ -60,51 +60,116 @@ def write_samples(
     unless `partial`: then the missing ones keep the values of the samples' stored rows.
     `within` runs inside the write's transaction (the engine records a graph snapshot there).
     """
-    from metaxy_cli.sql.query import write_query
-    from metaxy_cli.store.batch import BATCH, carries_provenance, load_batch
+    from metaxy_cli.store.batch import BATCH, computes_rows_locally, load_batch
 
     key = feature.key
     require_upstream(store, feature)
     written_at = written_at or datetime.now(UTC).replace(tzinfo=None)
     progress(f"{key}: reading samples")
+    if feature.is_root and computes_rows_locally(store):
+        return _write_root_computed_locally(store, feature, data, written_at=written_at, partial=partial, progress=progress, within=within)
     # Staged before the transaction: a bad batch is diagnosed on a connection still usable.
     rows, absent = load_batch(store, feature, data, keep_provenance=not feature.is_root, partial=partial)
-    outdated: tuple[int, tuple[str, ...]] = (0, ())
     try:
         with store.transaction():
-            prepare_tables(store, feature)
-            if within is not None:
-                within()
-            write_id = next_write_id(store)
-            carry = layout.PROVENANCE if not feature.is_root and carries_provenance(store) else None
-            source = _merged(store, feature, absent, carry) if absent else BATCH
-            stored = feature.table if was_migrated(store, feature) else None
-            staged = None
-            if not feature.is_root or stored is not None:
-                # Rows computed once (before the rows they replace move to history): orphans and
-                # outdated samples are found there.
-                query = write_query(feature, store.profile, source, written_at=written_at, write_id=write_id, carry=carry, stored=stored)
-                extra = [(OUTDATED, "boolean")] if carry is not None else []
-                staged = store.stage_rows(feature, _flag_outdated(feature, query) if extra else query, STAGED, extra=extra)
-                if not feature.is_root:
-                    _refuse_orphans(store, feature, staged)
-                if carry is not None:
-                    outdated = _drop_outdated(store, feature, staged)
-                    rows -= outdated[0]
-                source = staged
-            if feature.is_expansion:
-                _replace_children(store, feature, written_at, write_id, source)
-            progress(f"{key}: writing {rows} samples")
-            store.supersede(feature, ids_in(feature, source))
-            if staged is None:
-                store.append(feature, write_query(feature, store.profile, source, written_at=written_at, write_id=write_id))
-            else:
-                store.adopt_staged(feature, staged)
-            log_write_of(store, feature, "write", rows, written_at, write_id)
-            after_write(store, feature, write_id, rows)
+            write_id = _begin(store, feature, within)
+            result = _write_staged(store, feature, rows, absent, written_at=written_at, write_id=write_id, progress=progress)
+            _end(store, feature, result.rows, written_at, write_id)
     finally:
         drop_temporary(store, BATCH, MERGED, STAGED)
-    return WriteResult(key, rows, store.name, *outdated)
+    return result
+
+
+def _begin(store: Store, feature: ResolvedFeature, within: Callable[[], object] | None) -> int:
+    """A write's first steps in its transaction; returns its write id."""
+    prepare_tables(store, feature)
+    if within is not None:
+        within()
+    return next_write_id(store)
+
+
+def _end(store: Store, feature: ResolvedFeature, rows: int, written_at: datetime, write_id: int) -> None:
+    """A write's last steps in its transaction: the write-log row, then the checkpoint."""
+    log_write_of(store, feature, "write", rows, written_at, write_id)
+    after_write(store, feature, write_id, rows)
+
+
+def _write_staged(
+    store: Store, feature: ResolvedFeature, rows: int, absent: tuple[str, ...], *, written_at: datetime,
+    write_id: int, progress: Callable[[str], None],
+) -> WriteResult:  # fmt: skip
+    """Write the batch staged in the store as BATCH (in the write's transaction)."""
+    from metaxy_cli.sql.query import write_query
+    from metaxy_cli.store.batch import BATCH, carries_provenance
+
+    outdated: tuple[int, tuple[str, ...]] = (0, ())
+    carry = layout.PROVENANCE if not feature.is_root and carries_provenance(store) else None
+    source = _merged(store, feature, absent, carry) if absent else BATCH
+    stored = feature.table if was_migrated(store, feature) else None
+    staged = None
+    if not feature.is_root or stored is not None:
+        # Rows computed once (before the rows they replace move to history): orphans and
+        # outdated samples are found there.
+        query = write_query(feature, store.profile, source, written_at=written_at, write_id=write_id, carry=carry, stored=stored)
+        extra = [(OUTDATED, "boolean")] if carry is not None else []
+        staged = store.stage_rows(feature, _flag_outdated(feature, query) if extra else query, STAGED, extra=extra)
+        if not feature.is_root:
+            _refuse_orphans(store, feature, staged)
+        if carry is not None:
+            outdated = _drop_outdated(store, feature, staged)
+            rows -= outdated[0]
+        source = staged
+    if feature.is_expansion:
+        _replace_children(store, feature, written_at, write_id, source)
+    progress(f"{feature.key}: writing {rows} samples")
+    store.supersede(feature, ids_in(feature, source))
+    if staged is None:
+        store.append(feature, write_query(feature, store.profile, source, written_at=written_at, write_id=write_id))
+    else:
+        store.adopt_staged(feature, staged)
+    return WriteResult(feature.key, rows, store.name, *outdated)
+
+
+def _write_root_computed_locally(
+    store: Store, feature: ResolvedFeature, data: Any, *, written_at: datetime, partial: bool,
+    progress: Callable[[str], None], within: Callable[[], object] | None,
+) -> WriteResult:  # fmt: skip
+    """A root write to a store that is not DuckDB: the rows are computed by the same write query
+    in the DuckDB that checked the batch, and the store loads only the finished rows (the ids
+    too, when it holds rows they may replace). A partial batch, or a feature a migration
+    reconciled (its stored versions are needed), is staged in the store and written there."""
+    from metaxy_cli.sql.dialects import profile_for
+    from metaxy_cli.sql.emit import to_sql
+    from metaxy_cli.sql.query import write_query
+    from metaxy_cli.store.batch import BATCH, checked_batch
+
+    with checked_batch(store, feature, data, partial=partial) as batch:
+        try:
+            with store.transaction():
+                write_id = _begin(store, feature, within)
+                if batch.absent or was_migrated(store, feature):
+                    batch.stage_into(store)
+                    result = _write_staged(store, feature, batch.rows, batch.absent, written_at=written_at, write_id=write_id, progress=progress)
+                else:
+                    progress(f"{feature.key}: writing {batch.rows} samples")
+                    if _holds_rows(store, feature):
+                        batch.stage_into(store, feature.id_names)
+                        store.supersede(feature, ids_in(feature, BATCH))
+                    duckdb = profile_for("duckdb")
+                    query = write_query(feature, duckdb, batch.name, written_at=written_at, write_id=write_id)
+                    with batch.stream(to_sql(query, duckdb)) as finished:
+                        store.append_rows(feature, finished)
+                    result = WriteResult(feature.key, batch.rows, store.name)
+                _end(store, feature, result.rows, written_at, write_id)
+        finally:
+            drop_temporary(store, BATCH, MERGED, STAGED)
+    return result
+
+
+def _holds_rows(store: Store, feature: ResolvedFeature) -> bool:
+    from sqlglot import exp
+
+    return bool(store.fetch_all(store.to_sql(exp.select(exp.Literal.number(1)).from_(exp.to_table(feature.table, quoted=True)).limit(1))))
 
 
 def _merged(store: Store, feature: ResolvedFeature, absent: tuple[str, ...], carry: str | None) -> str:

@@ -343,6 +343,19 @@ class Store(ABC):
         columns = [name for name, _ in feature.table_columns]
         self.run(exp.insert(rows, exp.to_table(feature.table, quoted=True), columns=columns))
 
+    def append_rows(self, feature: ResolvedFeature, rows: pa.RecordBatchReader) -> None:
+        """Append finished rows computed outside the store (exactly `feature.table_columns`):
+        staged as a temporary table, then appended (stores that can load straight into the
+        feature's table override this)."""
+        from sqlglot import exp
+
+        staged = "metaxy_rows"
+        self.stage(staged, rows)
+        try:
+            self.append(feature, exp.select(*(exp.column(name, quoted=True) for name, _ in feature.table_columns)).from_(exp.to_table(staged, quoted=True)))
+        finally:
+            self.drop_table(staged)
+
     def stage_rows(self, feature: ResolvedFeature, rows: exp.Query, name: str, *, extra: Columns = ()) -> str:
         """Compute a write's rows once (`feature.table_columns`, then the `extra` columns the
         writer checks), before the rows they replace are superseded; returns the relation

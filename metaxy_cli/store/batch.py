@@ -4,13 +4,18 @@ DuckDB reads the input in place and casts every column to its declared portable 
 temporary table; the checks (columns, types, duplicate or missing ids) run there as set queries.
 On a DuckDB store this is the store's own connection, so the batch never leaves the database; other
 stores receive the typed batch as a stream of Arrow batches, except stores that read input files
-themselves (a `load_batch` method: Spark, store/spark_batch.py).
+themselves (a `load_batch` method: Spark, store/spark_batch.py). A root write to such a store
+computes its finished rows right here instead (`CheckedBatch`, engine/writes.py): the store then
+loads them once (PostgreSQL: one COPY into the feature's table) instead of loading the batch and
+hashing it in a second pass. The versions are the same bytes on every engine (spec section 3,
+tests/test_store_identity.py), so where they are computed does not change them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -21,6 +26,7 @@ from metaxy_cli.definitions.suggest import did_you_mean
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
 
     from metaxy_cli.sql.resolved import ResolvedFeature
     from metaxy_cli.store.base import Store
@@ -66,11 +72,61 @@ def load_batch(
     `partial` the missing ones are staged as NULL and named in the result, for the writer to
     take them from the stored rows. Raises DataError naming the feature.
     """
-    import duckdb
-
     own_reader = getattr(store, "load_batch", None)  # an engine that reads input files itself
     if own_reader is not None:
         return own_reader(feature, data, ids_only=ids_only, name=name, keep_provenance=keep_provenance, partial=partial)
+    with checked_batch(store, feature, data, ids_only=ids_only, name=name, keep_provenance=keep_provenance, partial=partial) as batch:
+        batch.stage_into(store)
+    return StagedBatch(batch.rows, batch.absent)
+
+
+def computes_rows_locally(store: Store) -> bool:
+    """Whether a write to `store` can compute a root's rows in the DuckDB that checked its batch
+    and send the store only the finished rows (CheckedBatch): stores that are not DuckDB and do
+    not read input files themselves."""
+    return getattr(store, "native_duckdb", None) is None and getattr(store, "load_batch", None) is None
+
+
+@dataclass
+class CheckedBatch:
+    """A batch typed and checked in DuckDB as the table `name`: the store's own connection
+    (`native`: the batch is already in the store), else a private one that lives as long as
+    `checked_batch`'s context, from which the batch, some of its columns, or rows computed from
+    it are streamed into the store on demand."""
+
+    connection: duckdb.DuckDBPyConnection
+    name: str
+    rows: int
+    absent: tuple[str, ...]
+    native: bool
+
+    def stage_into(self, store: Store, columns: Sequence[str] | None = None) -> None:
+        """The batch (only `columns`, e.g. the ids) as the store's temporary table `name`."""
+        if self.native:
+            return
+        select = "*" if columns is None else ", ".join(quote(column) for column in columns)
+        with self.stream(f"SELECT {select} FROM {quote(self.name)}") as reader:
+            store.stage(self.name, reader)
+
+    @contextmanager
+    def stream(self, sql: str) -> Iterator[pa.RecordBatchReader]:
+        """The result of a DuckDB query over the batch, as Arrow batches (on a cursor: the stream
+        must not hold the connection)."""
+        cursor = self.connection.cursor()
+        try:
+            yield cursor.sql(sql).to_arrow_reader(65_536)
+        finally:
+            cursor.close()
+
+
+@contextmanager
+def checked_batch(
+    store: Store, feature: ResolvedFeature, data: Any, *, ids_only: bool = False, name: str = BATCH,
+    keep_provenance: bool = False, partial: bool = False,
+) -> Iterator[CheckedBatch]:  # fmt: skip
+    """`data` typed and checked in DuckDB (load_batch's rules), held for the context's length."""
+    import duckdb
+
     native = getattr(store, "native_duckdb", None) is not None
     with duckdb_for(store) as connection, _opened(feature, data, connection) as source:
         columns = _input_columns(connection, source.relation, feature, source.label)
@@ -91,16 +147,10 @@ def load_batch(
         try:
             _check_ids(connection, feature, name, source.label)
             rows = connection.execute(f"SELECT count(*) FROM {quote(name)}").fetchall()[0][0]
-            if not native:
-                cursor = connection.cursor()  # the stream must not hold the main connection
-                try:
-                    store.stage(name, cursor.sql(f"SELECT * FROM {quote(name)}").to_arrow_reader(65_536))
-                finally:
-                    cursor.close()
+            yield CheckedBatch(connection, name, rows, absent, native)
         finally:
             if not native:
                 connection.execute(f"DROP TABLE IF EXISTS {quote(name)}")
-    return StagedBatch(rows, absent)
 
 
 def checked_columns(

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     import psycopg
     import pyarrow as pa
 
+    from metaxy_cli.sql.resolved import ResolvedFeature
+
 DEFAULT_LOCK_TIMEOUT = 60.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
@@ -180,16 +182,25 @@ class PostgresStore(Store):
     def stage(self, name: str, data: pa.RecordBatchReader | pa.Table) -> None:
         """Arrow batches into a temporary table as CSV text through COPY FROM STDIN, then ANALYZE
         (autovacuum never analyzes temporary tables; without statistics the planner guesses)."""
-        import psycopg
         import pyarrow as pa
-        import pyarrow.csv as pacsv
 
         reader = data.to_reader() if isinstance(data, pa.Table) else data
         table = f"pg_temp.{quote(self.profile.identifier(name))}"
         self.execute(f"DROP TABLE IF EXISTS {table}")
-        columns = [(field.name, portable_type(field.type)) for field in reader.schema]
-        self.create_table(name, columns, temporary=True)
-        names = ", ".join(quote(self.profile.identifier(column)) for column, _ in columns)
+        self.create_table(name, [(field.name, portable_type(field.type)) for field in reader.schema], temporary=True)
+        self._copy_in(table, reader)
+        self.execute(f"ANALYZE {table}")
+
+    def append_rows(self, feature: ResolvedFeature, rows: pa.RecordBatchReader) -> None:
+        """One COPY straight into the feature's table (no temporary table, no second pass)."""
+        self._copy_in(quote(self.profile.identifier(feature.table)), rows)
+
+    def _copy_in(self, table: str, reader: pa.RecordBatchReader) -> None:
+        """COPY the batches into `table` (an SQL name), columns matched by name."""
+        import psycopg
+        import pyarrow.csv as pacsv
+
+        names = ", ".join(quote(self.profile.identifier(column)) for column in reader.schema.names)
         options = pacsv.WriteOptions(include_header=False)
         try:
             with self._connection().cursor() as cursor:
@@ -201,7 +212,6 @@ class PostgresStore(Store):
                             copy.write(sink.getbuffer())
         except psycopg.Error as error:
             raise self._error(error) from None
-        self.execute(f"ANALYZE {table}")
 
     def list_columns(self, table: str) -> list[str] | None:
         found = self.column_types(table)
