@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The overview story on each store, side by side: DuckDB (the default), SQLite and PostgreSQL.
+"""The overview story on each store, side by side: DuckDB (the default), SQLite, PostgreSQL and
+ClickHouse (the embedded engine, chdb).
 
 Per N, one fresh store per backend, the same steps through the real API (engine.*):
 write the root example/video from Parquet; for crop, face_detection and stt: the increment
@@ -11,14 +12,19 @@ times slower; the point is that it stays linear in N (its current tables index t
 
 Server stores are measured against their engine's floor, in the same run: the root write
 against a plain load of the same rows into a table without versions (PostgreSQL: COPY of the
-Parquet rows as CSV, as the store stages them), and each crop increment against one
+Parquet rows as CSV, as the store stages them) and against a COPY of the rows metaxy stored
+(with their hashes and versions: about 3x the bytes of the input), and each crop increment against one
 hand-written query that computes the same rows (md5 over the same canonical strings, a join on
 ids, no fast path), read into Arrow the same way. PostgreSQL runs when METAXY_PG_URL is set
 (`eval "$(scripts/test-services start)"`), on a schema of its own that is dropped afterwards.
+ClickHouse's floors (clickhouse_floor.py) run on the store's own chdb session: the root write
+against `INSERT INTO t SELECT * FROM file(listing)` of the same rows (and the same INSERT
+computing the hashes), crop's increment against one hand-written statement over the same views.
 Input data: bench_engine.generate (benchmarks/.data/, cached).
 
     python benchmarks/bench_stores.py --sizes 100000,1000000
     python benchmarks/bench_stores.py --sizes 100000 --backends duckdb,postgres
+    python benchmarks/bench_stores.py --sizes 100000,1000000 --backends duckdb,clickhouse
     python benchmarks/bench_stores.py --sizes 100000,1000000 --backends spark [--master local[2]]
 
 `spark` among the backends prints the Spark store's own table first (bench_spark.py: the story
@@ -39,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_engine import CROP, FACES, OVERVIEW, STT, VIDEO, generate, log, machine  # noqa: E402
 
-NAMES = {"duckdb": "DuckDB", "sqlite": "SQLite", "postgres": "PostgreSQL"}
+NAMES = {"duckdb": "DuckDB", "sqlite": "SQLite", "postgres": "PostgreSQL", "clickhouse": "ClickHouse"}
 FLOOR = "floor: "  # steps that time the engine's floor instead of metaxy
 
 
@@ -53,10 +59,13 @@ def openers() -> dict[str, Callable]:
     from metaxy_cli.store.duckdb import DuckDBStore
     from metaxy_cli.store.sqlite import SQLiteStore
 
+    from metaxy_cli.store.clickhouse import ClickHouseStore
+
     return {
         "duckdb": lambda workdir: DuckDBStore.open(workdir / "store.duckdb"),
         "sqlite": lambda workdir: SQLiteStore.open(workdir / "store.sqlite"),
         "postgres": open_postgres,
+        "clickhouse": lambda workdir: ClickHouseStore.open(workdir / "store.clickhouse"),
     }
 
 
@@ -78,32 +87,80 @@ WHERE c.sample_uid IS NULL OR c.metaxy_provenance__audio IS DISTINCT FROM x.pa O
 """
 
 
-def postgres_copy_floor(store, parquet: Path) -> int:
-    """The same rows COPY'd as CSV into a plain table (no hashing, no index, no history)."""
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(parquet)
+def postgres_copy_floor(store, workdir: Path, project, listing: Path) -> Callable[[], int]:
+    """The input rows COPY'd as CSV into a plain table (no hashing, no index, no history)."""
     store.execute("DROP TABLE IF EXISTS floor_videos")
     store.execute(
         "CREATE TABLE floor_videos (sample_uid TEXT, path TEXT, audio_sha TEXT, frames_sha TEXT, "
         "frames BIGINT, duration DOUBLE PRECISION, size BIGINT)"
     )
+    return lambda: _copy_parquet(store, listing, "floor_videos")
+
+
+def postgres_stored_rows_floor(store, workdir: Path, project, listing: Path) -> Callable[[], int]:
+    """The rows metaxy stored (ids, columns, hashes, versions, write time and id), saved to
+    Parquet untimed; the returned floor COPYs them as CSV into a plain table like the first."""
+    import pyarrow.parquet as pq
+
+    saved = workdir / "stored-videos.parquet"
+    pq.write_table(store.fetch_arrow('SELECT * FROM "example__video"'), saved)
+    store.execute('DROP TABLE IF EXISTS floor_stored_videos')
+    store.execute('CREATE TABLE floor_stored_videos (LIKE "example__video")')
+    return lambda: _copy_parquet(store, saved, "floor_stored_videos")
+
+
+def _copy_parquet(store, parquet: Path, table: str) -> int:
     import io
 
     import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
 
-    with store.connection.cursor() as cursor, cursor.copy("COPY floor_videos FROM STDIN (FORMAT CSV)") as copy:
-        for batch in table.to_batches(65_536):
+    rows = pq.read_table(parquet)
+    columns = ", ".join(f'"{name}"' for name in rows.schema.names)
+    with store.connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT CSV)") as copy:
+        for batch in rows.to_batches(65_536):
             sink = io.BytesIO()
             pacsv.write_csv(batch, sink, pacsv.WriteOptions(include_header=False))
             copy.write(sink.getbuffer())
-    return store.fetch_all("SELECT count(*) FROM floor_videos")[0][0]
+    return store.fetch_all(f"SELECT count(*) FROM {table}")[0][0]
 
 
-FLOORS: dict[str, dict[str, Callable]] = {
+# ---- ClickHouse's floors (clickhouse_floor.py) ---------------------------------------------------
+
+
+def clickhouse_insert_floor(hashed: bool) -> Callable:
+    def prepare(store, workdir: Path, project, listing: Path) -> Callable[[], object]:
+        import clickhouse_floor as floor
+
+        table = "floor_hashed" if hashed else "floor_plain"
+        if hashed:
+            floor.create_hashed_video(store, project, table)
+        else:
+            floor.create_plain_video(store, table)
+        return lambda: store.execute(floor.root_write(store, project, listing, table, hashed=hashed))
+
+    return prepare
+
+
+def clickhouse_increment_floor(store, workdir: Path, project) -> int:
+    """One hand-written statement over the same current views, written by the engine to Parquet."""
+    import clickhouse_floor as floor
+
+    out = workdir / "floor.parquet"
+    store.execute(floor.increment(project, CROP, out, '"example__video"', '"example__crop"'))
+    return store.fetch_all(f"SELECT count() FROM file('{out}', 'Parquet')")[0][0] if out.stat().st_size else 0
+
+
+# Per backend: root-write floors (label -> prepare(store, workdir, project, listing), untimed, returning
+# the timed action) and the increment floor (store, workdir, project -> rows).
+FLOORS: dict[str, dict[str, object]] = {
     "postgres": {
-        "root": postgres_copy_floor,
-        "increment": lambda store: store.fetch_arrow(CROP_FLOOR).num_rows,
+        "root": {"plain COPY of the input rows": postgres_copy_floor, "COPY of the stored rows": postgres_stored_rows_floor},
+        "increment": lambda store, workdir, project: store.fetch_arrow(CROP_FLOOR).num_rows,
+    },
+    "clickhouse": {
+        "root": {"INSERT ... SELECT FROM file": clickhouse_insert_floor(False), "the same INSERT with the hashes": clickhouse_insert_floor(True)},
+        "increment": clickhouse_increment_floor,
     },
 }
 
@@ -132,15 +189,15 @@ def story(backend: str, n: int, files: dict[str, Path], workdir: Path) -> dict[s
         """crop's increment to Arrow, and the floor's where the backend has one (same rows)."""
         ours = timed(f"increment {CROP} -> arrow {step}", lambda: engine.increment(project, store, CROP).to_arrow())
         if "increment" in floors:
-            rows = timed(f"{FLOOR}increment {CROP} -> arrow {step}", lambda: floors["increment"](store))
+            rows = timed(f"{FLOOR}increment {CROP} -> arrow {step}", lambda: floors["increment"](store, workdir, project))
             assert rows == ours.num_rows, (rows, ours.num_rows)
         return ours
 
     store = openers()[backend](workdir)
     try:
         timed(f"write {VIDEO} (root)", lambda: engine.write(project, store, VIDEO, files["videos"]))
-        if "root" in floors:
-            timed(f"{FLOOR}write {VIDEO} (root)", lambda: floors["root"](store, files["videos"]))
+        for label, prepare in floors.get("root", {}).items():
+            timed(f"{FLOOR}write {VIDEO} (root) [{label}]", prepare(store, workdir, project, files["videos"]))
         for key in (CROP, FACES, STT):
             timed(f"increment {key} -> parquet (all new)", lambda: engine.increment(project, store, key).write_to(todo, "parquet"))
             timed(f"write {key}", lambda: engine.write(project, store, key, todo))
@@ -196,13 +253,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _server_versions(backends: list[str]) -> str:
-    if "postgres" not in backends:
-        return ""
-    import psycopg
+    found = ""
+    if "postgres" in backends:
+        import psycopg
 
-    with psycopg.connect(os.environ["METAXY_PG_URL"]) as connection:
-        version = connection.execute("SHOW server_version").fetchone()[0]
-    return f", PostgreSQL {version.split()[0]} (psycopg {psycopg.__version__})"
+        with psycopg.connect(os.environ["METAXY_PG_URL"]) as connection:
+            version = connection.execute("SHOW server_version").fetchone()[0]
+        found += f", PostgreSQL {version.split()[0]} (psycopg {psycopg.__version__})"
+    if "clickhouse" in backends:
+        import chdb
+
+        found += f", chdb {chdb.__version__}"
+    return found
 
 
 def print_side_by_side(results: dict[int, dict[str, dict[str, float]]], backends: list[str]) -> None:
@@ -224,8 +286,8 @@ def print_floors(results: dict[int, dict[str, dict[str, float]]], backend: str) 
     for n, by_backend in results.items():
         timings = by_backend.get(backend, {})
         for step, floor in timings.items():
-            if step.startswith(FLOOR):
-                ours = timings[step.removeprefix(FLOOR)]
+            if step.startswith(FLOOR):  # "floor: <step>" or "floor: <step> [which floor]"
+                ours = timings[step.removeprefix(FLOOR).split(" [")[0]]
                 print(f"| {n:,} | {step.removeprefix(FLOOR)} | {ours:.2f} s | {floor:.2f} s | {ours / floor:.2f}x |")
 
 

@@ -245,9 +245,18 @@ class ClickHouseStore(Store):
             self.execute(f"DROP VIEW IF EXISTS {quote(view)}")
         self.prepare_feature(feature)
 
+    def append_rows(self, feature: ResolvedFeature, rows: pa.RecordBatchReader) -> None:
+        """Arrow straight into the feature's log (published by the write-log row like any append)."""
+        self._call(lambda connection: connection.insert_arrow(feature.log_table, rows))
+        self._undo_on_rollback(feature)
+
     def _insert_into_log(self, feature: ResolvedFeature, columns: list[str], rows: exp.Query) -> None:
         target = ", ".join(quote(name) for name in columns)
         self.execute(f"INSERT INTO {quote(feature.log_table)} ({target}) {self.to_sql(rows)}")
+        self._undo_on_rollback(feature)
+
+    def _undo_on_rollback(self, feature: ResolvedFeature) -> None:
+        """A failed write removes the rows it put in the log (unpublished, so never read)."""
         write_id = self._write_id
         if write_id is not None:
             delete = f"DELETE FROM {quote(feature.log_table)} WHERE {quote(layout.WRITE_ID)} = {write_id}"

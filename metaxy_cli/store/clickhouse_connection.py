@@ -148,7 +148,8 @@ class ChdbConnection(Connection):
         reader = data.to_reader() if isinstance(data, pa.Table) else data
         # chdb's Python() table function finds the data by this local variable's name.
         metaxy_arrow_input = pa.RecordBatchReader.from_batches(reader.schema, map(_zero_null_slots, reader))  # noqa: F841
-        self.command(f"INSERT INTO {quote(table)} SELECT * FROM Python(metaxy_arrow_input)")
+        columns = ", ".join(quote(name) for name in reader.schema.names)  # by name, as the server path
+        self.command(f"INSERT INTO {quote(table)} ({columns}) SELECT * FROM Python(metaxy_arrow_input)")
 
     def close(self) -> None:
         if self.session is not None:
