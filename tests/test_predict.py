@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from test_sql_reference import bumped, id_row, projects, root_rows, samples_of
 
 from metaxy_cli import engine
 from metaxy_cli.definitions.loader import load_project
+from metaxy_cli.engine import changes
 from metaxy_cli.sql import layout
 from tests.backends import open_backend
 
@@ -62,7 +64,9 @@ def without_overrides(project):
     return dataclasses.replace(project, features=features)
 
 
-def check_plan(project, backend: str, data, folder: Path) -> None:
+def check_plan(project, backend: str, data, folder: Path, *, status: bool = False) -> None:
+    """With `status`, the first full run ends with the graph up to date and every feature's
+    summary (each records a clean checkpoint, which the plan then starts from)."""
     project = without_overrides(project)
     with open_backend(backend, folder) as store:
         samples = list(samples_of(project))
@@ -71,6 +75,11 @@ def check_plan(project, backend: str, data, folder: Path) -> None:
                 engine.write(project, store, key, root_rows(data.draw, spec, data.draw(st.lists(st.sampled_from(samples), min_size=1, unique=True))))
             else:
                 materialise(project, store, key)
+        if status:  # the graph brought up to date in order, then each feature's status
+            for key in project.graph.order:
+                materialise(project, store, key)
+            for key in project.graph.order:
+                engine.summary(project, store, key)
         for _ in range(data.draw(st.integers(1, 3))):  # changes: root data, deletes, code_version bumps
             key = data.draw(st.sampled_from(list(project.features)))
             spec = project.features[key]
@@ -105,6 +114,25 @@ def test_duckdb_plan_predicts_every_increment(tmp_path_factory, project, data) -
 @given(project=projects(max_features=3), data=st.data())
 def test_sqlite_plan_predicts_every_increment(tmp_path_factory, project, data) -> None:
     check_plan(project, "sqlite", data, tmp_path_factory.mktemp("plan"))
+
+
+@contextmanager
+def checkpoints_whenever_clean():
+    """Every comparison with a clean checkpoint uses it, however many rows changed since: the
+    plan's settled and restricted features (engine/predict.py) on every small history."""
+    limit = changes.DELTA_LIMIT
+    changes.DELTA_LIMIT = float("inf")
+    try:
+        yield
+    finally:
+        changes.DELTA_LIMIT = limit
+
+
+@settings(PLAN, max_examples=25)
+@given(project=projects(max_features=4), data=st.data())
+def test_plan_from_checkpoints_predicts_every_increment(tmp_path_factory, project, data) -> None:
+    with checkpoints_whenever_clean():
+        check_plan(project, "duckdb", data, tmp_path_factory.mktemp("plan"), status=True)
 
 
 @pytest.mark.slow

@@ -65,9 +65,10 @@ def since(store: Store, feature: ResolvedFeature) -> int | None:
     return found[0]
 
 
-def summary_row(store: Store, feature: ResolvedFeature) -> Row:
+def summary_row(store: Store, feature: ResolvedFeature, *, record: bool = True) -> Row:
     """The summary counts (summary_query's row), from the checkpoint when there is one; records
-    a checkpoint when nothing is pending. One transaction: the counts and the log agree."""
+    a checkpoint when nothing is pending (unless not `record`: the plan leaves the store as it
+    is). One transaction: the counts and the log agree."""
     from metaxy_cli.sql.query import summary_query
 
     with store.transaction():
@@ -83,7 +84,7 @@ def summary_row(store: Store, feature: ResolvedFeature) -> Row:
                 row = _delta(store, feature, found[0], stored)
         if row is None:
             row = _numbers(_one(store, summary_query(feature, store.profile)))
-        if not any(row[:3]):
+        if record and not any(row[:3]):
             _record(store, feature, latest, row[3])
     return row
 

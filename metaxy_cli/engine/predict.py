@@ -6,6 +6,14 @@ In topological order, each feature's predicted rows go to a temporary table (one
 feature, sql/predict.py) that the features downstream read instead of its table; one last query
 counts every table. Nothing in the store changes: a feature without a table reads as empty, and
 pending migrations are read as applied (engine/migrations.pending_relations).
+
+**Settled features.** A feature whose upstream features are all settled reads exactly its
+upstream's stored rows, so its prediction is its summary: the counts come from `summary_row`
+(from a clean checkpoint when there is one, engine/changes.py), no rows are predicted unless a
+feature downstream needs them. It is itself settled when it has nothing new or stale: its
+predicted rows are then its stored rows (orphans keep their versions, sql/predict.py), and the
+features downstream read its table. Roots without pending changes are settled, so after a data
+change the plan costs what the per-feature summaries cost, not a re-hash of every row.
 """
 
 from __future__ import annotations
@@ -13,10 +21,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from metaxy_cli.definitions.plan import Prediction
+from metaxy_cli.engine.changes import summary_row, tracking
 from metaxy_cli.engine.tables import drop_temporary
-from metaxy_cli.sql import layout
+from metaxy_cli.sql import changes, layout
 
 if TYPE_CHECKING:
+    from sqlglot import exp
+
     from metaxy_cli.definitions.project import Project
     from metaxy_cli.sql.provenance import Relation
     from metaxy_cli.sql.resolved import ResolvedFeature
@@ -29,31 +40,127 @@ def predict(project: Project, store: Store) -> list[Prediction]:
     """One Prediction per feature, in topological order, with the project's pending migrations
     treated as applied (their reconciled rows read in place of the tables they change)."""
     from metaxy_cli.engine.migrations import pending_relations
-    from metaxy_cli.sql.predict import counts_query, predicted_children, predicted_query
+    from metaxy_cli.sql.predict import ALL_FIELDS, counts_query, predicted_children, predicted_query
     from metaxy_cli.sql.resolved import resolve
 
     features = resolve(project)
     migrated = pending_relations(project, store)
-    tables: dict[str, tuple[str, ResolvedFeature]] = {}  # what the features downstream read
+    read_downstream = {dep.key for feature in features.values() for dep in feature.upstream}
+    tables: dict[str, tuple[Relation, ResolvedFeature]] = {}  # what the features downstream read
     counted: dict[str, tuple[str, ResolvedFeature]] = {}  # what is counted (an expansion: parents)
+    restricted: dict[str, tuple[str, ResolvedFeature]] = {}  # counted among the ids that can change
+    made: list[str] = []  # temporary tables
     exists: dict[str, bool] = {}
+    settled: set[str] = set()
+    counts: dict[tuple[str, str, str], int] = {}
     try:
         for index, (key, feature) in enumerate(features.items()):
             stored, exists[key] = (migrated[key], True) if key in migrated else _stored(store, feature)
             upstream = {dep.key: tables[dep.key][0] for dep in feature.upstream}
             table = PREDICTED.format(index)
-            store.create_temporary_as(table, predicted_query(feature, store.profile, upstream=upstream, stored=stored))
-            tables[key] = counted[key] = (table, feature)
+            only = None
+            summarised = stored == feature.table and changes.tracked(feature)
+            if summarised and all(dep.key in settled for dep in feature.upstream):
+                row = summary_row(store, feature, record=False) if tracking(store, feature) else _summary(store, feature)
+                counts.update(_counts_of(feature, row))
+                if not any(row[:2]):  # nothing new or stale: the stored rows are the predicted ones
+                    settled.add(key)
+                    tables[key] = (feature.table, feature)
+                    continue
+                if key not in read_downstream:
+                    continue
+                only = _changeable(store, feature, [])
+            elif summarised and all(dep.key in settled or dep.key in restricted for dep in feature.upstream):
+                only = _changeable(store, feature, [restricted[dep.key][0] for dep in feature.upstream if dep.key in restricted])
+                summarised = only is not None
+                if summarised:
+                    restricted[key] = (table, feature)
+            else:
+                summarised = False
+            made.append(table)
+            store.create_temporary_as(table, predicted_query(feature, store.profile, upstream=upstream, stored=stored, only=only))
+            tables[key] = (table, feature)
+            if only is not None:
+                tables[key] = (_overlay(feature, table), feature)
+                restricted.setdefault(key, (table, feature))
+            if not summarised:
+                counted[key] = (table, feature)
             if feature.is_expansion:
                 children = f"{table}_children"
+                made.append(children)
                 tables[key] = (children, feature)
                 store.create_temporary_as(children, predicted_children(feature, store.profile, units=table, stored=stored))
-        rows = store.fetch_all(store.to_sql(counts_query(counted))) if counted else []
+        measured = {key: entry for key, entry in restricted.items() if (key, ALL_FIELDS, layout.NEW) not in counts}
+        rows = store.fetch_all(store.to_sql(counts_query(counted | measured))) if counted or measured else []
+        counts.update({(f, field, status): int(n) for f, field, status, n in rows})
+        for key, (_, feature) in measured.items():  # every other stored sample is up to date
+            changed = counts.get((key, ALL_FIELDS, layout.STALE), 0) + counts.get((key, ALL_FIELDS, layout.ORPHANED), 0)
+            counts[(key, ALL_FIELDS, layout.UP_TO_DATE)] = _stored_rows(store, feature) - changed
     finally:
-        made = {table for table, _ in [*tables.values(), *counted.values()]}
-        drop_temporary(store, *sorted(made))
-    counts: dict[tuple[str, str, str], int] = {(f, field, status): int(n) for f, field, status, n in rows}
+        drop_temporary(store, *made)
     return [_prediction(project, feature, exists[key], counts) for key, feature in features.items()]
+
+
+def _changeable(store: Store, feature: ResolvedFeature, upstream_predicted: list[str]) -> exp.Query | None:
+    """The ids whose prediction can differ from the feature's clean checkpoint: those touched
+    since it (engine/changes.py) and those with a predicted row upstream (`upstream_predicted`:
+    tables restricted the same way). Every other id is as it was then: up to date when stored.
+    None without a usable checkpoint."""
+    from sqlglot import exp
+
+    from metaxy_cli.engine.changes import since
+
+    checkpoint = since(store, feature) if tracking(store, feature) else None
+    if checkpoint is None:
+        return None
+    only: exp.Query = changes.touched_ids(feature, checkpoint, store.profile)
+    for table in upstream_predicted:
+        ids = exp.select(*(exp.column(name, quoted=True) for name in feature.unit_names)).from_(exp.to_table(table, quoted=True))
+        only = exp.union(only, ids, distinct=False)
+    return only
+
+
+def _overlay(feature: ResolvedFeature, predicted: str) -> exp.Select:
+    """The feature's predicted rows when only some ids were predicted: those rows, and the
+    stored rows of every other id (as they are: nothing upstream of them changes)."""
+    from sqlglot import exp
+
+    ids = [exp.column(name, quoted=True) for name in feature.unit_names]
+    versions = [name for f in feature.fields for name in (layout.data_version_column(f), layout.provenance_column(f))]
+    columns = [*ids, *(exp.column(name, quoted=True) for name in versions)]
+    target = ids[0] if len(ids) == 1 else exp.Tuple(expressions=ids)
+    predicted_ids = exp.select(*(i.copy() for i in ids)).from_(exp.to_table(predicted, quoted=True))
+    kept = (
+        exp.select(*(c.copy() for c in columns))
+        .from_(exp.to_table(feature.table, quoted=True))
+        .where(exp.not_(exp.In(this=target.copy(), query=predicted_ids.subquery())))
+    )
+    return exp.union(kept, exp.select(*(c.copy() for c in columns)).from_(exp.to_table(predicted, quoted=True)), distinct=False)
+
+
+def _stored_rows(store: Store, feature: ResolvedFeature) -> int:
+    return int(store.fetch_all(store.to_sql(changes.count_rows(feature.table)))[0][0])
+
+
+def _summary(store: Store, feature: ResolvedFeature) -> tuple[int, ...]:
+    from metaxy_cli.sql.query import summary_query
+
+    return tuple(int(value or 0) for value in store.fetch_all(store.to_sql(summary_query(feature, store.profile)))[0])
+
+
+def _counts_of(feature: ResolvedFeature, row: tuple[int, ...]) -> dict[tuple[str, str, str], int]:
+    """A summary row as counts_query's (feature, field, status) counts: a new sample computes
+    every field, a stale one its stale fields."""
+    from metaxy_cli.sql.predict import ALL_FIELDS
+
+    new, stale, orphaned, up_to_date, *per_field = row
+    key = feature.key
+    found = {(key, ALL_FIELDS, layout.NEW): new, (key, ALL_FIELDS, layout.STALE): stale,
+             (key, ALL_FIELDS, layout.ORPHANED): orphaned, (key, ALL_FIELDS, layout.UP_TO_DATE): up_to_date}  # fmt: skip
+    for f, stale_f in zip(feature.fields, per_field):
+        found[(key, f, layout.NEW)] = new
+        found[(key, f, layout.STALE)] = stale_f
+    return found
 
 
 def _stored(store: Store, feature: ResolvedFeature) -> tuple[Relation, bool]:

@@ -244,12 +244,13 @@ def _hashed(
     return select.select(*items, copy=False)
 
 
-def restricted(table: str, feature: ResolvedFeature, only: exp.Query) -> exp.Select:
+def restricted(table: Relation, feature: ResolvedFeature, only: exp.Query) -> exp.Select:
     """SELECT * FROM table WHERE (unit ids) IN (only)."""
     ids = [col(name) for name in feature.unit_names]
     target = ids[0] if len(ids) == 1 else exp.Tuple(expressions=ids)
     condition = exp.In(this=target, query=only.copy().subquery())
-    return exp.select(exp.Star()).from_(exp.to_table(table)).where(condition, copy=False)
+    source = exp.to_table(table) if isinstance(table, str) else relation(table, "r")
+    return exp.select(exp.Star()).from_(source).where(condition, copy=False)
 
 
 def children_by_parent(feature: ResolvedFeature, stored: Relation, *, stored_versions: bool = False) -> exp.Select:
@@ -291,14 +292,14 @@ def joined(
     `stored_versions` adds the stored data versions, and the fast path is off (its write-id check
     is about the tables).
 
-    `only` (a query of unit ids; identity features) restricts the upstream and stored tables to
+    `only` (a query of unit ids; identity features) restricts the upstream and stored relations to
     those ids: every id's row of the result depends on that id's rows alone, so the restricted
     result is the full one's rows for those ids (sql/changes.py). The rows kept are the tables'
     own, so the fast path stays exact.
     """
     if only is not None:
-        upstream = {dep.key: restricted(dep.feature.table, feature, only) for dep in feature.upstream}
-        stored = restricted(feature.table, feature, only)
+        upstream = {dep.key: restricted((upstream or {}).get(dep.key, dep.feature.table), feature, only) for dep in feature.upstream}
+        stored = restricted(stored if stored is not None else feature.table, feature, only)
     inputs = provenance_inputs(
         feature, profile, root_source=root_source if root_source is not None else stored, upstream=upstream
     )

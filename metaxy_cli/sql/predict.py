@@ -42,10 +42,14 @@ def empty_table(feature: ResolvedFeature, profile: DialectProfile) -> exp.Select
 
 
 def predicted_query(
-    feature: ResolvedFeature, profile: DialectProfile, *, upstream: Mapping[str, Relation], stored: Relation
+    feature: ResolvedFeature, profile: DialectProfile, *, upstream: Mapping[str, Relation], stored: Relation,
+    only: exp.Query | None = None,
 ) -> exp.Select:
-    """One row per expected or stored sample (see the module doc)."""
-    select, compare = joined(feature, profile, None, upstream=upstream, stored=stored, fast_path=False, stored_versions=True)
+    """One row per expected or stored sample (see the module doc); with `only` (a query of unit
+    ids, identity features), those samples' rows alone (compare.joined)."""
+    select, compare = joined(
+        feature, profile, None, upstream=upstream, stored=stored, fast_path=False, stored_versions=True, only=only
+    )
     status = (
         exp.case()
         .when(compare.new(), lit(layout.NEW), copy=False)
