@@ -152,7 +152,7 @@ def _write_root_computed_locally(
                     result = _write_staged(store, feature, batch.rows, batch.absent, written_at=written_at, write_id=write_id, progress=progress)
                 else:
                     progress(f"{feature.key}: writing {batch.rows} samples")
-                    if _holds_rows(store, feature):
+                    if store.moves_replaced_rows and _holds_rows(store, feature):
                         batch.stage_into(store, feature.id_names)
                         store.supersede(feature, ids_in(feature, BATCH))
                     duckdb = profile_for("duckdb")

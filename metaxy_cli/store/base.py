@@ -93,6 +93,9 @@ class Store(ABC):
     # Keeps clean checkpoints (engine/changes.py) so summaries and increments compare only the
     # samples touched since: transactional stores whose tables are clustered by write id.
     tracks_changes: ClassVar[bool] = False
+    # `supersede` moves the replaced rows (to history), so it needs the replacing ids in the
+    # store; a log store whose newer rows hide older ones needs nothing (ClickHouse).
+    moves_replaced_rows: ClassVar[bool] = True
 
     def __init__(self, name: str, location: str):
         self.name = name

@@ -69,6 +69,7 @@ RANK = f"{layout.PREFIX}rank"
 
 class ClickHouseStore(Store):
     engine = "clickhouse"
+    moves_replaced_rows = False  # a newer published row hides the old one (supersede)
 
     def __init__(self, name: str, connection: Connection):
         super().__init__(name, connection.location)
