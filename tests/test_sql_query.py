@@ -14,6 +14,7 @@ from metaxy_cli.definitions.loader import load_project
 from metaxy_cli.definitions.model import Column, FeatureDep, FeatureSpec, FieldSpec
 from metaxy_cli.definitions.project import Project
 from metaxy_cli.sql import layout
+from metaxy_cli.sql.compare import row_locator
 from metaxy_cli.sql.dialects import profile_for
 from metaxy_cli.sql.query import expected_query, increment_query, write_query
 from metaxy_cli.sql.resolved import field_prefix, resolve
@@ -280,3 +281,17 @@ def test_root_rows_of_a_write_with_the_current_definition_are_not_rehashed(
     assert db.summary(VIDEO)["up_to_date"] == 2
     db.project = bump(overview, VIDEO, "audio", "2")  # a new definition: every row is hashed
     assert statuses(db.increment(VIDEO)) == {"s0": ("stale", ["audio"]), "s1": ("stale", ["audio"])}
+
+
+def test_row_locator_unless_a_column_takes_its_name(overview):
+    """Restricted reads find rows by DuckDB's rowid; a declared column named `rowid` (in the
+    feature or upstream) would shadow it, so then the ids alone restrict the read."""
+    assert row_locator(resolve(overview)[CROP], profile_for("duckdb")) == "rowid"
+    assert row_locator(resolve(overview)[CROP], profile_for("sqlite")) is None
+    video = overview.features[VIDEO]
+    shadowed = dataclasses.replace(video, columns=(*video.columns, Column(name="RowId", type="integer")))
+    project = dataclasses.replace(overview, features={**overview.features, VIDEO: shadowed})
+    features = resolve(project)
+    assert row_locator(features[CROP], profile_for("duckdb")) is None
+    assert row_locator(features[VIDEO], profile_for("duckdb")) is None
+    assert row_locator(features[STT], profile_for("duckdb")) is None  # reads video too

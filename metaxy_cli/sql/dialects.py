@@ -174,6 +174,9 @@ class DialectProfile:
     # ((expression, portable type), e.g. a member's id columns), byte-identical on every engine.
     ordered_concat: Callable[[Expr, list[tuple[Expr, str]]], Expr] = _string_agg
     aggregates: tuple[Udf, ...] = ()  # aggregate UDFs to register (SQLite: OrderedConcat)
+    # A column that locates a row of a table (DuckDB's rowid): a few rows of a big table are found
+    # by their ids alone, then read whole by it, instead of reading every column of every row.
+    row_locator: str | None = None
 
     def parse_condition(self, text: str) -> Expr:
         """A user's SQL condition over a feature's columns, in this engine's SQL (may raise
@@ -413,6 +416,7 @@ PROFILES: dict[str, DialectProfile] = {
         hash=_md5,
         texts=_texts(double=_zero_or(_printf_double)),
         types={**_GENERIC_TYPES, "string": "VARCHAR", "binary": "BLOB"},
+        row_locator="rowid",
     ),
     # SQLite has no md5 and its printf cannot print doubles exactly: the store registers UDFs.
     # Storage: boolean 0/1, date and timestamp as canonical text, json as text.
