@@ -24,6 +24,7 @@ from metaxy_cli.definitions.plan import Prediction
 from metaxy_cli.engine.changes import summary_row, tracking
 from metaxy_cli.engine.tables import drop_temporary
 from metaxy_cli.sql import changes, layout
+from metaxy_cli.sql.compare import row_locator
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -61,15 +62,19 @@ def predict(project: Project, store: Store) -> list[Prediction]:
             only = None
             summarised = stored == feature.table and changes.tracked(feature)
             if summarised and all(dep.key in settled for dep in feature.upstream):
-                row = summary_row(store, feature, record=False) if tracking(store, feature) else _summary(store, feature)
-                counts.update(_counts_of(feature, row))
-                if not any(row[:2]):  # nothing new or stale: the stored rows are the predicted ones
-                    settled.add(key)
-                    tables[key] = (feature.table, feature)
-                    continue
-                if key not in read_downstream:
-                    continue
-                only = _changeable(store, feature, [])
+                # Read downstream: the rows of the ids that can change are predicted (and counted).
+                only = _changeable(store, feature, []) if key in read_downstream else None
+                if only is not None:
+                    restricted[key] = (table, feature)
+                else:
+                    row = summary_row(store, feature, record=False) if tracking(store, feature) else _summary(store, feature)
+                    counts.update(_counts_of(feature, row))
+                    if not any(row[:2]):  # nothing new or stale: the stored rows are the predicted ones
+                        settled.add(key)
+                        tables[key] = (feature.table, feature)
+                        continue
+                    if key not in read_downstream:
+                        continue
             elif summarised and all(dep.key in settled or dep.key in restricted for dep in feature.upstream):
                 only = _changeable(store, feature, [restricted[dep.key][0] for dep in feature.upstream if dep.key in restricted])
                 summarised = only is not None
@@ -77,6 +82,9 @@ def predict(project: Project, store: Store) -> list[Prediction]:
                     restricted[key] = (table, feature)
             else:
                 summarised = False
+            if only is not None:  # predicted upstream rows read only at the ids that can change
+                locator = row_locator(feature, store.profile)
+                upstream |= {dep.key: _overlay(dep.feature, restricted[dep.key][0], (feature, only, locator)) for dep in feature.upstream if dep.key in restricted}
             made.append(table)
             store.create_temporary_as(table, predicted_query(feature, store.profile, upstream=upstream, stored=stored, only=only))
             tables[key] = (table, feature)
@@ -120,19 +128,26 @@ def _changeable(store: Store, feature: ResolvedFeature, upstream_predicted: list
     return only
 
 
-def _overlay(feature: ResolvedFeature, predicted: str) -> exp.Select:
+def _overlay(
+    feature: ResolvedFeature, predicted: str, within: tuple[ResolvedFeature, exp.Query, str | None] | None = None
+) -> exp.Select:
     """The feature's predicted rows when only some ids were predicted: those rows, and the
-    stored rows of every other id (as they are: nothing upstream of them changes)."""
+    stored rows of every other id (as they are: nothing upstream of them changes). `within`
+    (the reading feature, its ids that can change, the row locator): the stored rows are read at
+    those ids alone (compare.restricted), not scanned whole."""
     from sqlglot import exp
+
+    from metaxy_cli.sql.compare import restricted
 
     ids = [exp.column(name, quoted=True) for name in feature.unit_names]
     versions = [name for f in feature.fields for name in (layout.data_version_column(f), layout.provenance_column(f))]
     columns = [*ids, *(exp.column(name, quoted=True) for name in versions)]
     target = ids[0] if len(ids) == 1 else exp.Tuple(expressions=ids)
     predicted_ids = exp.select(*(i.copy() for i in ids)).from_(exp.to_table(predicted, quoted=True))
+    source = exp.to_table(feature.table, quoted=True) if within is None else restricted(feature.table, *within).subquery("s")
     kept = (
         exp.select(*(c.copy() for c in columns))
-        .from_(exp.to_table(feature.table, quoted=True))
+        .from_(source)
         .where(exp.not_(exp.In(this=target.copy(), query=predicted_ids.subquery())))
     )
     return exp.union(kept, exp.select(*(c.copy() for c in columns)).from_(exp.to_table(predicted, quoted=True)), distinct=False)
