@@ -7,13 +7,17 @@ feature, sql/predict.py) that the features downstream read instead of its table;
 counts every table. Nothing in the store changes: a feature without a table reads as empty, and
 pending migrations are read as applied (engine/migrations.pending_relations).
 
-**Settled features.** A feature whose upstream features are all settled reads exactly its
-upstream's stored rows, so its prediction is its summary: the counts come from `summary_row`
-(from a clean checkpoint when there is one, engine/changes.py), no rows are predicted unless a
-feature downstream needs them. It is itself settled when it has nothing new or stale: its
-predicted rows are then its stored rows (orphans keep their versions, sql/predict.py), and the
-features downstream read its table. Roots without pending changes are settled, so after a data
-change the plan costs what the per-feature summaries cost, not a re-hash of every row.
+**Costing what changed** (identity features and roots, per-id comparisons; engine/changes.py's
+argument). A feature is *settled* when its predicted rows are its stored rows; a root without
+pending changes is. A feature whose upstream features are all settled reads exactly their stored
+rows, so its prediction is its summary (`summary_row`, from a clean checkpoint when it has one),
+and it is settled itself when nothing is new or stale (orphans keep their versions,
+sql/predict.py). A feature with a clean checkpoint whose upstream features are settled or
+*restricted* is restricted when others read it or one of those is restricted: only the ids that can change are predicted (touched since
+its checkpoint, or predicted upstream; every other id is as at the checkpoint: up to date when
+stored), counted among them (up to date = stored - stale - orphaned), and read downstream as those
+rows over the stored rows of every other id (`_overlay`, at the reader's changeable ids only).
+Anything else (expansions, aggregations, pending migrations, no checkpoint) predicts every row.
 """
 
 from __future__ import annotations
