@@ -99,10 +99,7 @@ def touched_ids(feature: ResolvedFeature, since: int, profile: DialectProfile) -
         exp.select(*(exp.column(name) for name in feature.unit_names)).from_(exp.to_table(t)).where(newer.copy())
         for t in tables
     ]
-    query: exp.Query = parts[0]
-    for part in parts[1:]:
-        query = exp.union(query, part, distinct=False)
-    return query
+    return parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False, copy=False)
 
 
 def writes_since(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Select:

@@ -125,7 +125,6 @@ def counts_query(tables: Mapping[str, tuple[str, ResolvedFeature]]) -> exp.Query
                 .where(flag)
                 .group_by(status.copy())
             )
-    query: exp.Query = parts[0]
-    for part in parts[1:]:
-        query = exp.union(query, part, distinct=False)
-    return query
+    # One call, no copies: a union grown part by part copies what it has each time (quadratic;
+    # 1.5 s of building for a 50-feature plan).
+    return parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False, copy=False)

@@ -201,7 +201,5 @@ class PartedHistoryStore(Store):
                     value = exp.cast(exp.null(), self.profile.column_type(kind))
                 items.append(exp.alias_(value, name, quoted=True))
             parts.append(exp.select(*items).from_(exp.to_table(part, quoted=True)))
-        query: exp.Query = parts[0]
-        for part_query in parts[1:]:
-            query = exp.union(query, part_query, distinct=False)
+        query = parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False, copy=False)
         self.run(exp.Create(this=exp.to_table(history, quoted=True), kind="VIEW", expression=query, replace=True))
