@@ -220,6 +220,27 @@ def test_a_data_change_alone_shows_in_the_plan(story: Path, invoke) -> None:
     assert "class " in markdown and "classDef compute" in markdown
 
 
+def test_a_change_predicted_upstream_reaches_only_the_fields_that_read_it(story: Path, monkeypatch) -> None:
+    """1% of the audio rewritten, the graph's status taken (clean checkpoints): crop's audio is
+    predicted stale, but face_detection reads only crop's frames, so nothing reaches it. It is
+    answered from its checkpoint, without predicting rows of it (nor of video, unchanged since
+    its own checkpoint)."""
+    from metaxy_cli.store.duckdb import DuckDBStore
+
+    project = load_project(story)
+    with engine_store(project) as store:
+        engine.write(project, store, VIDEO, videos(200, changed=2)[:2])  # the two rows alone
+        for key in (VIDEO, CROP, FACES, STT):
+            engine.summary(project, store, key)
+        predicted_for: list[str] = []
+        create = DuckDBStore.create_temporary_as
+        monkeypatch.setattr(DuckDBStore, "create_temporary_as", lambda self, name, query: (predicted_for.append(name), create(self, name, query))[1])
+        by_key = {p.key: p for p in engine.plan(project, store)}
+    assert (by_key[CROP].stale, by_key[CROP].stale_fields, by_key[CROP].up_to_date) == (2, {"audio": 2, "frames": 0}, 198)
+    assert (by_key[STT].stale, by_key[FACES].stale, by_key[FACES].up_to_date) == (2, 0, 200)
+    assert predicted_for == ["metaxy_plan_1"]  # crop's changeable ids alone (stt: its summary)
+
+
 def test_plan_needs_no_table(overview_dir: Path, invoke) -> None:
     """Only video written: the other features have no table, their samples are all new."""
     for args in (["init", "-q"], ["add", "."], ["-c", "user.email=a@b", "-c", "user.name=a", "commit", "-qm", "v1"]):

@@ -76,8 +76,7 @@ def summary_row(store: Store, feature: ResolvedFeature, *, record: bool = True) 
         row: Row | None = None
         found = _checkpoint(store, feature)
         if found is not None:
-            writes = int(_one(store, changes.writes_since(feature, found[0], store.profile))[0])
-            if not writes and not _touched(store, feature, found[0]):
+            if _quiet_since(store, feature, found[0]):
                 return (0, 0, 0, found[1], *(0 for _ in feature.fields))
             stored = _count(store, feature.table)
             if _small(store, feature, found[0], stored):
@@ -111,6 +110,20 @@ def after_write(store: Store, feature: ResolvedFeature, write_id: int, rows: int
     row = _delta(store, feature, found[0], stored)
     if not any(row[:3]):
         _record(store, feature, write_id, row[3])
+
+
+def quiet(store: Store, feature: ResolvedFeature) -> int | None:
+    """The up-to-date count of the feature's clean checkpoint when nothing was written to it or
+    upstream of it since (its rows and their inputs are as they were then), else None."""
+    if not tracking(store, feature):
+        return None
+    found = _checkpoint(store, feature)
+    return found[1] if found is not None and _quiet_since(store, feature, found[0]) else None
+
+
+def _quiet_since(store: Store, feature: ResolvedFeature, since: int) -> bool:
+    writes = int(_one(store, changes.writes_since(feature, since, store.profile))[0])
+    return not writes and not _touched(store, feature, since)
 
 
 def invalidate(store: Store) -> None:

@@ -8,16 +8,19 @@ counts every table. Nothing in the store changes: a feature without a table read
 pending migrations are read as applied (engine/migrations.pending_relations).
 
 **Costing what changed** (identity features and roots, per-id comparisons; engine/changes.py's
-argument). A feature is *settled* when its predicted rows are its stored rows; a root without
-pending changes is. A feature whose upstream features are all settled reads exactly their stored
-rows, so its prediction is its summary (`summary_row`, from a clean checkpoint when it has one),
-and it is settled itself when nothing is new or stale (orphans keep their versions,
-sql/predict.py). A feature with a clean checkpoint whose upstream features are settled or
-*restricted* is restricted when others read it or one of those is restricted: only the ids that can change are predicted (touched since
-its checkpoint, or predicted upstream; every other id is as at the checkpoint: up to date when
-stored), counted among them (up to date = stored - stale - orphaned), and read downstream as those
-rows over the stored rows of every other id (`_overlay`, at the reader's changeable ids only).
-Anything else (expansions, aggregations, pending migrations, no checkpoint) predicts every row.
+argument). A feature is *settled* when its predicted rows are its stored rows. A feature with a
+clean checkpoint, nothing written to it or upstream of it since (`changes.quiet`), and no
+predicted upstream row that reaches it, is settled without reading its table: its counts are the
+checkpoint's. A predicted upstream row *reaches* a feature when it is new or stale in a field
+the feature depends on (`_moved_ids`): a row stale only in other fields, or orphaned, leaves
+every version the feature reads as stored. When nothing reaches it, its upstream features read
+as their stored rows, so its prediction is its summary (`summary_row`), and it is settled when
+nothing is new or stale. Otherwise, with a clean checkpoint, and whenever others read it, it is
+*restricted*: only the ids that can change are predicted (touched since its checkpoint, or
+reached from upstream; every other id is as at the checkpoint: up to date when stored), counted
+among them (up to date = stored - stale - orphaned), and read downstream as those rows over the
+stored rows of every other id (`_overlay`, at the reader's changeable ids only). Anything else
+(expansions, aggregations, pending migrations, no checkpoint) predicts every row.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from metaxy_cli.definitions.plan import Prediction
-from metaxy_cli.engine.changes import summary_row, tracking
+from metaxy_cli.engine.changes import quiet, summary_row, tracking
 from metaxy_cli.engine.tables import drop_temporary
 from metaxy_cli.sql import changes, layout
 from metaxy_cli.sql.compare import row_locator
+from metaxy_cli.sql.provenance import union_all
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -63,14 +67,23 @@ def predict(project: Project, store: Store) -> list[Prediction]:
             stored, exists[key] = (migrated[key], True) if key in migrated else _stored(store, feature)
             upstream = {dep.key: tables[dep.key][0] for dep in feature.upstream}
             table = PREDICTED.format(index)
-            only = None
+            only, moved = None, {}
             summarised = stored == feature.table and changes.tracked(feature)
-            if summarised and all(dep.key in settled for dep in feature.upstream):
-                # Read downstream: the rows of the ids that can change are predicted (and counted).
-                only = _changeable(store, feature, []) if key in read_downstream else None
+            if summarised and all(dep.key in settled or dep.key in restricted for dep in feature.upstream):
+                moved = _moved(store, feature, restricted)
+                unchanged = None if moved else quiet(store, feature)
+                if unchanged is not None:  # as at its clean checkpoint, and so are its inputs
+                    counts.update(_counts_of(feature, (0, 0, 0, unchanged, *(0 for _ in feature.fields))))
+                    settled.add(key)
+                    tables[key] = (feature.table, feature)
+                    continue
+                if moved or key in read_downstream:
+                    only = _changeable(store, feature, list(moved.values()))
                 if only is not None:
                     restricted[key] = (table, feature)
-                else:
+                elif moved:
+                    summarised = False
+                else:  # its inputs are its upstream tables: its summary is its prediction
                     row = summary_row(store, feature, record=False) if tracking(store, feature) else _summary(store, feature)
                     counts.update(_counts_of(feature, row))
                     if not any(row[:2]):  # nothing new or stale: the stored rows are the predicted ones
@@ -79,16 +92,12 @@ def predict(project: Project, store: Store) -> list[Prediction]:
                         continue
                     if key not in read_downstream:
                         continue
-            elif summarised and all(dep.key in settled or dep.key in restricted for dep in feature.upstream):
-                only = _changeable(store, feature, [restricted[dep.key][0] for dep in feature.upstream if dep.key in restricted])
-                summarised = only is not None
-                if summarised:
-                    restricted[key] = (table, feature)
             else:
                 summarised = False
             if only is not None:  # predicted upstream rows read only at the ids that can change
                 locator = row_locator(feature, store.profile)
-                upstream |= {dep.key: _overlay(dep.feature, restricted[dep.key][0], (feature, only, locator)) for dep in feature.upstream if dep.key in restricted}
+                upstream |= {dep.key: dep.feature.table for dep in feature.upstream if dep.key in restricted}
+                upstream |= {dep: _overlay(features[dep], restricted[dep][0], (feature, only, locator)) for dep in moved}
             made.append(table)
             store.create_temporary_as(table, predicted_query(feature, store.profile, upstream=upstream, stored=stored, only=only))
             tables[key] = (table, feature)
@@ -113,23 +122,42 @@ def predict(project: Project, store: Store) -> list[Prediction]:
     return [_prediction(project, feature, exists[key], counts) for key, feature in features.items()]
 
 
-def _changeable(store: Store, feature: ResolvedFeature, upstream_predicted: list[str]) -> exp.Query | None:
+def _changeable(store: Store, feature: ResolvedFeature, moved: list[exp.Query]) -> exp.Query | None:
     """The ids whose prediction can differ from the feature's clean checkpoint: those touched
-    since it (engine/changes.py) and those with a predicted row upstream (`upstream_predicted`:
-    tables restricted the same way). Every other id is as it was then: up to date when stored.
-    None without a usable checkpoint."""
-    from sqlglot import exp
-
+    since it (engine/changes.py) and those whose upstream rows are predicted to move (`moved`,
+    _moved_ids). Every other id is as it was then: up to date when stored. None without a usable
+    checkpoint."""
     from metaxy_cli.engine.changes import since
 
     checkpoint = since(store, feature) if tracking(store, feature) else None
     if checkpoint is None:
         return None
-    only: exp.Query = changes.touched_ids(feature, checkpoint, store.profile)
-    for table in upstream_predicted:
-        ids = exp.select(*(exp.column(name, quoted=True) for name in feature.unit_names)).from_(exp.to_table(table, quoted=True))
-        only = exp.union(only, ids, distinct=False)
-    return only
+    return union_all([changes.touched_ids(feature, checkpoint, store.profile), *moved])
+
+
+def _moved_ids(feature: ResolvedFeature, dep: ResolvedFeature, predicted: str) -> exp.Select:
+    """The ids of `dep`'s predicted rows (a restricted table) that change what `feature` reads:
+    new samples, and stale ones of a field `feature` depends on (a new data version). Rows up to
+    date, or stale only in fields `feature` does not read, or orphaned (orphans keep their
+    versions: sql/predict.py), leave its expected provenance as it is."""
+    from sqlglot import exp
+
+    read = sorted({name for parents in feature.field_parents.values() for key, name in parents if key == dep.key})
+    flags = [exp.column(layout.stale_column(name), quoted=True) for name in read]
+    changed = exp.or_(exp.column(layout.STATUS, quoted=True).eq(exp.Literal.string(layout.NEW)), *flags)
+    return exp.select(*(exp.column(name, quoted=True) for name in feature.unit_names)).from_(exp.to_table(predicted, quoted=True)).where(changed)
+
+
+def _moved(store: Store, feature: ResolvedFeature, restricted: dict[str, tuple[str, ResolvedFeature]]) -> dict[str, exp.Select]:
+    """{dep key: ids} of the restricted upstream features with predicted rows that reach
+    `feature` (_moved_ids, where there are any); the others read as their stored rows."""
+    found = {}
+    for dep in feature.upstream:
+        if dep.key in restricted:
+            ids = _moved_ids(feature, dep.feature, restricted[dep.key][0])
+            if store.fetch_all(store.to_sql(ids.limit(1))):
+                found[dep.key] = ids
+    return found
 
 
 def _overlay(

@@ -54,7 +54,7 @@ from sqlglot import exp
 
 from metaxy_cli.sql import layout
 from metaxy_cli.sql.dialects import DialectProfile
-from metaxy_cli.sql.provenance import lit
+from metaxy_cli.sql.provenance import lit, union_all
 from metaxy_cli.sql.resolved import ResolvedFeature
 from metaxy_cli.sql.writes import write_id_literal
 
@@ -99,7 +99,7 @@ def touched_ids(feature: ResolvedFeature, since: int, profile: DialectProfile) -
         exp.select(*(exp.column(name) for name in feature.unit_names)).from_(exp.to_table(t)).where(newer.copy())
         for t in tables
     ]
-    return parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False, copy=False)
+    return union_all(parts)
 
 
 def writes_since(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Select:

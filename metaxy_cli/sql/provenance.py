@@ -98,6 +98,12 @@ def full_join(table: Expr, on: Expr) -> exp.Join:
     return join(table, on, "FULL")
 
 
+def union_all(parts: Sequence[exp.Query]) -> exp.Query:
+    """The parts' rows, in one call without copies: a union grown part by part copies what it
+    has each time (quadratic: 1.5 s of building for a 50-feature plan)."""
+    return parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False, copy=False)
+
+
 # ---- hashes --------------------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from metaxy_cli.sql import layout
+from metaxy_cli.sql.provenance import union_all
 from metaxy_cli.store.base import Columns, Store
 
 if TYPE_CHECKING:
@@ -201,5 +202,4 @@ class PartedHistoryStore(Store):
                     value = exp.cast(exp.null(), self.profile.column_type(kind))
                 items.append(exp.alias_(value, name, quoted=True))
             parts.append(exp.select(*items).from_(exp.to_table(part, quoted=True)))
-        query = parts[0] if len(parts) == 1 else exp.union(*parts, distinct=False, copy=False)
-        self.run(exp.Create(this=exp.to_table(history, quoted=True), kind="VIEW", expression=query, replace=True))
+        self.run(exp.Create(this=exp.to_table(history, quoted=True), kind="VIEW", expression=union_all(parts), replace=True))
