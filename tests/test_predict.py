@@ -18,7 +18,7 @@ from metaxy_cli import engine
 from metaxy_cli.definitions.loader import load_project
 from metaxy_cli.engine import changes
 from metaxy_cli.sql import layout
-from tests.backends import open_backend
+from tests.backends import MARKS, open_backend
 
 VIDEO, CROP, FACES, STT = "example/video", "example/crop", "example/face_detection", "example/stt"
 _outputs = itertools.count()
@@ -140,6 +140,25 @@ def test_plan_from_checkpoints_predicts_every_increment(tmp_path_factory, projec
 @given(project=projects(max_features=5), data=st.data(), backend=st.sampled_from(("duckdb", "sqlite")))
 def test_plan_predicts_every_increment_many(tmp_path_factory, project, data, backend) -> None:
     check_plan(project, backend, data, tmp_path_factory.mktemp("plan"))
+
+
+@pytest.mark.parametrize("backend", [pytest.param(name, marks=MARKS.get(name, ())) for name in ("postgres", "clickhouse")])
+@settings(PLAN, max_examples=4)
+@given(project=projects(max_features=3), data=st.data())
+def test_warehouse_plans_predict_every_increment(tmp_path_factory, project, data, backend) -> None:
+    """The same property on the warehouse stores, with and without their clean checkpoints."""
+    with checkpoints_whenever_clean():
+        check_plan(project, backend, data, tmp_path_factory.mktemp("plan"), status=data.draw(st.booleans()))
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@settings(PLAN, max_examples=2)
+@given(project=projects(max_features=3), data=st.data())
+def test_spark_plan_predicts_every_increment(tmp_path_factory, project, data) -> None:
+    """And on Spark (two examples: a write there takes about a second, a plan's check dozens)."""
+    with checkpoints_whenever_clean():
+        check_plan(project, "spark", data, tmp_path_factory.mktemp("plan"), status=data.draw(st.booleans()))
 
 
 # ---- the overview story through the CLI -------------------------------------------------------
