@@ -14,6 +14,7 @@ from metaxy_cli.definitions.project import Project
 from metaxy_cli.engine import changes
 from metaxy_cli.sql import layout
 from metaxy_cli.store.duckdb import DuckDBStore
+from tests.backends import open_backend
 
 
 def _key(row: dict, spec) -> tuple:
@@ -87,13 +88,13 @@ def step(draw, project: Project, store) -> Project:
     return project
 
 
-def check(project: Project, data, steps: int) -> None:
+def check(project: Project, data, steps: int, open_store=DuckDBStore.open) -> None:
     """`steps` random changes; after each, every answer checked. The share of rows above which the
     full comparison is preferred is drawn too: unlimited, the checkpoint path runs on every change."""
     limit = changes.DELTA_LIMIT
     changes.DELTA_LIMIT = data.draw(st.sampled_from((limit, 1e9)))
     try:
-        with DuckDBStore.open() as store:
+        with open_store() as store:
             for _ in range(steps):
                 project = step(data.draw, project, store)
                 assert_same(project, store)
@@ -116,6 +117,14 @@ def test_checkpoint_answers_equal_full_comparison(project, data):
 @given(project=projects(), data=st.data())
 def test_checkpoint_answers_equal_full_comparison_many(half, project, data):
     check(project, data, steps=12)
+
+
+@pytest.mark.postgres
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(project=projects(max_features=4), data=st.data())
+def test_checkpoint_answers_equal_full_comparison_on_postgres(tmp_path_factory, project, data):
+    """PostgreSQL keeps checkpoints too (its writers queue on one lock): the same property."""
+    check(project, data, steps=6, open_store=lambda: open_backend("postgres", tmp_path_factory.mktemp("pg")))
 
 
 def _checkpoints(store) -> dict[str, int]:

@@ -50,6 +50,10 @@ class PostgresStore(Store):
     engine = "postgres"
     # PostgreSQL joins the batch to the current table by nested loops over an index.
     indexes_ids = True
+    # Clean checkpoints (engine/changes.py) hold: writers queue on the schema's advisory lock, so
+    # write ids increase in commit order, and a summary records its checkpoint under that lock.
+    # The touched ids are then looked up through the ids index, never by re-hashing every row.
+    tracks_changes = True
 
     def __init__(self, name: str, location: str, connection: psycopg.Connection, schema: str, lock_timeout: float):
         super().__init__(name, location)
@@ -227,6 +231,32 @@ class PostgresStore(Store):
         )
         return {name: kind for name, kind in rows} or None
 
+    def prepare_feature(self, feature: ResolvedFeature) -> None:
+        super().prepare_feature(feature)
+        for table in (feature.table, feature.history_table):
+            self._ensure_write_id_index(table)
+
+    def rename_feature(self, old_key: str, feature: ResolvedFeature) -> None:
+        """The tables keep their indexes through a rename: the write-id ones get the new names."""
+        from metaxy_cli.sql import layout
+
+        super().rename_feature(old_key, feature)
+        for old in (layout.current_table(old_key), layout.history_table(old_key)):
+            self.execute(f"DROP INDEX IF EXISTS {quote(self.identifier(_write_id_index(old)))}")
+        for table in (feature.table, feature.history_table):
+            self._ensure_write_id_index(table)
+
+    def _ensure_write_id_index(self, table: str) -> None:
+        """A BRIN index on the write id: the ids touched since a checkpoint are the rows with a
+        newer write id, appended last, so a scan reads the newest page ranges, never a whole
+        (growing) history. BRIN costs next to nothing per write, unlike a B-tree. Created only
+        when missing (a read-only user prepares tables too)."""
+        from metaxy_cli.sql import layout
+
+        index = self.identifier(_write_id_index(table))
+        if self.fetch_all("SELECT to_regclass(%s)", [quote(index)])[0][0] is None:
+            self.execute(f"CREATE INDEX IF NOT EXISTS {quote(index)} ON {quote(self.identifier(table))} USING brin ({quote(layout.WRITE_ID)})")
+
     def ensure_id_index(self, index: str, table: str, ids: Sequence[str]) -> None:
         """Only when missing: CREATE INDEX IF NOT EXISTS checks table ownership first, so every
         read (which prepares the tables) would fail for a user who may only read."""
@@ -237,6 +267,10 @@ class PostgresStore(Store):
         if self.connection is not None:
             self.connection.close()
             self.connection = None
+
+
+def _write_id_index(table: str) -> str:
+    return f"metaxy_wid__{table}"
 
 
 def _use_schema(connection: psycopg.Connection, schema: str | None) -> str:
