@@ -30,6 +30,7 @@ from metaxy_cli.store.postgres_io import arrow_type, connect_hint, csv_ready, ex
 if TYPE_CHECKING:
     import psycopg
     import pyarrow as pa
+    from sqlglot import exp
 
     from metaxy_cli.sql.resolved import ResolvedFeature
 
@@ -198,6 +199,32 @@ class PostgresStore(Store):
     def append_rows(self, feature: ResolvedFeature, rows: pa.RecordBatchReader) -> None:
         """One COPY straight into the feature's table (no temporary table, no second pass)."""
         self._copy_in(quote(self.profile.identifier(feature.table)), rows)
+        self._index_new_rows(feature.table)
+
+    def append(self, feature: ResolvedFeature, rows: exp.Query) -> None:
+        super().append(feature, rows)
+        self._index_new_rows(feature.table)
+
+    def supersede(self, feature: ResolvedFeature, condition: exp.Expression) -> None:
+        super().supersede(feature, condition)
+        self._index_new_rows(feature.history_table)
+
+    def tombstone(self, feature: ResolvedFeature, columns: list[str], rows: exp.Query) -> None:
+        super().tombstone(feature, columns, rows)
+        self._index_new_rows(feature.history_table)
+
+    def _index_new_rows(self, table: str) -> None:
+        """After rows are appended to `table`: its write-id BRIN index summarises their pages
+        (a range never summarised matches every scan, so the ids touched since a checkpoint
+        would read the whole table), and a table that never had statistics gets them (without,
+        the planner guesses a third of the rows newer than any checkpoint and scans instead).
+        Summaries include the transaction's own rows; later, autovacuum refreshes the statistics
+        (a write id above the histogram's largest is estimated rare, which it is)."""
+        name = quote(self.identifier(table))
+        index = self.identifier(_write_id_index(table))
+        self.fetch_all("SELECT brin_summarize_new_values(to_regclass(%s))", [quote(index)])
+        if self.fetch_all("SELECT reltuples < 0 FROM pg_class WHERE oid = to_regclass(%s)", [name])[0][0]:
+            self.execute(f"ANALYZE {name}")
 
     def _copy_in(self, table: str, reader: pa.RecordBatchReader) -> None:
         """COPY the batches into `table` (an SQL name), columns matched by name."""
