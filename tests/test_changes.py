@@ -120,7 +120,7 @@ def test_checkpoint_answers_equal_full_comparison_many(half, project, data):
 
 
 @pytest.mark.postgres
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(project=projects(max_features=4), data=st.data())
 def test_checkpoint_answers_equal_full_comparison_on_postgres(tmp_path_factory, project, data):
     """PostgreSQL keeps checkpoints too (its writers queue on one lock): the same property."""

@@ -219,11 +219,19 @@ class PostgresStore(Store):
         would read the whole table), and a table that never had statistics gets them (without,
         the planner guesses a third of the rows newer than any checkpoint and scans instead).
         Summaries include the transaction's own rows; later, autovacuum refreshes the statistics
-        (a write id above the histogram's largest is estimated rare, which it is)."""
-        name = quote(self.identifier(table))
-        index = self.identifier(_write_id_index(table))
-        self.fetch_all("SELECT brin_summarize_new_values(to_regclass(%s))", [quote(index)])
-        if self.fetch_all("SELECT reltuples < 0 FROM pg_class WHERE oid = to_regclass(%s)", [name])[0][0]:
+        (a write id above the histogram's largest is estimated rare, which it is). Both need the
+        table's owner: a writer granted only INSERT leaves it to autovacuum."""
+        index, name = quote(self.identifier(_write_id_index(table))), quote(self.identifier(table))
+        indexed, owned, unanalysed = self.fetch_all(
+            "SELECT to_regclass(%s) IS NOT NULL, pg_has_role(current_user, relowner, 'USAGE'), reltuples < 0 "
+            "FROM pg_class WHERE oid = to_regclass(%s)",
+            [index, name],
+        )[0]
+        if not owned:
+            return
+        if indexed:
+            self.fetch_all("SELECT brin_summarize_new_values(to_regclass(%s))", [index])
+        if unanalysed:
             self.execute(f"ANALYZE {name}")
 
     def _copy_in(self, table: str, reader: pa.RecordBatchReader) -> None:
@@ -277,12 +285,17 @@ class PostgresStore(Store):
         """A BRIN index on the write id: the ids touched since a checkpoint are the rows with a
         newer write id, appended last, so a scan reads the newest page ranges, never a whole
         (growing) history. BRIN costs next to nothing per write, unlike a B-tree. Created only
-        when missing (a read-only user prepares tables too)."""
+        when missing, and only by the table's owner: it speeds reads up, and a user who may
+        only read (a store from before these indexes) must still be able to."""
         from metaxy_cli.sql import layout
 
-        index = self.identifier(_write_id_index(table))
-        if self.fetch_all("SELECT to_regclass(%s)", [quote(index)])[0][0] is None:
-            self.execute(f"CREATE INDEX IF NOT EXISTS {quote(index)} ON {quote(self.identifier(table))} USING brin ({quote(layout.WRITE_ID)})")
+        index, name = self.identifier(_write_id_index(table)), quote(self.identifier(table))
+        missing, owned = self.fetch_all(
+            "SELECT to_regclass(%s) IS NULL, pg_has_role(current_user, relowner, 'USAGE') FROM pg_class WHERE oid = to_regclass(%s)",
+            [quote(index), name],
+        )[0]
+        if missing and owned:
+            self.execute(f"CREATE INDEX IF NOT EXISTS {quote(index)} ON {name} USING brin ({quote(layout.WRITE_ID)})")
 
     def ensure_id_index(self, index: str, table: str, ids: Sequence[str]) -> None:
         """Only when missing: CREATE INDEX IF NOT EXISTS checks table ownership first, so every
