@@ -71,13 +71,15 @@ def predict(project: Project, store: Store) -> list[Prediction]:
             summarised = stored == feature.table and changes.tracked(feature)
             if summarised and all(dep.key in settled or dep.key in restricted for dep in feature.upstream):
                 moved = _moved(store, feature, restricted)
-                unchanged = None if moved else quiet(store, feature)
-                if unchanged is not None:  # as at its clean checkpoint, and so are its inputs
-                    counts.update(_counts_of(feature, (0, 0, 0, unchanged, *(0 for _ in feature.fields))))
-                    settled.add(key)
-                    tables[key] = (feature.table, feature)
-                    continue
                 if moved or key in read_downstream:
+                    # As at its clean checkpoint, and so are its inputs: settled (a summary below
+                    # answers the same way for a feature nobody reads).
+                    unchanged = None if moved else quiet(store, feature)
+                    if unchanged is not None:
+                        counts.update(_counts_of(feature, (0, 0, 0, unchanged, *(0 for _ in feature.fields))))
+                        settled.add(key)
+                        tables[key] = (feature.table, feature)
+                        continue
                     only = _changeable(store, feature, list(moved.values()))
                 if only is not None:
                     restricted[key] = (table, feature)

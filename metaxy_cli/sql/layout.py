@@ -98,6 +98,12 @@ def id_index(feature: str) -> str:
     return f"{PREFIX}ids__{table_name(feature)}"
 
 
+def write_id_index(table: str) -> str:
+    """The index on the write id of a feature's current or history table (PostgreSQL's BRIN),
+    prefixed as `id_index`."""
+    return f"{PREFIX}wid__{table}"
+
+
 def provenance_column(field: str) -> str:
     return f"{PROVENANCE}__{column_stem(field)}"
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from metaxy_cli.definitions.errors import StoreError
+from metaxy_cli.sql import layout
 from metaxy_cli.store.base import BATCH_ROWS, Store, database_message, seconds_setting
 from metaxy_cli.store.postgres_io import arrow_type, connect_hint, csv_ready, explain, masked_url, portable_type
 
@@ -221,7 +222,7 @@ class PostgresStore(Store):
         Summaries include the transaction's own rows; later, autovacuum refreshes the statistics
         (a write id above the histogram's largest is estimated rare, which it is). Both need the
         table's owner: a writer granted only INSERT leaves it to autovacuum."""
-        index, name = quote(self.identifier(_write_id_index(table))), quote(self.identifier(table))
+        index, name = quote(self.identifier(layout.write_id_index(table))), quote(self.identifier(table))
         indexed, owned, unanalysed = self.fetch_all(
             "SELECT to_regclass(%s) IS NOT NULL, pg_has_role(current_user, relowner, 'USAGE'), reltuples < 0 "
             "FROM pg_class WHERE oid = to_regclass(%s)",
@@ -268,34 +269,33 @@ class PostgresStore(Store):
 
     def prepare_feature(self, feature: ResolvedFeature) -> None:
         super().prepare_feature(feature)
-        for table in (feature.table, feature.history_table):
-            self._ensure_write_id_index(table)
+        self._ensure_write_id_indexes(feature)
 
     def rename_feature(self, old_key: str, feature: ResolvedFeature) -> None:
         """The tables keep their indexes through a rename: the write-id ones get the new names."""
-        from metaxy_cli.sql import layout
-
         super().rename_feature(old_key, feature)
         for old in (layout.current_table(old_key), layout.history_table(old_key)):
-            self.execute(f"DROP INDEX IF EXISTS {quote(self.identifier(_write_id_index(old)))}")
-        for table in (feature.table, feature.history_table):
-            self._ensure_write_id_index(table)
+            self.execute(f"DROP INDEX IF EXISTS {quote(self.identifier(layout.write_id_index(old)))}")
+        self._ensure_write_id_indexes(feature)
 
-    def _ensure_write_id_index(self, table: str) -> None:
-        """A BRIN index on the write id: the ids touched since a checkpoint are the rows with a
-        newer write id, appended last, so a scan reads the newest page ranges, never a whole
-        (growing) history. BRIN costs next to nothing per write, unlike a B-tree. Created only
-        when missing, and only by the table's owner: it speeds reads up, and a user who may
-        only read (a store from before these indexes) must still be able to."""
-        from metaxy_cli.sql import layout
-
-        index, name = self.identifier(_write_id_index(table)), quote(self.identifier(table))
-        missing, owned = self.fetch_all(
-            "SELECT to_regclass(%s) IS NULL, pg_has_role(current_user, relowner, 'USAGE') FROM pg_class WHERE oid = to_regclass(%s)",
-            [quote(index), name],
-        )[0]
-        if missing and owned:
-            self.execute(f"CREATE INDEX IF NOT EXISTS {quote(index)} ON {name} USING brin ({quote(layout.WRITE_ID)})")
+    def _ensure_write_id_indexes(self, feature: ResolvedFeature) -> None:
+        """A BRIN index on the write id of the current and history tables: the ids touched since
+        a checkpoint are the rows with a newer write id, appended last, so a scan reads the
+        newest page ranges, never a whole (growing) history. BRIN costs next to nothing per
+        write, unlike a B-tree. Created only when missing (one catalog query, on every
+        operation), and only by the tables' owner: it speeds reads up, and a user who may only
+        read (a store from before these indexes) must still be able to."""
+        tables = {quote(self.identifier(table)): table for table in (feature.table, feature.history_table)}
+        rows = self.fetch_all(
+            "SELECT t.name, pg_has_role(current_user, c.relowner, 'USAGE') "
+            "FROM unnest(%s::text[], %s::text[]) AS t(name, index) JOIN pg_class c ON c.oid = to_regclass(t.name) "
+            "WHERE to_regclass(t.index) IS NULL",
+            [list(tables), [quote(self.identifier(layout.write_id_index(table))) for table in tables.values()]],
+        )
+        for name, owned in rows:
+            if owned:
+                index = quote(self.identifier(layout.write_id_index(tables[name])))
+                self.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {name} USING brin ({quote(layout.WRITE_ID)})")
 
     def ensure_id_index(self, index: str, table: str, ids: Sequence[str]) -> None:
         """Only when missing: CREATE INDEX IF NOT EXISTS checks table ownership first, so every
@@ -307,10 +307,6 @@ class PostgresStore(Store):
         if self.connection is not None:
             self.connection.close()
             self.connection = None
-
-
-def _write_id_index(table: str) -> str:
-    return f"metaxy_wid__{table}"
 
 
 def _use_schema(connection: psycopg.Connection, schema: str | None) -> str:
