@@ -99,8 +99,8 @@ def id_index(feature: str) -> str:
 
 
 def write_id_index(table: str) -> str:
-    """The index on the write id of a feature's current or history table (PostgreSQL's BRIN),
-    prefixed as `id_index`."""
+    """The index on the write id of a feature's current or history table, in stores whose
+    checkpoints read rows by write id; prefixed as `id_index`."""
     return f"{PREFIX}wid__{table}"
 
 
