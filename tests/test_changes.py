@@ -102,7 +102,7 @@ def check(project: Project, data, steps: int, open_store=DuckDBStore.open) -> No
         changes.DELTA_LIMIT = limit
 
 
-FAST = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST
@@ -112,8 +112,8 @@ def test_checkpoint_answers_equal_full_comparison(project, data):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("half", [1, 2])  # two tests of 10 examples: `-n 2` runs them side by side
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("half", [1, 2])  # two tests of 6 examples: `-n 2` runs them side by side
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(project=projects(), data=st.data())
 def test_checkpoint_answers_equal_full_comparison_many(half, project, data):
     check(project, data, steps=12)

@@ -169,7 +169,7 @@ def test_increments_match_the_model(steps) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=40, **SETTINGS)
 @given(st.lists(step, min_size=1, max_size=12))
 def test_increments_match_the_model_long(steps) -> None:
     run_steps(steps)

@@ -128,7 +128,7 @@ def checkpoints_whenever_clean():
         changes.DELTA_LIMIT = limit
 
 
-@settings(PLAN, max_examples=25)
+@settings(PLAN, max_examples=15)
 @given(project=projects(max_features=4), data=st.data())
 def test_plan_from_checkpoints_predicts_every_increment(tmp_path_factory, project, data) -> None:
     with checkpoints_whenever_clean():

@@ -186,8 +186,8 @@ def test_sqlite_increment_equals_reference(project, data):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])  # 45 examples each: `-n 2` runs them side by side
-@settings(max_examples=45, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("engine", ["duckdb", "sqlite"])  # 30 examples each: `-n 2` runs them side by side
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(project=projects(), data=st.data())
 def test_increment_equals_reference_many(engine, project, data):
     check(project, engine, data, steps=12, on_disk=True)
