@@ -93,7 +93,7 @@ def test_increment_formats_and_stdin(project, tmp_path: Path) -> None:
     ]  # fmt: skip
     assert all(len(r["metaxy_provenance"]) == 32 for r in rows)
     csv = run("increment", "example/stt", "--format", "csv").stdout.splitlines()
-    assert csv[0] == "sample_uid,metaxy_status,metaxy_provenance__transcription,metaxy_provenance,metaxy_stale__transcription"
+    assert csv[0] == "sample_uid,metaxy_status,metaxy_provenance__transcription,metaxy_provenance,metaxy_stale__transcription,metaxy_as_of"
     assert len(csv) == 4
     changed = video_csv(tmp_path / "listing.csv", 4, extra="")
     listing = run("increment", "example/video", "--input", changed, "--summary")

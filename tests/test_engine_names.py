@@ -101,7 +101,7 @@ def test_long_feature_keys_fields_and_columns(tmp_path: Path, store) -> None:
     rows = engine.increment(project, store, LONG_FEATURE).rows()
     assert sorted(rows[0]) == sorted([
         "sample_uid", "metaxy_status", f"metaxy_provenance__{LONG_FIELD}", "metaxy_provenance__short", "metaxy_provenance",
-        f"metaxy_stale__{LONG_FIELD}", "metaxy_stale__short",
+        f"metaxy_stale__{LONG_FIELD}", "metaxy_stale__short", "metaxy_as_of",
     ])  # fmt: skip
     written = [{"sample_uid": row["sample_uid"], LONG_COLUMN: 7, "metaxy_provenance": row["metaxy_provenance"]} for row in rows]
     assert engine.write(project, store, LONG_FEATURE, written).rows == 5

@@ -118,12 +118,13 @@ def status(story: Story, project: Project, store: Store) -> dict[str, engine.Sum
 
 def compute(story: Story, project: Project, store: Store, keys: Iterable[str]) -> None:
     """Fake the model: take each increment and write its samples back (no output columns). The
-    increment's `metaxy_provenance` goes back with them, so a sample whose upstream changed
-    meanwhile is not recorded as computed."""
+    increment's own columns go back with them: a sample whose upstream changed meanwhile is not
+    recorded as computed, and while nothing upstream did, the provenance is stored as the
+    increment computed it (no second hashing pass)."""
     for key in keys:
         todo = engine.increment(project, store, key).to_arrow()
         story.keep(key, todo)
-        result = engine.write(project, store, key, todo.select([*project.feature(key).id_columns, "metaxy_provenance"]))
+        result = engine.write(project, store, key, todo)
         story.say(f"computed {key}: {result.rows:,} samples written back")
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from metaxy_cli.definitions.errors import DataError, StoreError
+from metaxy_cli.engine import carried
 from metaxy_cli.engine.changes import since as changes_since
 from metaxy_cli.engine.changes import summary_row, tracking
 from metaxy_cli.engine.tables import drop_temporary, missing_upstream, prepare_tables, require_upstream
@@ -32,6 +33,8 @@ def output_types(feature: ResolvedFeature) -> dict[str, str]:
     for name in feature.fields:
         types[layout.provenance_column(name)] = "string"
         types[layout.stale_column(name)] = "boolean"
+    if not feature.is_root:
+        types[layout.AS_OF] = "string"  # engine/carried.py
     return types
 
 
@@ -134,6 +137,8 @@ def increment_of(
 ) -> Increment:
     """See `metaxy_cli.engine.increments`. Without `full`, a feature with a clean checkpoint is
     compared on the samples touched since only (engine/changes.py)."""
+    from sqlglot import exp
+
     from metaxy_cli.sql.changes import touched_ids
     from metaxy_cli.sql.query import increment_query
 
@@ -152,6 +157,8 @@ def increment_of(
         query = _filtered(query, (layout.ORPHANED,), [*feature.id_names, layout.STATUS])
     else:
         query = _filtered(query, (layout.NEW, layout.STALE), None)
+        if not feature.is_root:  # read before the query runs: engine/carried.py
+            query = query.select(exp.alias_(exp.Literal.string(carried.token(store, feature)), layout.AS_OF), copy=False)
     return Increment(store, feature.key, store.to_sql(query), types)
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from metaxy_cli.definitions.errors import DataError
+from metaxy_cli.engine import carried
 from metaxy_cli.engine.changes import after_write
 from metaxy_cli.engine.tables import (
     drop_temporary,
@@ -107,10 +108,13 @@ def _write_staged(
     source = _merged(store, feature, absent, carry) if absent else BATCH
     stored = feature.table if was_migrated(store, feature) else None
     staged = None
+    # The whole increment, still current: its provenance is stored as computed, nothing outdated.
+    trusted = carry is not None and not absent and stored is None and carried.trusted(store, feature, BATCH)
+    carry = None if trusted else carry
     if not feature.is_root or stored is not None:
         # Rows computed once (before the rows they replace move to history): orphans and
         # outdated samples are found there.
-        query = write_query(feature, store.profile, source, written_at=written_at, write_id=write_id, carry=carry, stored=stored)
+        query = write_query(feature, store.profile, source, written_at=written_at, write_id=write_id, carry=carry, stored=stored, trusted=trusted)
         extra = [(OUTDATED, "boolean")] if carry is not None else []
         staged = store.stage_rows(feature, _flag_outdated(feature, query) if extra else query, STAGED, extra=extra)
         if not feature.is_root:

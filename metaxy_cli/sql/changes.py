@@ -102,14 +102,25 @@ def touched_ids(feature: ResolvedFeature, since: int, profile: DialectProfile) -
     return union_all(parts)
 
 
+def _logged_since(keys: list[str], since: int, profile: DialectProfile) -> exp.Expression:
+    return exp.and_(
+        exp.GT(this=exp.column("write_id"), expression=write_id_literal(since, profile)),
+        exp.In(this=exp.column("feature"), expressions=[lit(key) for key in keys]),
+    )
+
+
 def writes_since(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Select:
     """SELECT (writes, rows) logged after `since` for F and its upstream features."""
-    condition = exp.and_(
-        exp.GT(this=exp.column("write_id"), expression=write_id_literal(since, profile)),
-        exp.In(this=exp.column("feature"), expressions=[lit(key) for key in _keys(feature)]),
-    )
     rows = exp.Coalesce(this=exp.Sum(this=exp.column("rows")), expressions=[exp.Literal.number(0)])
+    condition = _logged_since(_keys(feature), since, profile)
     return exp.select(exp.Count(this=exp.Star()), rows).from_(layout.WRITES).where(condition)
+
+
+def upstream_writes_since(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Select:
+    """SELECT how many writes, deletes and migrations of F's upstream features were logged after
+    `since` (engine/carried.py)."""
+    condition = _logged_since(_keys(feature)[1:], since, profile)
+    return exp.select(exp.Count(this=exp.Star())).from_(layout.WRITES).where(condition)
 
 
 def other_definitions_since(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Select:

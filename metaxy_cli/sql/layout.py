@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from metaxy_cli.definitions.keys import column_stem, history_table_name, table_name
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from metaxy_cli.definitions.model import FeatureSpec
 
 PREFIX = "metaxy_"
@@ -26,6 +28,9 @@ DELETED = "metaxy_deleted"
 STATUS = "metaxy_status"
 # Write staging only (never stored): the increment provenance a written sample was computed for.
 CARRIED = "metaxy_carried_provenance"
+# Increment output only (never stored): `<newest write id>:<feature version>` the increment was
+# computed as of; a write-back carrying it may store the increment's provenance as computed.
+AS_OF = "metaxy_as_of"
 STALE_PREFIX = "metaxy_stale__"
 # The write log: one row per write transaction (write, delete), ids strictly increasing.
 WRITES = "metaxy_writes"
@@ -106,6 +111,12 @@ def write_id_index(table: str) -> str:
 
 def provenance_column(field: str) -> str:
     return f"{PROVENANCE}__{column_stem(field)}"
+
+
+def carried_columns(fields: Iterable[str]) -> list[str]:
+    """An increment's columns, besides `metaxy_provenance`, that let its write-back store the
+    provenance as computed (engine/carried.py)."""
+    return [*(provenance_column(field) for field in fields), AS_OF]
 
 
 def data_version_column(field: str) -> str:

@@ -26,7 +26,7 @@ def query_columns(feature: ResolvedFeature) -> list[str]:
     """Every column and alias the feature's queries name in one scope: stored columns, increment
     output, and the aliases compare.py gives stored and upstream columns."""
     names = [name for name, _ in feature.history_columns]
-    names += [layout.STATUS, layout.CARRIED]
+    names += [layout.STATUS, layout.CARRIED, layout.AS_OF]
     for field in feature.fields:
         names += [layout.stale_column(field), STORED_PREFIX + layout.provenance_column(field)]
     names += [STORED_PREFIX + name for name in feature.id_names]

@@ -135,13 +135,16 @@ def _sum_when(condition: Expr, *, unless: Expr | None = None, count: str = "n") 
 
 
 def _staged(
-    feature: ResolvedFeature, profile: DialectProfile, batch: Relation, carry: str | None = None
-) -> exp.Select:
+    feature: ResolvedFeature, profile: DialectProfile, batch: Relation, carry: str | None = None,
+    trusted: bool = False,
+) -> exp.Select:  # fmt: skip
     """The batch's ids and declared columns with the provenance metaxy computes for each field
     (and the batch column `carry` as layout.CARRIED).
 
     Non-root: the batch LEFT JOIN the expected rows, so a batch id without upstream rows gets NULL
-    provenance (the store reports those samples instead of writing them).
+    provenance (the store reports those samples instead of writing them). `trusted`: the batch's
+    own per-field provenance columns instead of the expected ones (engine/carried.py); only the
+    expected ids are read, so the engine computes no hash.
     """
     declared = feature.declared_names
     if feature.is_root:
@@ -149,11 +152,20 @@ def _staged(
         return expected.select(*(col(name, SRC) for name in declared), copy=False)
     expected = expected_fields(feature, profile)
     on = ids_equal(feature.unit_names, B, E)  # an expansion's children join their parent
+
+    def carried(name: str, alias: str) -> Expr:
+        matched = exp.Not(this=is_null(col(feature.unit_names[0], E)))
+        value = exp.case().when(matched, col(name, B), copy=False).else_(exp.Null(), copy=False)
+        return exp.alias_(value, alias, copy=False)
+
+    provenance = [layout.provenance_column(f) for f in feature.fields]
     select = exp.select(
         *(col(name, B) for name in (*feature.id_names, *declared)),
-        *(col(layout.provenance_column(f), E) for f in feature.fields),
+        *(carried(name, name) if trusted else col(name, E) for name in provenance),
     )
-    if carry is not None:
+    if trusted:
+        select = select.select(carried(layout.PROVENANCE, layout.CARRIED), copy=False)
+    elif carry is not None:
         select = select.select(exp.alias_(col(carry, B), layout.CARRIED, copy=False), copy=False)
     return select.from_(relation(batch, B), copy=False).join(
         join(expected.subquery(E, copy=False), on, "LEFT")
@@ -196,6 +208,7 @@ def _kept_version(field: str, version: Expr) -> Expr:
 def write_query(
     feature: ResolvedFeature, profile: DialectProfile, batch: Relation, *,
     written_at: datetime, write_id: int, carry: str | None = None, stored: Relation | None = None,
+    trusted: bool = False,
 ) -> exp.Select:  # fmt: skip
     """The full rows to append for a batch: exactly `layout.table_columns(spec)` in that order,
     then, with `carry` (non-root only), that batch column as layout.CARRIED.
@@ -205,12 +218,13 @@ def write_query(
     `metaxy_provenance` marks a batch sample whose upstream rows are missing. `write_id` comes
     from `writes.next_write_id`, allocated in the same transaction (see the module doc). With
     `stored` (the current rows of a feature a migration reconciled), unchanged fields keep their
-    stored data versions.
+    stored data versions. `trusted` (non-root, without `carry` or `stored`): the provenance is
+    the batch's, an increment's still current (engine/carried.py decides), not computed again.
     """
     fields = feature.fields
     ids, declared = feature.id_names, feature.declared_names
-    staged = _staged(feature, profile, batch, carry)
-    carried = [col(layout.CARRIED, W)] if carry is not None else []
+    staged = _staged(feature, profile, batch, carry, trusted)
+    carried = [col(layout.CARRIED, W)] if carry is not None or trusted else []
     versions = []
     for f in fields:
         version = _data_version(feature, f, profile)
@@ -231,7 +245,7 @@ def write_query(
         *(col(name, W) for name in (*ids, *declared)),
         *per_field,
         exp.alias_(
-            sample_hash(profile, [col(layout.provenance_column(f), W) for f in fields]),
+            col(layout.CARRIED, W) if trusted else sample_hash(profile, [col(layout.provenance_column(f), W) for f in fields]),
             layout.PROVENANCE,
             copy=False,
         ),
@@ -240,6 +254,6 @@ def write_query(
         exp.alias_(lit(feature.project_version), layout.PROJECT_VERSION, copy=False),
         exp.alias_(stamp, layout.WRITTEN_AT, copy=False),
         exp.alias_(write_id_literal(write_id, profile), layout.WRITE_ID, copy=False),
-        *carried,
+        *(carried if carry is not None else []),
     )
     return profile.finalize(final.from_(versioned.subquery(W, copy=False)))

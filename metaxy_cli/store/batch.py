@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from metaxy_cli.definitions.errors import DataError
 from metaxy_cli.store.io import EmptyInput, InputSource, connect, open_input, quote
-from metaxy_cli.sql.layout import PREFIX, PROVENANCE
+from metaxy_cli.sql.layout import PREFIX, PROVENANCE, carried_columns
 from metaxy_cli.definitions.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -66,8 +66,10 @@ def load_batch(
 
     Columns named metaxy_* are ignored (provenance is computed, never trusted from input), except
     with `keep_provenance`: an increment's `metaxy_provenance` column, when the input has one, is
-    kept as the provenance the sample was computed for (`carries_provenance` tells). `ids_only`
-    keeps the id columns alone (delete --ids). Every declared column must be given: a missing
+    kept as the provenance the sample was computed for (`carries_provenance` tells), and with it,
+    on a store that can use them, the rest of a whole increment (`carries_increment`;
+    engine/carried.py decides whether that may be stored as computed). `ids_only` keeps the id
+    columns alone (delete --ids). Every declared column must be given: a missing
     one would silently replace stored values with NULL (and change root provenance); with
     `partial` the missing ones are staged as NULL and named in the result, for the writer to
     take them from the stored rows. Raises DataError naming the feature.
@@ -130,9 +132,12 @@ def checked_batch(
     native = getattr(store, "native_duckdb", None) is not None
     with duckdb_for(store) as connection, _opened(feature, data, connection) as source:
         columns = _input_columns(connection, source.relation, feature, source.label)
+        # The rest of a whole increment only where engine/carried.py can use it (else bytes to move).
+        whole = keep_provenance and store.tracks_changes
         present, wanted, absent = checked_columns(
-            feature, list(columns), source.label, ids_only=ids_only, partial=partial, keep_provenance=keep_provenance
-        )
+            feature, list(columns), source.label, ids_only=ids_only, partial=partial, keep_provenance=keep_provenance,
+            whole_increment=whole,
+        )  # fmt: skip
         text = {name for name, kind in columns.items() if kind == "VARCHAR"}
         select = _typed_select(source.relation, present, wanted, text)
         # Private connections use a plain table so that a cursor (another connection) can stream it.
@@ -154,11 +159,13 @@ def checked_batch(
 
 
 def checked_columns(
-    feature: ResolvedFeature, columns: list[str], label: str, *, ids_only: bool, partial: bool, keep_provenance: bool
-) -> tuple[list[str], list[tuple[str, str]], tuple[str, ...]]:
+    feature: ResolvedFeature, columns: list[str], label: str, *, ids_only: bool, partial: bool, keep_provenance: bool,
+    whole_increment: bool = False,
+) -> tuple[list[str], list[tuple[str, str]], tuple[str, ...]]:  # fmt: skip
     """The input columns to keep, the (column, portable type) to stage and the declared columns
     the input lacks, after the column checks every store runs on a batch (unknown columns,
-    missing ids, missing declared columns unless `partial`)."""
+    missing ids, missing declared columns unless `partial`). With `keep_provenance` the
+    increment's `metaxy_provenance` is kept, with `whole_increment` its other columns too."""
     present = [name for name in columns if not name.startswith(PREFIX)]
     wanted = list(feature.id_columns) if ids_only else list(feature.id_columns + feature.declared_columns)
     absent: tuple[str, ...] = ()
@@ -172,7 +179,11 @@ def checked_columns(
             "(give every declared column, or write with --partial to keep their stored values)"
         )
     if keep_provenance and PROVENANCE in columns:
-        present, wanted = present + [PROVENANCE], wanted + [(PROVENANCE, "string")]
+        kept = [PROVENANCE]
+        rest = carried_columns(feature.fields)
+        if whole_increment and all(name in columns for name in rest):
+            kept += rest
+        present, wanted = present + kept, wanted + [(name, "string") for name in kept]
     return present, wanted, absent
 
 
@@ -211,10 +222,20 @@ def _first_line(error: Exception) -> str:
 
 def carries_provenance(store: Store, name: str = BATCH) -> bool:
     """Whether the staged batch kept an increment's `metaxy_provenance` (load_batch)."""
+    return PROVENANCE in _staged_names(store, name)
+
+
+def carries_increment(store: Store, feature: ResolvedFeature, name: str = BATCH) -> bool:
+    """Whether the staged batch kept its whole increment (engine/carried.py's columns too)."""
+    names = _staged_names(store, name)
+    return PROVENANCE in names and all(column in names for column in carried_columns(feature.fields))
+
+
+def _staged_names(store: Store, name: str) -> list[str]:
     from sqlglot import exp
 
     empty = exp.select("*").from_(exp.to_table(name, quoted=True)).limit(0)
-    return PROVENANCE in store.fetch_batches(store.to_sql(empty)).schema.names
+    return store.fetch_batches(store.to_sql(empty)).schema.names
 
 
 def _input_columns(connection: duckdb.DuckDBPyConnection, relation: str, feature: ResolvedFeature, label: str) -> dict[str, str]:

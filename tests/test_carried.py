@@ -1,0 +1,110 @@
+"""A write-back stores its increment's provenance as computed only while that is provably current
+(engine/carried.py), and then stores exactly what the verifying path stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from metaxy_cli import engine
+from metaxy_cli.definitions.loader import load_project
+from metaxy_cli.engine import carried
+from metaxy_cli.sql import layout
+from metaxy_cli.sql.resolved import resolve
+from metaxy_cli.store.batch import BATCH, load_batch
+from tests.backends import open_backend
+from tests.test_engine import CROP, FACES, STT, VIDEO, bump_audio, videos
+
+# Everything but when and by which write: what a write-back stores for each sample.
+STORED = [
+    "sample_uid", "metaxy_provenance__audio", "metaxy_data_version__audio", "metaxy_provenance__frames",
+    "metaxy_data_version__frames", "metaxy_provenance", "metaxy_data_version", "metaxy_feature_version",
+    "metaxy_project_version",
+]  # fmt: skip
+
+
+def _rows(store, key: str, columns: list[str]) -> list[tuple]:
+    names = ", ".join(f'"{name}"' for name in columns)
+    return sorted(store.fetch_all(f'SELECT {names} FROM "{layout.current_table(key)}"'))
+
+
+def _decision(project, store, key: str, batch) -> bool:
+    """carried.trusted on `batch` staged as a write stages it, inside a transaction."""
+    feature = resolve(project)[key]
+    load_batch(store, feature, batch, keep_provenance=True)
+    try:
+        with store.transaction():
+            return carried.trusted(store, feature, BATCH)
+    finally:
+        store.execute(f'DROP TABLE IF EXISTS "{BATCH}"')
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_current_increment_is_stored_as_the_verifying_path_stores_it(overview_dir: Path, tmp_path: Path, backend: str) -> None:
+    """Two stores, the same writes: one writes the increments back whole (the token kept), the
+    other without the token (provenance recomputed and checked). The stored rows are equal."""
+    project = load_project(overview_dir)
+    with open_backend(backend, tmp_path, "whole") as whole, open_backend(backend, tmp_path, "checked") as checked:
+        for store in (whole, checked):
+            engine.write(project, store, VIDEO, videos())
+        for key in (CROP, FACES, STT):
+            increment = engine.increment(project, whole, key).to_arrow()
+            assert _decision(project, whole, key, increment) is whole.tracks_changes
+            engine.write(project, whole, key, increment)
+            plain = engine.increment(project, checked, key).to_arrow().drop_columns([layout.AS_OF])
+            engine.write(project, checked, key, plain)
+            columns = [c for c in STORED if c in {name for name, _ in resolve(project)[key].table_columns}]
+            assert _rows(whole, key, columns) == _rows(checked, key, columns), key
+        for store in (whole, checked):
+            assert engine.summary(project, store, CROP, full=True).up_to_date == len(videos())
+
+
+def test_the_increment_is_not_trusted_once_anything_it_read_may_have_changed(overview_dir: Path, tmp_path: Path) -> None:
+    project = load_project(overview_dir)
+    with open_backend("duckdb", tmp_path, "s") as store:
+        engine.write(project, store, VIDEO, videos())
+        increment = engine.increment(project, store, CROP).to_arrow()
+        assert _decision(project, store, CROP, increment)
+        # Rows from two increments, a missing column, an emptied value, a foreign token.
+        token = increment.column(layout.AS_OF)[0].as_py()
+        mixed = increment.set_column(increment.schema.get_field_index(layout.AS_OF), layout.AS_OF,
+                                     pa.array([token] * (len(increment) - 1) + ["0:" + token.split(":")[1]]))  # fmt: skip
+        assert not _decision(project, store, CROP, mixed)
+        assert not _decision(project, store, CROP, increment.drop_columns(["metaxy_provenance__frames"]))
+        emptied = increment.set_column(increment.schema.get_field_index("metaxy_provenance__audio"), "metaxy_provenance__audio",
+                                       pa.array([None] * len(increment), pa.string()))  # fmt: skip
+        assert not _decision(project, store, CROP, emptied)
+        # A write to the feature itself changes nothing the increment read.
+        engine.write(project, store, CROP, increment.slice(0, 3))
+        assert _decision(project, store, CROP, increment)
+        # Upstream rows written after the increment: its provenance may be outdated.
+        engine.write(project, store, VIDEO, videos(changed=("s001",))[1:2])
+        assert not _decision(project, store, CROP, increment)
+        increment = engine.increment(project, store, CROP).to_arrow()
+        engine.delete(project, store, VIDEO, ids=[{"sample_uid": "s003"}])
+        assert not _decision(project, store, CROP, increment)
+        # The definitions changed since: the provenance prefixes did too.
+        increment = engine.increment(project, store, STT).to_arrow()
+        bump_audio(overview_dir)
+        assert not _decision(load_project(overview_dir), store, STT, increment)
+
+
+def test_only_stores_that_order_write_ids_by_commit_trust_an_increment(overview_dir: Path, tmp_path: Path) -> None:
+    project = load_project(overview_dir)
+    with open_backend("sqlite", tmp_path, "s") as store:
+        engine.write(project, store, VIDEO, videos())
+        increment = engine.increment(project, store, CROP).to_arrow()
+        assert layout.AS_OF in increment.column_names
+        assert not _decision(project, store, CROP, increment)
+
+
+def test_a_root_increment_carries_no_token(overview_dir: Path, tmp_path: Path) -> None:
+    project = load_project(overview_dir)
+    with open_backend("duckdb", tmp_path, "s") as store:
+        engine.write(project, store, VIDEO, videos())
+        bump_audio(overview_dir)
+        increment = engine.increment(load_project(overview_dir), store, VIDEO)
+        assert layout.AS_OF not in increment.to_arrow().column_names
+        assert layout.AS_OF not in increment.types
