@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -69,8 +70,9 @@ def test_the_increment_is_not_trusted_once_anything_it_read_may_have_changed(ove
         assert _decision(project, store, CROP, increment)
         # Rows from two increments, a missing column, an emptied value, a foreign token.
         token = increment.column(layout.AS_OF)[0].as_py()
+        older = carried.SEPARATOR.join(["0", *token.split(carried.SEPARATOR)[1:]])
         mixed = increment.set_column(increment.schema.get_field_index(layout.AS_OF), layout.AS_OF,
-                                     pa.array([token] * (len(increment) - 1) + ["0:" + token.split(":")[1]]))  # fmt: skip
+                                     pa.array([token] * (len(increment) - 1) + [older]))  # fmt: skip
         assert not _decision(project, store, CROP, mixed)
         assert not _decision(project, store, CROP, increment.drop_columns(["metaxy_provenance__frames"]))
         emptied = increment.set_column(increment.schema.get_field_index("metaxy_provenance__audio"), "metaxy_provenance__audio",
@@ -85,9 +87,16 @@ def test_the_increment_is_not_trusted_once_anything_it_read_may_have_changed(ove
         increment = engine.increment(project, store, CROP).to_arrow()
         engine.delete(project, store, VIDEO, ids=[{"sample_uid": "s003"}])
         assert not _decision(project, store, CROP, increment)
-        # The definitions changed since: the provenance prefixes did too.
+        # An upstream code_version bump reaches stt only through video's rows (a rewrite of
+        # video is an upstream write): until then recomputing gives the carried values.
         increment = engine.increment(project, store, STT).to_arrow()
         bump_audio(overview_dir)
+        assert _decision(load_project(overview_dir), store, STT, increment)
+        # Its own definition changed: the provenance prefixes did too.
+        processing = overview_dir / "features" / "processing.yaml"
+        old = 'key: transcription\n        code_version: "1"'
+        assert old in processing.read_text()
+        processing.write_text(processing.read_text().replace(old, 'key: transcription\n        code_version: "2"'))
         assert not _decision(load_project(overview_dir), store, STT, increment)
 
 
@@ -108,3 +117,34 @@ def test_a_root_increment_carries_no_token(overview_dir: Path, tmp_path: Path) -
         increment = engine.increment(load_project(overview_dir), store, VIDEO)
         assert layout.AS_OF not in increment.to_arrow().column_names
         assert layout.AS_OF not in increment.types
+
+
+def test_a_token_holds_only_in_the_store_and_history_it_was_read_from(overview_dir: Path, tmp_path: Path) -> None:
+    """The same writes in two stores at other times, a restored or foreign store: the write id
+    alone would match; the token's time does not. A migration applied since (a rename logs no
+    write) voids it too."""
+    project = load_project(overview_dir)
+    with open_backend("duckdb", tmp_path, "a") as first, open_backend("duckdb", tmp_path, "b") as second:
+        engine.write(project, first, VIDEO, videos(), written_at=datetime(2026, 1, 1))
+        engine.write(project, second, VIDEO, videos(), written_at=datetime(2026, 1, 2))
+        increment = engine.increment(project, first, CROP).to_arrow()
+        assert _decision(project, first, CROP, increment)
+        assert not _decision(project, second, CROP, increment)
+        first.ensure_table(layout.MIGRATIONS, layout.MIGRATIONS_COLUMNS)
+        names = ", ".join(f'"{name}"' for name, _ in layout.MIGRATIONS_COLUMNS)
+        first.execute(f"INSERT INTO \"{layout.MIGRATIONS}\" ({names}) VALUES ('m1', 'x', TIMESTAMP '2026-01-03', '{{}}')")
+        assert not _decision(project, first, CROP, increment)
+
+
+def test_the_sample_provenance_is_hashed_from_the_carried_fields(overview_dir: Path, tmp_path: Path) -> None:
+    """A batch's `metaxy_provenance` is not stored as given: stored rows stay consistent."""
+    project = load_project(overview_dir)
+    with open_backend("duckdb", tmp_path, "s") as store:
+        engine.write(project, store, VIDEO, videos())
+        increment = engine.increment(project, store, CROP).to_arrow()
+        expected = sorted(increment.column("metaxy_provenance").to_pylist())
+        edited = increment.set_column(increment.schema.get_field_index("metaxy_provenance"), "metaxy_provenance",
+                                      pa.array(["edited"] * len(increment)))  # fmt: skip
+        assert _decision(project, store, CROP, edited)
+        engine.write(project, store, CROP, edited)
+        assert [row[0] for row in _rows(store, CROP, ["metaxy_provenance"])] == expected

@@ -69,7 +69,8 @@ def write(
 
     Provenance and data versions are computed in the store; a batch carrying its increment's
     `metaxy_provenance` is checked against it, and samples whose upstream changed since are not
-    written (`WriteResult.outdated`). Every declared column must be given; with `partial`, the
+    written (`WriteResult.outdated`); a batch carrying its whole increment, while nothing it
+    was computed from changed, is stored as computed (engine/carried.py). Every declared column must be given; with `partial`, the
     missing ones keep the values of the samples' stored rows. Any problem raises before anything
     is committed.
     """

@@ -55,7 +55,9 @@ def write_samples(
     Provenance and data versions are computed here; metaxy_* input columns are ignored, except
     that a batch carrying its increment's `metaxy_provenance` is checked against it: a sample
     whose upstream changed since (the expected provenance differs) is not written, since it was
-    computed from outdated inputs, and stays stale (`WriteResult.outdated`). Any problem
+    computed from outdated inputs, and stays stale (`WriteResult.outdated`); a batch carrying its
+    whole increment, while nothing it was computed from changed, stores its per-field provenance
+    as computed (engine/carried.py). Any problem
     (columns, types, duplicate ids, ids without upstream rows) raises before anything is
     committed, so the store is left exactly as it was. Every declared column must be given,
     unless `partial`: then the missing ones keep the values of the samples' stored rows.

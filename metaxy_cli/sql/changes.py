@@ -119,8 +119,14 @@ def writes_since(feature: ResolvedFeature, since: int, profile: DialectProfile) 
 def upstream_writes_since(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Select:
     """SELECT how many writes, deletes and migrations of F's upstream features were logged after
     `since` (engine/carried.py)."""
-    condition = _logged_since(_keys(feature)[1:], since, profile)
+    condition = _logged_since([dep.key for dep in feature.upstream], since, profile)
     return exp.select(exp.Count(this=exp.Star())).from_(layout.WRITES).where(condition)
+
+
+def logged_at(write_id: int, profile: DialectProfile) -> exp.Select:
+    """SELECT the time of write `write_id` in the log (NULL for none)."""
+    condition = exp.EQ(this=exp.column("write_id"), expression=write_id_literal(write_id, profile))
+    return exp.select(exp.Max(this=exp.column("written_at"))).from_(layout.WRITES).where(condition)
 
 
 def other_definitions_since(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Select:

@@ -28,8 +28,8 @@ DELETED = "metaxy_deleted"
 STATUS = "metaxy_status"
 # Write staging only (never stored): the increment provenance a written sample was computed for.
 CARRIED = "metaxy_carried_provenance"
-# Increment output only (never stored): `<newest write id>:<feature version>` the increment was
-# computed as of; a write-back carrying it may store the increment's provenance as computed.
+# Increment output only (never stored): the store's state the increment was computed as of
+# (engine/carried.py); a write-back carrying it may store the increment's provenance as computed.
 AS_OF = "metaxy_as_of"
 STALE_PREFIX = "metaxy_stale__"
 # The write log: one row per write transaction (write, delete), ids strictly increasing.
@@ -113,7 +113,7 @@ def provenance_column(field: str) -> str:
     return f"{PROVENANCE}__{column_stem(field)}"
 
 
-def carried_columns(fields: Iterable[str]) -> list[str]:
+def increment_columns(fields: Iterable[str]) -> list[str]:
     """An increment's columns, besides `metaxy_provenance`, that let its write-back store the
     provenance as computed (engine/carried.py)."""
     return [*(provenance_column(field) for field in fields), AS_OF]

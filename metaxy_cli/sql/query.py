@@ -144,7 +144,7 @@ def _staged(
     Non-root: the batch LEFT JOIN the expected rows, so a batch id without upstream rows gets NULL
     provenance (the store reports those samples instead of writing them). `trusted`: the batch's
     own per-field provenance columns instead of the expected ones (engine/carried.py); only the
-    expected ids are read, so the engine computes no hash.
+    expected ids are read, so the engine hashes no field.
     """
     declared = feature.declared_names
     if feature.is_root:
@@ -163,9 +163,7 @@ def _staged(
         *(col(name, B) for name in (*feature.id_names, *declared)),
         *(carried(name, name) if trusted else col(name, E) for name in provenance),
     )
-    if trusted:
-        select = select.select(carried(layout.PROVENANCE, layout.CARRIED), copy=False)
-    elif carry is not None:
+    if carry is not None:
         select = select.select(exp.alias_(col(carry, B), layout.CARRIED, copy=False), copy=False)
     return select.from_(relation(batch, B), copy=False).join(
         join(expected.subquery(E, copy=False), on, "LEFT")
@@ -214,17 +212,18 @@ def write_query(
     then, with `carry` (non-root only), that batch column as layout.CARRIED.
 
     `batch` has the id columns and every declared column (NULL where the user gave none).
-    Provenance and data versions are computed here, never taken from the batch. A NULL
+    Provenance and data versions are computed here (except with `trusted`, below). A NULL
     `metaxy_provenance` marks a batch sample whose upstream rows are missing. `write_id` comes
     from `writes.next_write_id`, allocated in the same transaction (see the module doc). With
     `stored` (the current rows of a feature a migration reconciled), unchanged fields keep their
-    stored data versions. `trusted` (non-root, without `carry` or `stored`): the provenance is
-    the batch's, an increment's still current (engine/carried.py decides), not computed again.
+    stored data versions. `trusted` (non-root, without `carry` or `stored`): the per-field
+    provenance is the batch's, an increment's still current (engine/carried.py decides), not
+    computed again; the sample provenance is hashed from it as always.
     """
     fields = feature.fields
     ids, declared = feature.id_names, feature.declared_names
     staged = _staged(feature, profile, batch, carry, trusted)
-    carried = [col(layout.CARRIED, W)] if carry is not None or trusted else []
+    carried = [col(layout.CARRIED, W)] if carry is not None else []
     versions = []
     for f in fields:
         version = _data_version(feature, f, profile)
@@ -245,7 +244,7 @@ def write_query(
         *(col(name, W) for name in (*ids, *declared)),
         *per_field,
         exp.alias_(
-            col(layout.CARRIED, W) if trusted else sample_hash(profile, [col(layout.provenance_column(f), W) for f in fields]),
+            sample_hash(profile, [col(layout.provenance_column(f), W) for f in fields]),
             layout.PROVENANCE,
             copy=False,
         ),
@@ -254,6 +253,6 @@ def write_query(
         exp.alias_(lit(feature.project_version), layout.PROJECT_VERSION, copy=False),
         exp.alias_(stamp, layout.WRITTEN_AT, copy=False),
         exp.alias_(write_id_literal(write_id, profile), layout.WRITE_ID, copy=False),
-        *(carried if carry is not None else []),
+        *carried,
     )
     return profile.finalize(final.from_(versioned.subquery(W, copy=False)))

@@ -91,7 +91,8 @@ class Store(ABC):
     # would only pay for one on every insert.
     indexes_ids: ClassVar[bool] = False
     # Keeps clean checkpoints (engine/changes.py) so summaries and increments compare only the
-    # samples touched since: transactional stores whose tables are clustered by write id.
+    # samples touched since, and stores a current increment's provenance as computed
+    # (engine/carried.py): transactional stores whose write ids follow commit order.
     tracks_changes: ClassVar[bool] = False
     # `supersede` moves the replaced rows (to history), so it needs the replacing ids in the
     # store; a log store whose newer rows hide older ones needs nothing (ClickHouse).

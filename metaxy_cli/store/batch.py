@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from metaxy_cli.definitions.errors import DataError
 from metaxy_cli.store.io import EmptyInput, InputSource, connect, open_input, quote
-from metaxy_cli.sql.layout import PREFIX, PROVENANCE, carried_columns
+from metaxy_cli.sql.layout import PREFIX, PROVENANCE, increment_columns
 from metaxy_cli.definitions.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def load_batch(
 ) -> StagedBatch:  # fmt: skip
     """Stage `data` as the temporary table `name` in `store`, typed and checked.
 
-    Columns named metaxy_* are ignored (provenance is computed, never trusted from input), except
+    Columns named metaxy_* are ignored (provenance is computed, not read from input), except
     with `keep_provenance`: an increment's `metaxy_provenance` column, when the input has one, is
     kept as the provenance the sample was computed for (`carries_provenance` tells), and with it,
     on a store that can use them, the rest of a whole increment (`carries_increment`;
@@ -180,7 +180,7 @@ def checked_columns(
         )
     if keep_provenance and PROVENANCE in columns:
         kept = [PROVENANCE]
-        rest = carried_columns(feature.fields)
+        rest = increment_columns(feature.fields)
         if whole_increment and all(name in columns for name in rest):
             kept += rest
         present, wanted = present + kept, wanted + [(name, "string") for name in kept]
@@ -228,7 +228,7 @@ def carries_provenance(store: Store, name: str = BATCH) -> bool:
 def carries_increment(store: Store, feature: ResolvedFeature, name: str = BATCH) -> bool:
     """Whether the staged batch kept its whole increment (engine/carried.py's columns too)."""
     names = _staged_names(store, name)
-    return PROVENANCE in names and all(column in names for column in carried_columns(feature.fields))
+    return PROVENANCE in names and all(column in names for column in increment_columns(feature.fields))
 
 
 def _staged_names(store: Store, name: str) -> list[str]:
