@@ -83,8 +83,12 @@ def step(draw, project: Project, store) -> Project:
         rows = _whole_increment(project, store, key)
         if rows:
             engine.write(project, store, key, [row | {"out": draw(st.sampled_from(OVERRIDES))} for row in rows])
-            # Computed from current inputs: the full comparison finds none of them pending.
-            assert not {_key(row, spec) for row in rows} & set(_pending(project, store, key))
+            # Computed from current inputs: the full comparison finds none of them pending, and
+            # each stored per-field provenance is what the upstream rows give now (the trusted
+            # path stores the carried values: engine/carried.py).
+            written = {_key(row, spec) for row in rows}
+            assert not written & set(_pending(project, store, key))
+            assert not written & _recomputed_differently(project, store, key)
         return project
     pending = _pending(project, store, key)
     pending = draw(st.lists(st.sampled_from(pending), unique=True)) if pending else []
@@ -92,6 +96,23 @@ def step(draw, project: Project, store) -> Project:
         rows = [{**id_row(spec, ids), "out": draw(st.sampled_from(OVERRIDES))} for ids in pending]
         engine.write(project, store, key, rows)
     return project
+
+
+def _recomputed_differently(project: Project, store, key: str) -> set[tuple]:
+    """The ids whose stored per-field provenance differs from the one their current upstream
+    rows give (sql/provenance.expected_fields, hashed again now)."""
+    from metaxy_cli.sql.provenance import expected_fields
+    from metaxy_cli.sql.resolved import resolve
+
+    feature = resolve(project)[key]
+    ids = [f'"{name}"' for name in feature.id_names]
+    fields = [f'"{layout.provenance_column(f)}"' for f in feature.fields]
+    expected = store.to_sql(expected_fields(feature, store.profile))
+    on = " AND ".join(f"s.{name} = e.{name}" for name in ids)
+    differs = " OR ".join(f"s.{name} IS DISTINCT FROM e.{name}" for name in fields)
+    table = layout.current_table(key)
+    rows = store.fetch_all(f'SELECT {", ".join("s." + name for name in ids)} FROM "{table}" s JOIN ({expected}) e ON {on} WHERE {differs}')
+    return {tuple(row) for row in rows}
 
 
 def _whole_increment(project: Project, store, key: str) -> list[dict]:
