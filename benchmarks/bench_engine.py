@@ -22,7 +22,6 @@ benchmarks/.data/, gitignored).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -428,13 +427,11 @@ def markdown(results: dict[int, dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100000,1000000", help="comma-separated N (default 100000,1000000)")
-    parser.add_argument("--repeat", type=int, default=3, help="interleaved repetitions; the best is kept")
-    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    from harness import sizes_parser
+
+    parser = sizes_parser(__doc__.splitlines()[0], "interleaved repetitions; the best is kept")
     parser.add_argument("--memory-limit", help="DuckDB memory_limit of the store connection, e.g. 4GB (default: DuckDB's, 80%% of RAM)")
     parser.add_argument("--steps", default="abcde", help="steps to measure (default abcde; the others only set up)")
-    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.child:
         return child_main(options.child, options.repeat, options.json, options.memory_limit, options.steps)

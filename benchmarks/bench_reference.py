@@ -307,20 +307,16 @@ def markdown(results: dict[int, dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100000,1000000", help="comma-separated N (default 100000,1000000)")
-    parser.add_argument("--repeat", type=int, default=3, help="repetitions per step; the best is kept")
+    from harness import machine, sizes_parser
+
+    parser = sizes_parser(__doc__.splitlines()[0], "repetitions per step; the best is kept")
     parser.add_argument("--hash", default="md5", help="the store's hash_algorithm: md5 (default, as ours) or xxhash32 "
                         "(the reference's DuckDB default; needs DuckDB's community extension repository)")  # fmt: skip
     parser.add_argument("--deps-select", choices=("all", "system"), default="all",
                         help="FeatureDep columns: all (the reference's default) or system (select=(): only Metaxy's)")  # fmt: skip
-    parser.add_argument("--json", type=Path, help="also write the raw results here")
-    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     if options.child:
         return child_main(options.child, options.repeat, options.json, options.hash, options.deps_select)
-    from harness import machine
-
     python = ensure_refvenv()
     load = "%.1f %.1f %.1f" % os.getloadavg()
     results = {int(n): run_size(python, int(n), options) for n in options.sizes.split(",")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
@@ -61,3 +62,13 @@ def cpu_model() -> str:
 def machine() -> str:
     """CPU model, cores, Python and OS, for the line above each results table."""
     return f"{cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def sizes_parser(description: str, repeat_help: str) -> argparse.ArgumentParser:
+    """The options of a benchmark run once per N in a child process of its own (--child N)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--sizes", default="100000,1000000", help="comma-separated N (default 100000,1000000)")
+    parser.add_argument("--repeat", type=int, default=3, help=repeat_help)
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    return parser

@@ -14,7 +14,7 @@ from metaxy_cli.definitions.loader import load_project
 from metaxy_cli.engine import carried
 from metaxy_cli.sql import layout
 from metaxy_cli.sql.resolved import resolve
-from metaxy_cli.store.batch import BATCH, load_batch
+from metaxy_cli.store.batch import BATCH, load_batch, staged_columns
 from tests.backends import open_backend
 from tests.test_engine import CROP, FACES, STT, VIDEO, bump_audio, videos
 
@@ -37,7 +37,7 @@ def _decision(project, store, key: str, batch) -> bool:
     load_batch(store, feature, batch, keep_provenance=True)
     try:
         with store.transaction():
-            return carried.trusted(store, feature, BATCH)
+            return carried.trusted(store, feature, BATCH, staged_columns(store))
     finally:
         store.execute(f'DROP TABLE IF EXISTS "{BATCH}"')
 

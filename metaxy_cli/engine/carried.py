@@ -42,22 +42,22 @@ SEPARATOR = "|"
 
 def token(store: Store, feature: ResolvedFeature) -> str:
     """The `metaxy_as_of` value of an increment of `feature` computed now."""
-    latest = int(store.fetch_all(store.to_sql(changes.latest_write()))[0][0])
-    parts = (str(latest), _logged_at(store, latest), str(_migrations_applied(store)), feature.definition)
+    newest = store.fetch_all(store.to_sql(changes.newest_write()))
+    write_id, logged_at = newest[0] if newest else (0, None)
+    parts = (str(write_id), _time_text(logged_at), str(_migrations_applied(store)), feature.definition)
     return SEPARATOR.join(parts)
 
 
-def trusted(store: Store, feature: ResolvedFeature, batch: str) -> bool:
-    """Whether the staged `batch` may be stored with its carried provenance (module doc); call
-    inside the write's transaction, after the write id is allocated."""
+def trusted(store: Store, feature: ResolvedFeature, batch: str, columns: list[str]) -> bool:
+    """Whether the staged `batch` (its `columns`) may be stored with its carried provenance
+    (module doc); call inside the write's transaction, after the write id is allocated."""
     from sqlglot import exp
 
-    from metaxy_cli.store.batch import carries_increment
-
-    if not store.tracks_changes or feature.is_root or not carries_increment(store, feature, batch):
+    carried_names = [layout.PROVENANCE, *layout.increment_columns(feature.fields)]
+    if not store.tracks_changes or feature.is_root or any(name not in columns for name in carried_names):
         return False
     as_of = exp.column(layout.AS_OF, quoted=True)
-    carried = [exp.column(name, quoted=True) for name in (layout.PROVENANCE, *layout.increment_columns(feature.fields))]
+    carried = [exp.column(name, quoted=True) for name in carried_names]
     any_missing = exp.or_(*(exp.Is(this=c, expression=exp.Null()) for c in carried))
     query = exp.select(
         exp.Min(this=as_of.copy()),
@@ -83,7 +83,10 @@ def trusted(store: Store, feature: ResolvedFeature, batch: str) -> bool:
 def _logged_at(store: Store, write_id: int) -> str:
     """The time the write log gives write `write_id` ('' for none: an empty log)."""
     rows = store.fetch_all(store.to_sql(changes.logged_at(write_id, store.profile)))
-    value = rows[0][0] if rows else None
+    return _time_text(rows[0][0] if rows else None)
+
+
+def _time_text(value: object) -> str:
     return "" if value is None else str(value)
 
 

@@ -103,15 +103,16 @@ def _write_staged(
 ) -> WriteResult:  # fmt: skip
     """Write the batch staged in the store as BATCH (in the write's transaction)."""
     from metaxy_cli.sql.query import write_query
-    from metaxy_cli.store.batch import BATCH, carries_provenance
+    from metaxy_cli.store.batch import BATCH, staged_columns
 
     outdated: tuple[int, tuple[str, ...]] = (0, ())
-    carry = layout.PROVENANCE if not feature.is_root and carries_provenance(store) else None
+    columns = [] if feature.is_root else staged_columns(store)
+    carry = layout.PROVENANCE if layout.PROVENANCE in columns else None
     source = _merged(store, feature, absent, carry) if absent else BATCH
     stored = feature.table if was_migrated(store, feature) else None
     staged = None
     # The whole increment, still current: its provenance is stored as computed, nothing outdated.
-    trusted = carry is not None and not absent and stored is None and carried.trusted(store, feature, BATCH)
+    trusted = carry is not None and not absent and stored is None and carried.trusted(store, feature, BATCH, columns)
     carry = None if trusted else carry
     if not feature.is_root or stored is not None:
         # Rows computed once (before the rows they replace move to history): orphans and

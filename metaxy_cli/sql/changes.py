@@ -123,6 +123,14 @@ def upstream_writes_since(feature: ResolvedFeature, since: int, profile: Dialect
     return exp.select(exp.Count(this=exp.Star())).from_(layout.WRITES).where(condition)
 
 
+def newest_write() -> exp.Select:
+    """SELECT (write id, time) of the newest logged write, its latest time as `logged_at` gives
+    it (no row for an empty log)."""
+    newest = exp.select(exp.column("write_id"), exp.column("written_at")).from_(layout.WRITES)
+    order = [exp.Ordered(this=exp.column(name), desc=True) for name in ("write_id", "written_at")]
+    return newest.order_by(*order).limit(1)
+
+
 def logged_at(write_id: int, profile: DialectProfile) -> exp.Select:
     """SELECT the time of write `write_id` in the log (NULL for none)."""
     condition = exp.EQ(this=exp.column("write_id"), expression=write_id_literal(write_id, profile))

@@ -153,15 +153,15 @@ def _staged(
     expected = expected_fields(feature, profile)
     on = ids_equal(feature.unit_names, B, E)  # an expansion's children join their parent
 
-    def carried(name: str, alias: str) -> Expr:
+    def from_batch(name: str) -> Expr:
         matched = exp.Not(this=is_null(col(feature.unit_names[0], E)))
         value = exp.case().when(matched, col(name, B), copy=False).else_(exp.Null(), copy=False)
-        return exp.alias_(value, alias, copy=False)
+        return exp.alias_(value, name, copy=False)
 
     provenance = [layout.provenance_column(f) for f in feature.fields]
     select = exp.select(
         *(col(name, B) for name in (*feature.id_names, *declared)),
-        *(carried(name, name) if trusted else col(name, E) for name in provenance),
+        *(from_batch(name) if trusted else col(name, E) for name in provenance),
     )
     if carry is not None:
         select = select.select(exp.alias_(col(carry, B), layout.CARRIED, copy=False), copy=False)

@@ -66,9 +66,8 @@ def load_batch(
 
     Columns named metaxy_* are ignored (provenance is computed, not read from input), except
     with `keep_provenance`: an increment's `metaxy_provenance` column, when the input has one, is
-    kept as the provenance the sample was computed for (`carries_provenance` tells), and with it,
-    on a store that can use them, the rest of a whole increment (`carries_increment`;
-    engine/carried.py decides whether that may be stored as computed). `ids_only` keeps the id
+    kept as the provenance the sample was computed for, and with it, on a store that can use
+    them, the rest of a whole increment (`staged_columns` tells; engine/carried.py decides whether that may be stored as computed). `ids_only` keeps the id
     columns alone (delete --ids). Every declared column must be given: a missing
     one would silently replace stored values with NULL (and change root provenance); with
     `partial` the missing ones are staged as NULL and named in the result, for the writer to
@@ -222,16 +221,12 @@ def _first_line(error: Exception) -> str:
 
 def carries_provenance(store: Store, name: str = BATCH) -> bool:
     """Whether the staged batch kept an increment's `metaxy_provenance` (load_batch)."""
-    return PROVENANCE in _staged_names(store, name)
+    return PROVENANCE in staged_columns(store, name)
 
 
-def carries_increment(store: Store, feature: ResolvedFeature, name: str = BATCH) -> bool:
-    """Whether the staged batch kept its whole increment (engine/carried.py's columns too)."""
-    names = _staged_names(store, name)
-    return PROVENANCE in names and all(column in names for column in increment_columns(feature.fields))
-
-
-def _staged_names(store: Store, name: str) -> list[str]:
+def staged_columns(store: Store, name: str = BATCH) -> list[str]:
+    """The staged batch's columns: whether it kept an increment's `metaxy_provenance`, or its
+    whole increment (engine/carried.py), shows here (load_batch)."""
     from sqlglot import exp
 
     empty = exp.select("*").from_(exp.to_table(name, quoted=True)).limit(0)
