@@ -75,10 +75,36 @@ def test_unopenable_settings_are_one_line(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(StoreError, match=rf"^cannot open store 'spark' at {blocker}/store: Not a directory \(choose a `path`"):
         SparkStore.open(blocker / "store", spark=spark_session())
-    with pytest.raises(StoreError, match="only local folders are supported yet"):
+    with pytest.raises(StoreError, match=r"^cannot open store 'spark' at s3a://bucket/metaxy: Spark has no file system connector"):
         SparkStore.open("s3a://bucket/metaxy", spark=spark_session())
     with pytest.raises(StoreError, match=r"^store 'x': conf must be a mapping"):
         SparkStore.from_settings("x", {"conf": "spark.a=b"}, tmp_path)
+
+
+def test_a_store_at_a_url_goes_through_hadoop(overview_dir: Path, tmp_path: Path) -> None:
+    """`path: file://...` (like hdfs:// or s3a://) is reached through Hadoop's file system: the
+    contract holds, the driver's files are copied in for the executors, and the folder it writes
+    is the same store a plain path opens."""
+    url = f"file://{tmp_path}/store"
+    store = SparkStore.open(url, spark=spark_session(), name="url")
+    assert store.location == url
+    contract.check_tables(store)
+    contract.check_stage_and_fetch(store, tmp_path)
+    store.close()
+    store = SparkStore.open(url, spark=spark_session(), name="url")
+    project = load_project(overview_dir)
+    listing = tmp_path / "videos.parquet"
+    pq.write_table(pa.Table.from_pylist(videos()), listing)
+    assert engine.write(project, store, VIDEO, f"file://{listing}").rows == 200  # read where it is
+    compute(project, store, CROP)  # its rows come from the driver: copied into the store's _staging
+    assert len(engine.increment(project, store, CROP)) == 0
+    with SparkStore.open(tmp_path / "store", spark=spark_session(), name="plain") as plain:
+        assert plain.fetch_all("SELECT feature, rows FROM metaxy_writes ORDER BY write_id")[-2:] == [(VIDEO, 200), (CROP, 200)]
+        assert len(engine.increment(project, plain, CROP)) == 0
+    assert (tmp_path / "store" / "_metaxy_writes").is_dir()
+    assert store.vacuum() == []
+    store.close()
+    assert not any((tmp_path / "store" / "_staging").iterdir())  # the copied batches are gone
 
 
 def spark_project(overview_dir: Path, master: str = "local[2]") -> Path:

@@ -1,4 +1,4 @@
-"""Spark store: Parquet folders on a local path, versioned by the same SQL as every store, run by
+"""Spark store: Parquet folders on a local path or any Hadoop file system (spark_storage.py), versioned by the same SQL as every store, run by
 Spark (a local master or a cluster). Rows never pass through the driver in bulk: Spark reads
 input files, computes increments and writes output files itself.
 
@@ -14,8 +14,7 @@ Temporary tables (batches, staged rows) are checkpointed DataFrames registered a
 
 from __future__ import annotations
 
-import os
-import uuid
+import shutil
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,7 +26,8 @@ from metaxy_cli.definitions.errors import StoreError
 from metaxy_cli.definitions.keys import HISTORY_SUFFIX
 from metaxy_cli.sql import layout
 from metaxy_cli.store.base import BATCH_ROWS, Columns, Store, seconds_setting
-from metaxy_cli.store.spark_files import STAGING, Committed, Files, TableMeta, remove, size_of
+from metaxy_cli.store.spark_files import Committed, Files, TableMeta
+from metaxy_cli.store.spark_storage import Storage, is_url, open_storage
 from metaxy_cli.store.spark_session import spark_errors
 
 if TYPE_CHECKING:
@@ -60,9 +60,9 @@ class _Pending:
 class SparkStore(Store):
     engine = "spark"
 
-    def __init__(self, name: str, root: Path, session: SparkSession, *, owns_session: bool, lock_timeout: float):
-        super().__init__(name, str(root))
-        self.files = Files(root)
+    def __init__(self, name: str, storage: Storage, session: SparkSession, *, owns_session: bool, lock_timeout: float):
+        super().__init__(name, storage.root)
+        self.files = Files(storage)
         self.spark: SparkSession | None = session
         self.owns_session = owns_session
         self.lock_timeout = lock_timeout
@@ -70,7 +70,8 @@ class SparkStore(Store):
         self._seen: list[str] | None = None
         self._pending: _Pending | None = None
         self._temporary: dict[str, DataFrame] = {}
-        self._staged: list[Path] = []
+        self._staged: list[str] = []  # staged batches in the store (removed at close)
+        self._scratch: list[Path] = []  # folders the driver wrote (removed at close)
         from metaxy_cli.sql.dialects import profile_for
 
         for udf in profile_for(self.engine).udfs:
@@ -97,9 +98,10 @@ class SparkStore(Store):
         cls, path: str | Path, *, spark: SparkSession | None = None, name: str = "spark", master: str | None = None,
         conf: Mapping[str, Any] | None = None, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     ) -> SparkStore:  # fmt: skip
-        """Open (creating) the store at local folder `path`. `spark`: the caller's SparkSession
-        (a notebook's, a job's), used as it is and never stopped; else one is started on
-        `master` (default local[*]) with `conf`, or the process's active session is joined."""
+        """Open (creating) the store at `path`: a local folder, or a Hadoop file system's URL
+        (`hdfs://`, `s3a://`, `abfss://`, `file://`). `spark`: the caller's SparkSession (a
+        notebook's, a job's), used as it is and never stopped; else one is started on `master`
+        (default local[*]) with `conf`, or the process's active session is joined."""
         from metaxy_cli.store.spark_session import (
             DEFAULT_MASTER,
             check_startable,
@@ -107,23 +109,26 @@ class SparkStore(Store):
             start_session,
         )
 
-        root = _local_root(name, str(path))
         master = master or DEFAULT_MASTER
         if spark is None:
             check_startable(name, master)  # before anything is written
-        try:
-            Files(root).create()
-        except OSError as error:
-            raise StoreError(
-                f"cannot open store {name!r} at {root}: {error.strerror or error} (choose a `path` this user can write)"
-            ) from None
         owns = False
         if spark is None:
             from pyspark.sql import SparkSession
 
             owns = SparkSession.getActiveSession() is None
-            spark = start_session(name, master, conf or {})
-        store = cls(name, root, join_session(spark), owns_session=owns, lock_timeout=lock_timeout)
+        local = not is_url(str(path))
+        if local:  # a local folder is made before the JVM starts: a bad path costs no start-up
+            storage = _created(name, open_storage(name, str(path), None))
+        session = join_session(spark if spark is not None else start_session(name, master, conf or {}))
+        if not local:
+            try:
+                storage = _created(name, open_storage(name, str(path), session))
+            except StoreError:
+                if owns:
+                    session.stop()
+                raise
+        store = cls(name, storage, session, owns_session=owns, lock_timeout=lock_timeout)
         store._refresh(force=True)
         return store
 
@@ -138,8 +143,10 @@ class SparkStore(Store):
             return
         for name in list(self._temporary):
             self._drop_temporary(name)
-        for folder in self._staged:
-            remove(folder)
+        for location in self._staged:
+            self.files.storage.remove(location)
+        for folder in self._scratch:
+            shutil.rmtree(folder, ignore_errors=True)
         if self.owns_session:
             self.spark.stop()
         self.spark = None
@@ -203,7 +210,7 @@ class SparkStore(Store):
             for batch in reader:
                 writer.write_batch(batch)
         try:
-            self.register(name, self.session.read.parquet(str(folder)))
+            self.register(name, self.session.read.parquet(self.readable(folder)))
         except spark_errors() as error:
             raise self._error(error) from None
 
@@ -217,11 +224,21 @@ class SparkStore(Store):
         return load(self, feature, data, ids_only=ids_only, name=name, keep_provenance=keep_provenance, partial=partial)
 
     def staging_folder(self) -> Path:
-        """A new folder for files handed to Spark, removed when the store closes."""
-        folder = self.files.root / STAGING / f"{os.getpid()}-{uuid.uuid4().hex}"  # vacuum: whose it is
-        folder.mkdir(parents=True)
-        self._staged.append(folder)
+        """A new local folder for files the driver hands to Spark (read through `readable`),
+        removed when the store closes."""
+        folder = self.files.storage.driver_folder()
+        self._scratch.append(folder)
         return folder
+
+    def readable(self, local: Path) -> str:
+        """Where Spark reads a local file or folder: in place, or copied into a remote store."""
+        try:
+            location, staged = self.files.storage.spark_readable(local)
+        except OSError as error:
+            raise StoreError(f"store {self.name!r} ({self.location}): cannot stage {local}: {error}") from None
+        if staged is not None:
+            self._staged.append(staged)
+        return location
 
     def register(self, name: str, frame: DataFrame) -> None:
         """A DataFrame as temp view `name` (a temporary table of the engine)."""
@@ -393,11 +410,12 @@ class SparkStore(Store):
         """Remove the folders of writes that were never committed (killed jobs), under the lock."""
         with self.files.lock(self.lock_timeout, self.name):
             self._refresh(force=True)
-            found = [path for path in self.files.orphans(self._committed) if path not in self._staged]
-            described = [f"{path} ({size_of(path):,} bytes)" for path in found]
+            mine = {*self._staged, *map(str, self._scratch)}
+            found = [path for path in self.files.orphans(self._committed) if path not in mine]
+            described = [f"{path} ({self.files.storage.size(path):,} bytes)" for path in found]
             if not dry_run:
                 for path in found:
-                    remove(path)
+                    self.files.storage.remove(path)
         return described
 
     # -- how a feature's rows are kept: one append-only log, views for current rows and history --
@@ -483,11 +501,11 @@ class SparkStore(Store):
         folder = self._folder(table)
         attempt = 0
         staged = self.files.staging_folder(folder, write_id)
-        while staged.exists():
+        while self.files.storage.exists(staged):
             attempt += 1
             staged = self.files.staging_folder(folder, write_id, attempt)
         try:
-            frame.write.mode("errorifexists").parquet(str(staged))
+            frame.write.mode("errorifexists").parquet(staged)
             self.files.publish(staged, folder, write_id)
         except OSError as error:
             raise StoreError(f"store {self.name!r} ({self.location}): cannot write {table}: {error.strerror or error}") from None
@@ -576,8 +594,8 @@ class SparkStore(Store):
         schema = StructType.fromDDL(ddl)
         if not write_ids:
             return self._empty(columns)
-        folder = str(self.files.table_folder(self._folder(table)))
-        paths = [str(self.files.partition(self._folder(table), i)) for i in sorted(write_ids)]
+        folder = self.files.table_folder(self._folder(table))
+        paths = [self.files.partition(self._folder(table), i) for i in sorted(write_ids)]
         try:
             return self.session.read.schema(schema).option("basePath", folder).parquet(*paths)
         except spark_errors() as error:
@@ -647,15 +665,12 @@ def _literal(value: Any, kind: exp.DataType) -> exp.Expression:
     return exp.cast(exp.Literal.number(value), kind)
 
 
-def _local_root(name: str, path: str) -> Path:
-    """The store folder; only local paths (or file: URLs) for now (see README: Stores)."""
-    if path.startswith("file:"):
-        path = path[len("file:"):].lstrip("/")
-        path = "/" + path
-    elif "://" in path:
+def _created(name: str, storage: Storage) -> Storage:
+    """The storage with the store's root and write log made (and proven writable)."""
+    try:
+        Files(storage).create()
+    except OSError as error:
         raise StoreError(
-            f"cannot open store {name!r} at {path}: only local folders are supported yet "
-            "(the write log needs atomic rename and a lock; mount the bucket, or use a local path)"
-        )
-    return Path(path).expanduser().absolute()
-
+            f"cannot open store {name!r} at {storage.root}: {error.strerror or error} (choose a `path` this user can write)"
+        ) from None
+    return storage

@@ -19,6 +19,7 @@ from metaxy_cli.definitions.errors import DataError
 from metaxy_cli.store.batch import SHOWN, StagedBatch, _sample, checked_columns, empty_batch
 from metaxy_cli.store.io import STDIN, _is_blank, format_of, sniff_format, to_arrow
 from metaxy_cli.store.spark_session import spark_errors
+from metaxy_cli.store.spark_storage import is_url
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -61,6 +62,8 @@ def _read(store: SparkHost, feature: ResolvedFeature, data: Any) -> tuple[DataFr
     if isinstance(data, (str, Path)):
         if str(data) == STDIN:
             return _read_file(store, feature, _spool_stdin(store), "stdin")
+        if is_url(str(data)):  # where the executors read it (hdfs://, s3a://, ...)
+            return _read_spark(store, feature, str(data), format_of(str(data), "parquet"), str(data))
         path = Path(data)
         if not path.exists():
             raise DataError(f"{feature.key}: {path}: no such file")
@@ -82,7 +85,7 @@ def _read(store: SparkHost, feature: ResolvedFeature, data: Any) -> tuple[DataFr
     with pq.ParquetWriter(folder / "batch.parquet", schema) as writer:
         for batch in reader:
             writer.write_table(pa.Table.from_batches([batch]).cast(schema))
-    return store.session.read.parquet(str(folder)), "the given data"
+    return store.session.read.parquet(store.readable(folder)), "the given data"
 
 
 def _read_file(store: SparkHost, feature: ResolvedFeature, path: Path, label: str) -> tuple[DataFrame, str]:
@@ -92,14 +95,18 @@ def _read_file(store: SparkHost, feature: ResolvedFeature, path: Path, label: st
         columns = ", ".join(name for name, _ in feature.id_columns + feature.declared_columns)
         wanted = "a header row with" if file_format == "csv" else "samples with the columns"
         raise DataError(f"{feature.key}: {label} is empty: expected {wanted} {columns}")
+    return _read_spark(store, feature, store.readable(path), file_format, label)
+
+
+def _read_spark(store: SparkHost, feature: ResolvedFeature, location: str, file_format: str, label: str) -> tuple[DataFrame, str]:
     reader = store.session.read
     try:
         if file_format == "parquet":
-            return reader.parquet(str(path)), label
+            return reader.parquet(location), label
         if file_format == "csv":
-            sep = "\t" if path.suffix.lower() == ".tsv" else ","
-            return reader.options(header="true", sep=sep, mode="FAILFAST").csv(str(path)), label
-        return reader.options(mode="FAILFAST").json(str(path)), label
+            sep = "\t" if location.lower().endswith(".tsv") else ","
+            return reader.options(header="true", sep=sep, mode="FAILFAST").csv(location), label
+        return reader.options(mode="FAILFAST").json(location), label
     except spark_errors() as error:
         raise DataError(f"{feature.key}: cannot read {label}: {_message(error)}") from None
 

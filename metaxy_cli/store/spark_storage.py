@@ -1,0 +1,413 @@
+"""Where a Spark store's files live: a local POSIX folder, or any Hadoop file system by URL.
+
+The write log (spark_files.py) needs five things of its storage: list a folder, read a small
+file, publish a small file complete or not at all, move a folder, and a lock that lets one
+process commit at a time. Both kinds give them:
+
+- `LocalStorage` (a plain path): rename and link(2) are atomic and `flock` serialises writers;
+  a lock dies with its process, so a killed writer never blocks the next one.
+- `HadoopStorage` (`hdfs://`, `s3a://`, `abfss://`, `gs://`, `file://`: what Spark itself reads
+  through `org.apache.hadoop.fs.FileSystem`, called over the session's JVM gateway). A small file
+  is written beside its name and renamed into place. The lock is a file created only if absent
+  (`create(overwrite=false)`: atomic on HDFS, ABFS with a hierarchical namespace, GCS, and S3A
+  when conditional creates are enabled); its holder rewrites it every few seconds, and a lock
+  that nobody rewrote for `lease` seconds (a killed job's) is broken by the next writer. Clocks
+  are never compared: a waiter times a lock's silence on its own monotonic clock.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from metaxy_cli.definitions.errors import StoreError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+LOCK_POLL = 0.1
+LEASE = 60.0  # seconds a Hadoop lock may go unrefreshed before it counts as abandoned
+ABANDONED_STAGING = 24 * 3600.0  # seconds after which another machine's staged batch is an orphan
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    is_dir: bool
+
+
+class Storage(Protocol):
+    """The file operations the write log and the store need (paths are location strings)."""
+
+    root: str
+
+    def join(self, *parts: str) -> str: ...
+    def mkdirs(self, path: str) -> None: ...
+    def list(self, path: str) -> list[Entry]: ...
+    def exists(self, path: str) -> bool: ...
+    def read_text(self, path: str) -> str: ...
+    def publish_file(self, path: str, text: str) -> None: ...
+    def replace_file(self, path: str, text: str) -> None: ...
+    def move(self, source: str, target: str) -> None: ...
+    def remove(self, path: str) -> None: ...
+    def size(self, path: str) -> int: ...
+    def lock(self, folder: str, timeout: float, store: str) -> Any: ...
+    def driver_folder(self) -> Path: ...
+    def spark_readable(self, local: Path) -> tuple[str, str | None]: ...
+    def staging_name(self) -> str: ...
+    def abandoned(self, path: str, name: str) -> bool: ...
+
+
+def open_storage(name: str, path: str, session: SparkSession | None) -> Storage:
+    """A plain path is a local folder; a URL (`scheme://...`, `file:/...`) goes through Hadoop."""
+    if "://" in path or path.startswith("file:"):
+        if session is None:
+            raise StoreError(f"store {name!r}: {path} needs a Spark session to reach its file system")
+        return HadoopStorage(path, session, store=name)
+    return LocalStorage(str(Path(path).expanduser().absolute()))
+
+
+def is_url(path: str) -> bool:
+    return "://" in path or path.startswith("file:")
+
+
+class LocalStorage:
+    """A folder of this machine (or an NFS mount with working locks)."""
+
+    def __init__(self, root: str):
+        self.root = root
+
+    def join(self, *parts: str) -> str:
+        return os.path.join(*parts)
+
+    def mkdirs(self, path: str) -> None:
+        os.makedirs(path, exist_ok=True)
+
+    def list(self, path: str) -> list[Entry]:
+        try:
+            with os.scandir(path) as found:
+                return sorted((Entry(e.name, e.is_dir()) for e in found), key=lambda e: e.name)
+        except FileNotFoundError:
+            return []
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(path)
+
+    def read_text(self, path: str) -> str:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+
+    def publish_file(self, path: str, text: str) -> None:
+        """Durably, then linked into place: fails if the file exists (never overwritten)."""
+        temporary = _beside(path, "tmp")
+        _write_durably(temporary, text)
+        try:
+            os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+        _sync_folder(os.path.dirname(path))
+
+    def replace_file(self, path: str, text: str) -> None:
+        temporary = _beside(path, "tmp")
+        _write_durably(temporary, text)
+        os.replace(temporary, path)
+
+    def move(self, source: str, target: str) -> None:
+        os.replace(source, target)
+
+    def remove(self, path: str) -> None:
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        elif os.path.lexists(path):
+            os.unlink(path)
+
+    def size(self, path: str) -> int:
+        if os.path.isfile(path):
+            return os.path.getsize(path)
+        return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+    @contextmanager
+    def lock(self, folder: str, timeout: float, store: str) -> Iterator[None]:
+        """flock on `folder`/.lock, waited for up to `timeout` s; released when the process ends."""
+        import fcntl
+
+        handle = os.open(os.path.join(folder, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise _busy(store, self.root, timeout) from None
+                    time.sleep(LOCK_POLL)
+            yield
+        finally:
+            os.close(handle)  # releases the lock
+
+    def driver_folder(self) -> Path:
+        """Files the driver writes for Spark go to the store's staging area (vacuum: whose)."""
+        folder = Path(self.root) / "_staging" / self.staging_name()
+        folder.mkdir(parents=True)
+        return folder
+
+    def spark_readable(self, local: Path) -> tuple[str, str | None]:
+        """Executors read this machine's files where they are (local[*], or a shared mount)."""
+        return str(local), None
+
+    def staging_name(self) -> str:
+        return f"{os.getpid()}-{uuid.uuid4().hex}"
+
+    def abandoned(self, path: str, name: str) -> bool:
+        """A staged batch is read before its write takes the lock: only a dead process's is."""
+        return not _alive(name.split("-")[0])
+
+
+class HadoopStorage:
+    """A folder of any Hadoop file system, through the Spark session's JVM."""
+
+    def __init__(self, root: str, session: SparkSession, *, store: str = "spark", lease: float = LEASE):
+        self.root = root.rstrip("/") or root
+        self.lease = lease
+        self._session = session
+        jvm = session._jvm  # type: ignore[attr-defined]
+        self._Path = jvm.org.apache.hadoop.fs.Path
+        try:
+            self._fs = self._Path(self.root).getFileSystem(session._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
+        except Exception as error:  # Py4JJavaError: no such scheme, bad authority
+            raise StoreError(f"cannot open store {store!r} at {root}: {_no_file_system(error)}") from None
+
+    def join(self, *parts: str) -> str:
+        return "/".join(p.rstrip("/") for p in parts)
+
+    def _p(self, path: str) -> Any:
+        return self._Path(path)
+
+    def mkdirs(self, path: str) -> None:
+        if not self._call(self._fs.mkdirs, self._p(path)):
+            raise OSError(f"cannot create the folder {path}")
+
+    def list(self, path: str) -> list[Entry]:
+        try:
+            found = self._call(self._fs.listStatus, self._p(path))
+        except FileNotFoundError:
+            return []
+        return sorted((Entry(s.getPath().getName(), bool(s.isDirectory())) for s in found), key=lambda e: e.name)
+
+    def exists(self, path: str) -> bool:
+        return bool(self._call(self._fs.exists, self._p(path)))
+
+    def read_text(self, path: str) -> str:
+        stream = self._call(self._fs.open, self._p(path))
+        try:
+            return bytes(self._call(stream.readAllBytes)).decode("utf-8")
+        finally:
+            stream.close()
+
+    def _write(self, path: str, text: str, *, overwrite: bool) -> None:
+        stream = self._call(self._fs.create, self._p(path), overwrite)
+        try:
+            self._call(stream.write, bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
+
+    def publish_file(self, path: str, text: str) -> None:
+        """Written beside, then renamed into place (a rename never replaces a file on HDFS; on
+        object stores the object appears complete). Fails if the file exists."""
+        if self.exists(path):
+            raise FileExistsError(f"{path} exists")
+        temporary = _beside(path, uuid.uuid4().hex[:8])
+        self._write(temporary, text, overwrite=True)
+        try:
+            if not self._call(self._fs.rename, self._p(temporary), self._p(path)):
+                raise FileExistsError(f"{path} exists")
+        finally:
+            self._call(self._fs.delete, self._p(temporary), False)
+
+    def replace_file(self, path: str, text: str) -> None:
+        self._write(path, text, overwrite=True)
+
+    def move(self, source: str, target: str) -> None:
+        if self.exists(target) or not self._call(self._fs.rename, self._p(source), self._p(target)):
+            raise OSError(f"cannot move {source} to {target}")
+
+    def remove(self, path: str) -> None:
+        self._call(self._fs.delete, self._p(path), True)
+
+    def size(self, path: str) -> int:
+        return int(self._call(self._fs.getContentSummary, self._p(path)).getLength())
+
+    @contextmanager
+    def lock(self, folder: str, timeout: float, store: str) -> Iterator[None]:
+        """`folder`/.lease, created only if absent and rewritten every lease/6 s while held; one
+        left unrewritten for `lease` s (its holder was killed) is broken. Waited for up to `timeout` s."""
+        path = self.join(folder, ".lease")
+        token = f"{socket.gethostname()} {os.getpid()} {uuid.uuid4().hex}"
+        deadline = time.monotonic() + timeout
+        seen: tuple[str, int] | None = None  # the holder's lock as first seen, and since when
+        seen_since = 0.0
+        while True:
+            try:
+                self._write(path, token, overwrite=False)
+                break
+            except FileExistsError:
+                pass
+            held = self._lock_state(path)
+            if held is not None:
+                if held != seen:
+                    seen, seen_since = held, time.monotonic()
+                elif time.monotonic() - seen_since >= self.lease:
+                    self._break(path, held[0])
+                    seen = None
+                    continue
+            if time.monotonic() >= deadline:
+                holder = f" (held by {held[0].rsplit(' ', 1)[0]})" if held else ""
+                raise _busy(store, self.root, timeout, holder) from None
+            time.sleep(LOCK_POLL)
+        stop = threading.Event()
+        keeper = threading.Thread(target=self._keep, args=(path, token, stop), daemon=True, name="metaxy-lock")
+        keeper.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            keeper.join()
+            held = self._lock_state(path)
+            if held is not None and held[0] == token:
+                self._call(self._fs.delete, self._p(path), False)
+
+    def _keep(self, path: str, token: str, stop: threading.Event) -> None:
+        """Rewrite the held lock, so that waiters see its holder alive."""
+        while not stop.wait(self.lease / 6):
+            try:
+                self._write(path, token, overwrite=True)
+            except OSError:
+                pass  # the next rewrite tries again; a lock broken meanwhile is the waiter's
+
+    def _lock_state(self, path: str) -> tuple[str, int] | None:
+        """The lock's token and modification time, or None when there is no lock."""
+        try:
+            status = self._call(self._fs.getFileStatus, self._p(path))
+            return self.read_text(path), int(status.getModificationTime())
+        except FileNotFoundError:
+            return None
+
+    def _break(self, path: str, stale: str) -> None:
+        """Move an abandoned lock aside (one waiter wins the rename) and drop it; a lock that
+        turns out to be fresh (another waiter's, taken meanwhile) is put back."""
+        aside = _beside(path, f"stale-{uuid.uuid4().hex[:8]}")
+        if not self._call(self._fs.rename, self._p(path), self._p(aside)):
+            return
+        if self.read_text(aside) != stale:
+            self._call(self._fs.rename, self._p(aside), self._p(path))
+        self._call(self._fs.delete, self._p(aside), False)
+
+    def driver_folder(self) -> Path:
+        """The driver writes to a local scratch folder; `spark_readable` copies it over."""
+        import tempfile
+
+        return Path(tempfile.mkdtemp(prefix="metaxy-spark-"))
+
+    def spark_readable(self, local: Path) -> tuple[str, str | None]:
+        """A file or folder of the driver's machine, copied into the store's staging area so that
+        every executor reads it: (where to read it, the staged folder to remove later)."""
+        folder = self.join(self.root, "_staging", self.staging_name())
+        target = self.join(folder, local.name)
+        self._call(self._fs.copyFromLocalFile, False, True, self._p(str(local.absolute())), self._p(target))
+        return target, folder
+
+    def staging_name(self) -> str:
+        return f"{os.getpid()}@{socket.gethostname()}-{uuid.uuid4().hex}"
+
+    def abandoned(self, path: str, name: str) -> bool:
+        """This machine's staged batches by their process; another's after a day untouched."""
+        pid, _, host = name.rsplit("-", 1)[0].partition("@")  # <pid>@<host>-<uuid>
+        if host == socket.gethostname():
+            return not _alive(pid)
+        modified = int(self._call(self._fs.getFileStatus, self._p(path)).getModificationTime()) / 1000
+        return time.time() - modified > ABANDONED_STAGING
+
+    def _call(self, method: Any, *args: Any) -> Any:
+        """A file system call, its Java exceptions as Python's OSError kinds."""
+        from py4j.protocol import Py4JJavaError
+
+        try:
+            return method(*args)
+        except Py4JJavaError as error:
+            raise _os_error(error) from None
+
+
+def _os_error(error: Any) -> OSError:
+    java = error.java_exception
+    kind = java.getClass().getName()
+    message = str(java.getMessage() or kind)
+    if kind.endswith(("FileNotFoundException", "NoSuchFileException")):
+        return FileNotFoundError(message)
+    if kind.endswith("FileAlreadyExistsException"):
+        return FileExistsError(message)
+    if kind.endswith(("AccessControlException", "AccessDeniedException")):
+        return PermissionError(message)
+    return OSError(message)
+
+
+def _no_file_system(error: Any) -> str:
+    message = str(getattr(getattr(error, "java_exception", None), "getMessage", lambda: error)())
+    connector = re.search(r'No FileSystem for scheme "?(\w+)|Class (\S+) not found', message)
+    if connector:
+        missing = f"for {connector.group(1)}://" if connector.group(1) else f"class {connector.group(2)}"
+        return (
+            f"Spark has no file system connector ({missing} is missing): add it to the store's conf, "
+            "e.g. spark.jars.packages: org.apache.hadoop:hadoop-aws:3.5.0 for s3a://"
+        )
+    return message.splitlines()[0] if message else type(error).__name__
+
+
+def _busy(store: str, root: str, timeout: float, holder: str = "") -> StoreError:
+    return StoreError(
+        f"store {store!r} ({root}): another process is writing{holder} (waited {timeout:g} s; "
+        "lock_timeout in the store's settings)"
+    )
+
+
+def _beside(path: str, tag: str) -> str:
+    head, _, name = path.rpartition("/")
+    return f"{head}/.{name}.{tag}" if head else f".{name}.{tag}"
+
+
+def _alive(pid: str) -> bool:
+    """Whether a process of this machine still runs."""
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _write_durably(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _sync_folder(path: str) -> None:
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
