@@ -8,11 +8,13 @@ process commit at a time. Both kinds give them:
   a lock dies with its process, so a killed writer never blocks the next one.
 - `HadoopStorage` (`hdfs://`, `s3a://`, `abfss://`, `gs://`, `file://`: what Spark itself reads
   through `org.apache.hadoop.fs.FileSystem`, called over the session's JVM gateway). A small file
-  is written beside its name and renamed into place. The lock is a file created only if absent
-  (`create(overwrite=false)`: atomic on HDFS, ABFS with a hierarchical namespace, GCS, and S3A
-  when conditional creates are enabled); its holder rewrites it every few seconds, and a lock
-  that nobody rewrote for `lease` seconds (a killed job's) is broken by the next writer. Clocks
-  are never compared: a waiter times a lock's silence on its own monotonic clock.
+  is written beside its name and renamed into place (a rename that finds its target fails). The
+  lock is a file created only if absent: atomic on HDFS, ABFS with a hierarchical namespace and
+  GCS; on S3A through a conditional PUT, asked for where the store has the capability (Hadoop
+  3.4+); not on Hadoop's `file://`, which is for tests (a local folder given as a plain path has
+  flock). Its holder rewrites it every lease/6 seconds, and a lock nobody rewrote for `lease`
+  seconds (a killed job's) is broken by the next writer. Clocks are never compared: a waiter
+  times a lock's silence on its own monotonic clock.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 
 LOCK_POLL = 0.1
 LEASE = 60.0  # seconds a Hadoop lock may go unrefreshed before it counts as abandoned
+CONDITIONAL_CREATE = "fs.option.create.conditional.overwrite"  # S3A: If-None-Match on the PUT
 ABANDONED_STAGING = 24 * 3600.0  # seconds after which another machine's staged batch is an orphan
 
 
@@ -180,7 +183,7 @@ class HadoopStorage:
     def __init__(self, root: str, session: SparkSession, *, store: str = "spark", lease: float = LEASE):
         self.root = root.rstrip("/") or root
         self.lease = lease
-        self._session = session
+        self._conditional_create: bool | None = None
         jvm = session._jvm  # type: ignore[attr-defined]
         self._Path = jvm.org.apache.hadoop.fs.Path
         try:
@@ -216,11 +219,25 @@ class HadoopStorage:
             stream.close()
 
     def _write(self, path: str, text: str, *, overwrite: bool) -> None:
-        stream = self._call(self._fs.create, self._p(path), overwrite)
+        """Write a small file; without `overwrite`, fail (FileExistsError) if it exists. Object
+        stores report a lost race when the file is closed (S3A: a conditional PUT)."""
+        if overwrite or not self._conditional(path):
+            stream = self._call(self._fs.create, self._p(path), overwrite)
+        else:
+            builder = self._call(self._fs.createFile, self._p(path)).overwrite(False)
+            stream = self._call(builder.must(CONDITIONAL_CREATE, True).build)
         try:
             self._call(stream.write, bytearray(text.encode("utf-8")))
         finally:
-            stream.close()
+            self._call(stream.close)
+
+    def _conditional(self, path: str) -> bool:
+        """Whether the store creates a file only if absent by a condition on the write itself
+        (S3A with conditional writes), which must then be asked for."""
+        if self._conditional_create is None:
+            parent = self._p(path).getParent()
+            self._conditional_create = bool(self._call(self._fs.hasPathCapability, parent, CONDITIONAL_CREATE))
+        return self._conditional_create
 
     def publish_file(self, path: str, text: str) -> None:
         """Written beside, then renamed into place (a rename never replaces a file on HDFS; on
@@ -354,7 +371,7 @@ def _os_error(error: Any) -> OSError:
     message = str(java.getMessage() or kind)
     if kind.endswith(("FileNotFoundException", "NoSuchFileException")):
         return FileNotFoundError(message)
-    if kind.endswith("FileAlreadyExistsException"):
+    if kind.endswith(("FileAlreadyExistsException", "RemoteFileChangedException")):  # S3A: a lost conditional PUT
         return FileExistsError(message)
     if kind.endswith(("AccessControlException", "AccessDeniedException")):
         return PermissionError(message)
