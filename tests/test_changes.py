@@ -190,3 +190,26 @@ def test_write_back_records_checkpoints_and_no_op_reads_them(overview_dir) -> No
         assert [r["sample_uid"] for r in engine.increment(project, store, "example/crop").rows()] == ["v3"]
         changes.invalidate(store)
         assert _checkpoints(store) == {}
+
+
+def test_a_tables_own_touched_rows_are_read_by_write_id_not_looked_up(overview_dir) -> None:
+    """Restricting video (one row per id) to crop's touched ids: video's own newer rows are read
+    by the write-id filter (zone maps), only the ids touched elsewhere are looked up by id; a
+    table with several rows per unit id keeps the lookup for every part."""
+    from metaxy_cli.definitions.loader import load_project
+    from metaxy_cli.sql.changes import touched_ids
+    from metaxy_cli.sql.compare import restricted
+    from metaxy_cli.sql.dialects import profile_for
+    from metaxy_cli.sql.emit import to_sql
+    from metaxy_cli.sql.resolved import resolve
+
+    duckdb = profile_for("duckdb")
+    crop = resolve(load_project(overview_dir))["example/crop"]
+    only = touched_ids(crop, 7, duckdb)
+    split = " ".join(to_sql(restricted("example__video", crop, only, "rowid", one_per_unit=True), duckdb).split())
+    assert 'SELECT "rowid" FROM "example__video" WHERE "metaxy_write_id" > CAST(7 AS BIGINT)' in split
+    assert 'SELECT "sample_uid" FROM "example__video" WHERE' not in split
+    for table in ("example__crop", "example__crop__history", "example__video__history"):
+        assert f'SELECT "sample_uid" FROM "{table}" WHERE' in split
+    whole = " ".join(to_sql(restricted("example__video", crop, only, "rowid"), duckdb).split())
+    assert 'SELECT "sample_uid" FROM "example__video" WHERE' in whole
