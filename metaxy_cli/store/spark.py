@@ -1,6 +1,7 @@
-"""Spark store: Parquet folders on a local path or any Hadoop file system (spark_storage.py), versioned by the same SQL as every store, run by
-Spark (a local master or a cluster). Rows never pass through the driver in bulk: Spark reads
-input files, computes increments and writes output files itself.
+"""Spark store: Parquet folders on a local path or any Hadoop file system (spark_storage.py),
+versioned by the same SQL as every store, run by Spark (a local master or a cluster). Rows never
+pass through the driver in bulk: Spark reads input files, computes increments and writes output
+files itself.
 
 Spark has no multi-statement transactions, so a feature is one append-only Parquet log partitioned
 by write id (spark_files.py); its current rows and history are views over the partitions the
