@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from metaxy_cli.sql.resolved import ResolvedFeature
 
 APPEND_PART = 0
+SUPERSEDED = "metaxy_superseded"  # a write's temporary table: the rowids of the rows it replaces
 
 
 def part_name(history: str, number: int) -> str:
@@ -91,21 +92,27 @@ class PartedHistoryStore(Store):
         total = self._row_count(feature.table)
         if not total:
             return
-        matching = self._row_count(feature.table, condition)
-        if not matching:
-            return
-        if matching == total and total >= self.retire_min_rows:
-            self._retire(feature)
-            return
-        # The matching rows found by their ids alone, then read whole by rowid: a filter on the
-        # full rows would read every column of every row (DuckDB: 1% of 1M rows, 0.15 s -> 0.04 s).
-        matched = exp.select(exp.column("rowid")).from_(current.copy()).where(condition.copy())
-        by_rowid = exp.In(this=exp.column("rowid"), query=matched.subquery())
-        columns = [name for name, _ in feature.table_columns]
-        old = exp.select(*(exp.column(name) for name in columns), exp.alias_(exp.false(), layout.DELETED))
-        into = exp.to_table(self._history_target(feature), quoted=True)
-        self.run(exp.insert(old.from_(current.copy()).where(by_rowid), into, columns=columns + [layout.DELETED]))
-        self.run(self.profile.delete(current.copy(), condition.copy()))
+        # The matching rows found once by their ids alone (one scan of the id columns), then
+        # counted, copied and deleted by rowid: a filter on the full rows would read every
+        # column of every row (DuckDB: 1% of 1M rows, 0.15 s -> 0.04 s), and each further
+        # filter by id would scan the ids again (10M rows: 0.2 s each).
+        matched = SUPERSEDED
+        self.create_temporary_as(matched, exp.select(exp.alias_(exp.column("rowid"), "r")).from_(current.copy()).where(condition.copy()))
+        try:
+            matching = self._row_count(matched)
+            if not matching:
+                return
+            if matching == total and total >= self.retire_min_rows:
+                self._retire(feature)
+                return
+            by_rowid = exp.In(this=exp.column("rowid"), query=exp.select(exp.column("r")).from_(exp.to_identifier(matched, quoted=True)).subquery())
+            columns = [name for name, _ in feature.table_columns]
+            old = exp.select(*(exp.column(name) for name in columns), exp.alias_(exp.false(), layout.DELETED))
+            into = exp.to_table(self._history_target(feature), quoted=True)
+            self.run(exp.insert(old.from_(current.copy()).where(by_rowid), into, columns=columns + [layout.DELETED]))
+            self.run(self.profile.delete(current.copy(), by_rowid.copy()))
+        finally:
+            self.drop_table(matched)
 
     def _row_count(self, table: str, condition: exp.Expression | None = None) -> int:
         from metaxy_cli.sql.changes import count_rows
