@@ -34,7 +34,9 @@ def local_path(storage, path: str) -> Path:
 
 def test_open_storage_picks_by_path(tmp_path: Path) -> None:
     assert isinstance(open_storage("s", str(tmp_path), None), LocalStorage)
-    assert isinstance(open_storage("s", f"file://{tmp_path}", spark_session()), HadoopStorage)
+    local = open_storage("s", f"file://{tmp_path}", None)  # a file: URL keeps flock
+    assert isinstance(local, LocalStorage) and local.root == str(tmp_path)
+    assert isinstance(open_storage("s", f"file:{tmp_path}", spark_session(), hadoop=True), HadoopStorage)
     with pytest.raises(StoreError, match=r"^store 's': hdfs://nn/x needs a Spark session"):
         open_storage("s", "hdfs://nn/x", None)
 
@@ -131,6 +133,39 @@ def test_a_killed_holders_lease_is_broken(tmp_path: Path) -> None:
         assert (tmp_path / ".lease").read_text() != "elsewhere 12345 dead"
     assert 0.5 <= waited < 5
     assert not (tmp_path / ".lease").exists()
+
+
+def test_a_killed_holders_lease_is_broken_even_when_the_timeout_is_shorter(tmp_path: Path) -> None:
+    """lock_timeout below the lease: a silent lease is still waited out and broken (only a
+    holder seen alive makes a waiter give up at its timeout)."""
+    storage = HadoopStorage(f"file://{tmp_path}", spark_session(), lease=1.0)
+    (tmp_path / ".lease").write_text("elsewhere 12345 dead")
+    started = time.monotonic()
+    with storage.lock(f"file://{tmp_path}", 0.2, "s"):
+        assert time.monotonic() - started >= 1.0
+
+
+def test_a_holder_whose_lease_was_taken_knows_it_lost_the_lock(tmp_path: Path) -> None:
+    """A holder that stalled past its lease finds another's lease at its next rewrite: the lock
+    is marked lost (the store then commits nothing) and the other's lease is left alone."""
+    storage = HadoopStorage(f"file://{tmp_path}", spark_session(), lease=0.6)
+    with storage.lock(f"file://{tmp_path}", 1, "s") as held:
+        assert not held.lost
+        (tmp_path / "..lease.crc").unlink(missing_ok=True)  # Hadoop's local checksum of the old lease
+        (tmp_path / ".lease").write_text("elsewhere 4242 taken-over")
+        time.sleep(0.5)
+        assert held.lost
+    assert (tmp_path / ".lease").read_text() == "elsewhere 4242 taken-over"
+
+
+def test_a_lease_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "log"
+    blocker.write_text("a file, not a folder")
+    storage = HadoopStorage(f"file://{tmp_path}", spark_session(), lease=0.5)
+    with pytest.raises(StoreError, match=r"^store 's' \(.*\): cannot take the write lock .*/log/\.lease: ") as raised:
+        with storage.lock(f"file://{blocker}", 0.2, "s"):
+            pass
+    assert "\n" not in str(raised.value)
 
 
 def test_files_of_the_driver_reach_the_executors(storage, tmp_path: Path) -> None:

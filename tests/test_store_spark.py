@@ -82,20 +82,20 @@ def test_unopenable_settings_are_one_line(tmp_path: Path) -> None:
 
 
 def test_a_store_at_a_url_goes_through_hadoop(overview_dir: Path, tmp_path: Path) -> None:
-    """`path: file://...` (like hdfs:// or s3a://) is reached through Hadoop's file system: the
-    contract holds, the driver's files are copied in for the executors, and the folder it writes
-    is the same store a plain path opens."""
+    """Through Hadoop's file system (the path of hdfs:// or s3a://, here Hadoop's file:// on a
+    local folder): the contract holds, the driver's files are copied in for the executors, and
+    the folder it writes is the same store a plain path opens."""
     url = f"file://{tmp_path}/store"
-    store = SparkStore.open(url, spark=spark_session(), name="url")
+    store = SparkStore.open(url, spark=spark_session(), name="url", hadoop=True)
     assert store.location == url
     contract.check_tables(store)
     contract.check_stage_and_fetch(store, tmp_path)
     store.close()
-    store = SparkStore.open(url, spark=spark_session(), name="url")
+    store = SparkStore.open(url, spark=spark_session(), name="url", hadoop=True)
     project = load_project(overview_dir)
     listing = tmp_path / "videos.parquet"
     pq.write_table(pa.Table.from_pylist(videos()), listing)
-    assert engine.write(project, store, VIDEO, f"file://{listing}").rows == 200  # read where it is
+    assert engine.write(project, store, VIDEO, f"file://{listing}").rows == 200  # a local file: copied in
     compute(project, store, CROP)  # its rows come from the driver: copied into the store's _staging
     assert len(engine.increment(project, store, CROP)) == 0
     with SparkStore.open(tmp_path / "store", spark=spark_session(), name="plain") as plain:

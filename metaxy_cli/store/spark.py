@@ -97,10 +97,11 @@ class SparkStore(Store):
     @classmethod
     def open(
         cls, path: str | Path, *, spark: SparkSession | None = None, name: str = "spark", master: str | None = None,
-        conf: Mapping[str, Any] | None = None, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+        conf: Mapping[str, Any] | None = None, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, hadoop: bool = False,
     ) -> SparkStore:  # fmt: skip
-        """Open (creating) the store at `path`: a local folder, or a Hadoop file system's URL
-        (`hdfs://`, `s3a://`, `abfss://`, `file://`). `spark`: the caller's SparkSession (a
+        """Open (creating) the store at `path`: a local folder (or `file:` URL), or a Hadoop file
+        system's URL (`hdfs://`, `s3a://`, `abfss://`, `gs://`); `hadoop`: through Hadoop's
+        FileSystem even so (tests of that path on a local folder). `spark`: the caller's SparkSession (a
         notebook's, a job's), used as it is and never stopped; else one is started on `master`
         (default local[*]) with `conf`, or the process's active session is joined."""
         from metaxy_cli.store.spark_session import (
@@ -118,13 +119,13 @@ class SparkStore(Store):
             from pyspark.sql import SparkSession
 
             owns = SparkSession.getActiveSession() is None
-        local = not is_url(str(path))
+        local = not (hadoop or is_url(str(path)))
         if local:  # a local folder is made before the JVM starts: a bad path costs no start-up
             storage = _created(name, open_storage(name, str(path), None))
         session = join_session(spark if spark is not None else start_session(name, master, conf or {}))
         if not local:
             try:
-                storage = _created(name, open_storage(name, str(path), session))
+                storage = _created(name, open_storage(name, str(path), session, hadoop=hadoop))
             except StoreError:
                 if owns:
                     session.stop()
@@ -339,7 +340,7 @@ class SparkStore(Store):
         if self._pending is not None:
             yield
             return
-        with self.files.lock(self.lock_timeout, self.name):
+        with self._storage_errors(), self.files.lock(self.lock_timeout, self.name) as held:
             self._refresh()
             self._pending = pending = _Pending()
             try:
@@ -349,8 +350,20 @@ class SparkStore(Store):
                 self._abandon(pending)
                 raise
             self._pending = None
+            if held.lost:  # a Hadoop lease broken while this process stalled: another may write
+                self._abandon(pending)
+                raise StoreError(f"store {self.name!r} ({self.location}): the write lock was lost while writing (the process stalled longer than its lease); nothing was committed")
             self._commit(pending)
-        self._refresh()
+        with self._storage_errors():
+            self._refresh()
+
+    @contextmanager
+    def _storage_errors(self) -> Iterator[None]:
+        """The storage's OSErrors (a Hadoop file system's, mapped by spark_storage) as one line."""
+        try:
+            yield
+        except OSError as error:
+            raise StoreError(f"store {self.name!r} ({self.location}): {error.strerror or error}") from None
 
     def next_write_id(self) -> int:
         pending = self._require_transaction("a write id")
@@ -409,7 +422,7 @@ class SparkStore(Store):
 
     def vacuum(self, *, dry_run: bool = False) -> list[str]:
         """Remove the folders of writes that were never committed (killed jobs), under the lock."""
-        with self.files.lock(self.lock_timeout, self.name):
+        with self._storage_errors(), self.files.lock(self.lock_timeout, self.name):
             self._refresh(force=True)
             mine = {*self._staged, *map(str, self._scratch)}
             found = [path for path in self.files.orphans(self._committed) if path not in mine]
@@ -482,6 +495,8 @@ class SparkStore(Store):
             items.append(exp.alias_(value, name, quoted=True))
         final = exp.select(*items).from_(query.subquery("g"))
         frame = self.dataframe(self.to_sql(final))
+        if table not in pending.partitions:  # a killed writer's folder under this id is not ours
+            self.files.discard(self._folder(table), write_id)
         self._write_partition(table, write_id, frame)
         pending.partitions.append(table)
 
@@ -524,11 +539,11 @@ class SparkStore(Store):
                 frame.createOrReplaceTempView(name)
         if self._pending is not None and not force:
             return
-        names = self.files.entry_names()
-        if not force and names == self._seen:
-            return
-        before = self._committed
-        self._committed = self.files.committed()
+        with self._storage_errors():
+            names = self.files.entry_names()
+            if not force and names == self._seen:
+                return
+            before, self._committed = self._committed, self.files.committed()
         self._seen = names
         if force or before.writes != self._committed.writes:
             self._register_writes()

@@ -19,7 +19,7 @@ from metaxy_cli.definitions.errors import DataError
 from metaxy_cli.store.batch import SHOWN, StagedBatch, _sample, checked_columns, empty_batch
 from metaxy_cli.store.io import STDIN, _is_blank, format_of, sniff_format, to_arrow
 from metaxy_cli.store.spark_session import spark_errors
-from metaxy_cli.store.spark_storage import is_url
+from metaxy_cli.store.spark_storage import is_url, local_path
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -64,7 +64,7 @@ def _read(store: SparkHost, feature: ResolvedFeature, data: Any) -> tuple[DataFr
             return _read_file(store, feature, _spool_stdin(store), "stdin")
         if is_url(str(data)):  # where the executors read it (hdfs://, s3a://, ...)
             return _read_spark(store, feature, str(data), format_of(str(data), "parquet"), str(data))
-        path = Path(data)
+        path = Path(local_path(str(data)))
         if not path.exists():
             raise DataError(f"{feature.key}: {path}: no such file")
         return _read_file(store, feature, path, str(path))

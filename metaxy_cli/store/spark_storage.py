@@ -6,15 +6,17 @@ process commit at a time. Both kinds give them:
 
 - `LocalStorage` (a plain path): rename and link(2) are atomic and `flock` serialises writers;
   a lock dies with its process, so a killed writer never blocks the next one.
-- `HadoopStorage` (`hdfs://`, `s3a://`, `abfss://`, `gs://`, `file://`: what Spark itself reads
+- `HadoopStorage` (`hdfs://`, `s3a://`, `abfss://`, `gs://`: what Spark itself reads
   through `org.apache.hadoop.fs.FileSystem`, called over the session's JVM gateway). A small file
   is written beside its name and renamed into place (a rename that finds its target fails). The
-  lock is a file created only if absent: atomic on HDFS, ABFS with a hierarchical namespace and
-  GCS; on S3A through a conditional PUT, asked for where the store has the capability (Hadoop
-  3.4+); not on Hadoop's `file://`, which is for tests (a local folder given as a plain path has
-  flock). Its holder rewrites it every lease/6 seconds, and a lock nobody rewrote for `lease`
-  seconds (a killed job's) is broken by the next writer. Clocks are never compared: a waiter
-  times a lock's silence on its own monotonic clock.
+  lock is a lease file created only if absent: atomic on HDFS, ABFS with a hierarchical
+  namespace and GCS; on S3A through a conditional PUT, asked for where the client has the
+  capability (Hadoop 3.4+, when S3A is configured for it: a store that ignores the condition
+  gives no exclusion); not on Hadoop's `file://`, which only tests use (a `file:` URL opens the
+  local folder). Its holder rewrites it every lease/6 seconds and checks it is still its own; a
+  lease nobody rewrote for `lease` seconds (a killed job's) is broken by the next writer, and a
+  holder that finds its lease gone or another's (it stalled that long) commits nothing. Clocks
+  are never compared: a waiter times a lease's silence on its own monotonic clock.
 """
 
 from __future__ import annotations
@@ -38,9 +40,18 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 LOCK_POLL = 0.1
-LEASE = 60.0  # seconds a Hadoop lock may go unrefreshed before it counts as abandoned
+LEASE = 20.0  # seconds a Hadoop lock may go unrefreshed before it counts as abandoned
+UNREADABLE = "\0"  # a lease that exists but did not read (being rewritten)
 CONDITIONAL_CREATE = "fs.option.create.conditional.overwrite"  # S3A: If-None-Match on the PUT
 ABANDONED_STAGING = 24 * 3600.0  # seconds after which another machine's staged batch is an orphan
+
+
+@dataclass
+class Held:
+    """A lock while held. `lost`: a Hadoop lease that was broken meanwhile (its holder stalled
+    longer than the lease), after which this holder must not commit."""
+
+    lost: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,17 +82,25 @@ class Storage(Protocol):
     def abandoned(self, path: str, name: str) -> bool: ...
 
 
-def open_storage(name: str, path: str, session: SparkSession | None) -> Storage:
-    """A plain path is a local folder; a URL (`scheme://...`, `file:/...`) goes through Hadoop."""
-    if "://" in path or path.startswith("file:"):
+def open_storage(name: str, path: str, session: SparkSession | None, *, hadoop: bool = False) -> Storage:
+    """A plain path or a `file:` URL is a local folder; another URL (`hdfs://`, `s3a://`, ...),
+    or any path with `hadoop`, goes through Hadoop's FileSystem (`hadoop` is for tests: Hadoop's
+    own `file://` has no atomic create-if-absent, so the local folder keeps flock)."""
+    if hadoop or is_url(path):
         if session is None:
             raise StoreError(f"store {name!r}: {path} needs a Spark session to reach its file system")
-        return HadoopStorage(path, session, store=name)
-    return LocalStorage(str(Path(path).expanduser().absolute()))
+        return HadoopStorage(path if "://" in path else f"file://{Path(path).expanduser().absolute()}", session, store=name)
+    return LocalStorage(str(Path(local_path(path)).expanduser().absolute()))
 
 
 def is_url(path: str) -> bool:
-    return "://" in path or path.startswith("file:")
+    """A location Hadoop's FileSystem reaches and this machine's file system does not."""
+    return "://" in path and not path.startswith("file:")
+
+
+def local_path(path: str) -> str:
+    """A local path, from a `file:` URL (`file:///x`, `file:/x`) or a plain path."""
+    return "/" + path[len("file:"):].lstrip("/") if path.startswith("file:") else path
 
 
 class LocalStorage:
@@ -140,8 +159,9 @@ class LocalStorage:
         return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
 
     @contextmanager
-    def lock(self, folder: str, timeout: float, store: str) -> Iterator[None]:
-        """flock on `folder`/.lock, waited for up to `timeout` s; released when the process ends."""
+    def lock(self, folder: str, timeout: float, store: str) -> Iterator[Held]:
+        """flock on `folder`/.lock, waited for up to `timeout` s; released when the process ends
+        (so never lost while held)."""
         import fcntl
 
         handle = os.open(os.path.join(folder, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
@@ -155,7 +175,7 @@ class LocalStorage:
                     if time.monotonic() >= deadline:
                         raise _busy(store, self.root, timeout) from None
                     time.sleep(LOCK_POLL)
-            yield
+            yield Held()
         finally:
             os.close(handle)  # releases the lock
 
@@ -189,7 +209,8 @@ class HadoopStorage:
         try:
             self._fs = self._Path(self.root).getFileSystem(session._jsc.hadoopConfiguration())  # type: ignore[attr-defined]
         except Exception as error:  # Py4JJavaError: no such scheme, bad authority
-            raise StoreError(f"cannot open store {store!r} at {root}: {_no_file_system(error)}") from None
+            version = str(jvm.org.apache.hadoop.util.VersionInfo.getVersion())
+            raise StoreError(f"cannot open store {store!r} at {root}: {_no_file_system(error, version)}") from None
 
     def join(self, *parts: str) -> str:
         return "/".join(p.rstrip("/") for p in parts)
@@ -253,7 +274,14 @@ class HadoopStorage:
             self._call(self._fs.delete, self._p(temporary), False)
 
     def replace_file(self, path: str, text: str) -> None:
-        self._write(path, text, overwrite=True)
+        """Written beside, then renamed over the old file (HDFS's rename never replaces: the old
+        one is deleted first; a kill between the two leaves no file, read as absent)."""
+        temporary = _beside(path, uuid.uuid4().hex[:8])
+        self._write(temporary, text, overwrite=True)
+        if not self._call(self._fs.rename, self._p(temporary), self._p(path)):
+            self._call(self._fs.delete, self._p(path), False)
+            if not self._call(self._fs.rename, self._p(temporary), self._p(path)):
+                raise OSError(f"cannot replace {path}")
 
     def move(self, source: str, target: str) -> None:
         if self.exists(target) or not self._call(self._fs.rename, self._p(source), self._p(target)):
@@ -266,68 +294,89 @@ class HadoopStorage:
         return int(self._call(self._fs.getContentSummary, self._p(path)).getLength())
 
     @contextmanager
-    def lock(self, folder: str, timeout: float, store: str) -> Iterator[None]:
-        """`folder`/.lease, created only if absent and rewritten every lease/6 s while held; one
-        left unrewritten for `lease` s (its holder was killed) is broken. Waited for up to `timeout` s."""
+    def lock(self, folder: str, timeout: float, store: str) -> Iterator[Held]:
+        """`folder`/.lease, created only if absent and rewritten every lease/6 s while held. A
+        lease seen to change is a live holder's: waited for up to `timeout` s. One nobody
+        rewrote for `lease` s (its holder was killed) is broken, however short `timeout` is."""
         path = self.join(folder, ".lease")
         token = f"{socket.gethostname()} {os.getpid()} {uuid.uuid4().hex}"
         deadline = time.monotonic() + timeout
-        seen: tuple[str, int] | None = None  # the holder's lock as first seen, and since when
-        seen_since = 0.0
+        give_up = deadline + 2 * self.lease  # a lease that stays unreadable is waited for this long
+        seen: tuple[str, int] | None = None  # the lease as last seen, and since when unchanged
+        seen_since = time.monotonic()
+        alive = False  # the holder rewrote its lease while we waited
         while True:
             try:
                 self._write(path, token, overwrite=False)
                 break
-            except FileExistsError:
-                pass
+            except OSError as error:  # exists; or being created or rewritten right now (HDFS, S3A)
+                failure = error
             held = self._lock_state(path)
-            if held is not None:
-                if held != seen:
-                    seen, seen_since = held, time.monotonic()
-                elif time.monotonic() - seen_since >= self.lease:
-                    self._break(path, held[0])
-                    seen = None
-                    continue
-            if time.monotonic() >= deadline:
-                holder = f" (held by {held[0].rsplit(' ', 1)[0]})" if held else ""
-                raise _busy(store, self.root, timeout, holder) from None
+            if held is None and time.monotonic() >= deadline:  # no lease, yet it cannot be made
+                raise StoreError(f"store {store!r} ({self.root}): cannot take the write lock {path}: {failure}") from None
+            if held != seen:
+                alive = alive or seen is not None
+                seen, seen_since = held, time.monotonic()
+            elif held is not None and time.monotonic() - seen_since >= self.lease:
+                self._break(path, held[0])
+                seen, alive = None, False
+                continue
+            if time.monotonic() >= deadline and (alive or time.monotonic() >= give_up):
+                holder = held[0].rsplit(" ", 1)[0] if held and held[0] else ""
+                raise _busy(store, self.root, timeout, f" (held by {holder})" if holder else "") from None
             time.sleep(LOCK_POLL)
+        held_lock = Held()
         stop = threading.Event()
-        keeper = threading.Thread(target=self._keep, args=(path, token, stop), daemon=True, name="metaxy-lock")
+        keeper = threading.Thread(target=self._keep, args=(path, token, stop, held_lock), daemon=True, name="metaxy-lock")
         keeper.start()
         try:
-            yield
+            yield held_lock
         finally:
             stop.set()
             keeper.join()
-            held = self._lock_state(path)
-            if held is not None and held[0] == token:
+            state = self._lock_state(path)
+            if state is not None and state[0] == token:
                 self._call(self._fs.delete, self._p(path), False)
 
-    def _keep(self, path: str, token: str, stop: threading.Event) -> None:
-        """Rewrite the held lock, so that waiters see its holder alive."""
+    def _keep(self, path: str, token: str, stop: threading.Event, held: Held) -> None:
+        """Rewrite the held lease, so that waiters see its holder alive; a lease that is gone or
+        another's (this process stalled past the lease and it was broken) marks the lock lost."""
         while not stop.wait(self.lease / 6):
             try:
+                state = self._lock_state(path)
+                if state is None or state[0] not in (token, UNREADABLE):
+                    held.lost = True
+                    return
                 self._write(path, token, overwrite=True)
-            except OSError:
-                pass  # the next rewrite tries again; a lock broken meanwhile is the waiter's
+            except Exception:  # noqa: BLE001 - the next round tries again (a lapse costs the lease)
+                continue
 
     def _lock_state(self, path: str) -> tuple[str, int] | None:
-        """The lock's token and modification time, or None when there is no lock."""
+        """The lease's token and modification time; None when there is no lease. A lease being
+        rewritten may not read: it counts as changed (its holder is alive)."""
         try:
             status = self._call(self._fs.getFileStatus, self._p(path))
             return self.read_text(path), int(status.getModificationTime())
         except FileNotFoundError:
             return None
+        except OSError:
+            return UNREADABLE, time.monotonic_ns()
 
     def _break(self, path: str, stale: str) -> None:
-        """Move an abandoned lock aside (one waiter wins the rename) and drop it; a lock that
-        turns out to be fresh (another waiter's, taken meanwhile) is put back."""
+        """Move an abandoned lease aside (one waiter wins the rename) and drop it. A lease that
+        turns out to be fresh (taken meanwhile) is put back, or, if a third writer took the name
+        in between, dropped: its holder's keeper finds it gone and gives the lock up."""
         aside = _beside(path, f"stale-{uuid.uuid4().hex[:8]}")
-        if not self._call(self._fs.rename, self._p(path), self._p(aside)):
-            return
-        if self.read_text(aside) != stale:
-            self._call(self._fs.rename, self._p(aside), self._p(path))
+        try:
+            if not self._call(self._fs.rename, self._p(path), self._p(aside)):
+                return
+            if self.read_text(aside) != stale:
+                try:
+                    self._call(self._fs.rename, self._p(aside), self._p(path))
+                except OSError:
+                    pass
+        except OSError:
+            pass  # another waiter broke it first
         self._call(self._fs.delete, self._p(aside), False)
 
     def driver_folder(self) -> Path:
@@ -352,8 +401,16 @@ class HadoopStorage:
         pid, _, host = name.rsplit("-", 1)[0].partition("@")  # <pid>@<host>-<uuid>
         if host == socket.gethostname():
             return not _alive(pid)
-        modified = int(self._call(self._fs.getFileStatus, self._p(path)).getModificationTime()) / 1000
-        return time.time() - modified > ABANDONED_STAGING
+        return time.time() - self._newest(path) / 1000 > ABANDONED_STAGING
+
+    def _newest(self, path: str) -> int:
+        """The newest modification time (ms) of the files under `path` (object stores give
+        folders no time of their own), or the folder's when it holds none."""
+        newest = 0
+        files = self._call(self._fs.listFiles, self._p(path), True)
+        while self._call(files.hasNext):
+            newest = max(newest, int(self._call(files.next).getModificationTime()))
+        return newest or int(self._call(self._fs.getFileStatus, self._p(path)).getModificationTime())
 
     def _call(self, method: Any, *args: Any) -> Any:
         """A file system call, its Java exceptions as Python's OSError kinds."""
@@ -368,7 +425,7 @@ class HadoopStorage:
 def _os_error(error: Any) -> OSError:
     java = error.java_exception
     kind = java.getClass().getName()
-    message = str(java.getMessage() or kind)
+    message = str(java.getMessage() or kind).strip().splitlines()[0]  # Azure and HDFS add lines
     if kind.endswith(("FileNotFoundException", "NoSuchFileException")):
         return FileNotFoundError(message)
     if kind.endswith(("FileAlreadyExistsException", "RemoteFileChangedException")):  # S3A: a lost conditional PUT
@@ -378,16 +435,16 @@ def _os_error(error: Any) -> OSError:
     return OSError(message)
 
 
-def _no_file_system(error: Any) -> str:
+def _no_file_system(error: Any, hadoop_version: str) -> str:
     message = str(getattr(getattr(error, "java_exception", None), "getMessage", lambda: error)())
     connector = re.search(r'No FileSystem for scheme "?(\w+)|Class (\S+) not found', message)
     if connector:
         missing = f"for {connector.group(1)}://" if connector.group(1) else f"class {connector.group(2)}"
         return (
             f"Spark has no file system connector ({missing} is missing): add it to the store's conf, "
-            "e.g. spark.jars.packages: org.apache.hadoop:hadoop-aws:3.5.0 for s3a://"
+            f"e.g. spark.jars.packages: org.apache.hadoop:hadoop-aws:{hadoop_version} for s3a://"
         )
-    return message.splitlines()[0] if message else type(error).__name__
+    return message.strip().splitlines()[0] if message.strip() else type(error).__name__
 
 
 def _busy(store: str, root: str, timeout: float, holder: str = "") -> StoreError:
