@@ -275,7 +275,7 @@ def _own_parts(only: exp.Query, table: str) -> tuple[list[exp.Expression], list[
     pending: list[exp.Query] = [only]
     while pending:
         part = pending.pop()
-        if isinstance(part, exp.Union) and not part.args.get("distinct"):
+        if isinstance(part, exp.Union) and not part.args.get("distinct") and not _modified(part):
             pending += [part.expression, part.this]
         else:
             parts.append(part)
@@ -283,12 +283,17 @@ def _own_parts(only: exp.Query, table: str) -> tuple[list[exp.Expression], list[
     others: list[exp.Query] = []
     for part in parts:
         source = (part.args.get("from_") or part.args.get("from")) if isinstance(part, exp.Select) else None
-        simple = isinstance(part, exp.Select) and not part.args.get("joins") and part.args.get("where") is not None
+        simple = isinstance(part, exp.Select) and not part.args.get("joins") and not _modified(part) and part.args.get("where") is not None
         if simple and source is not None and isinstance(source.this, exp.Table) and source.this.name == table and not source.this.db:
             own.append(part.args["where"].this.copy())
         else:
             others.append(part)
     return own, others
+
+
+def _modified(query: exp.Query) -> bool:
+    """A query whose rows are not simply its filter's (limited, grouped, distinct, with CTEs)."""
+    return any(query.args.get(key) for key in ("limit", "offset", "order", "group", "having", "distinct", "with", "with_"))
 
 
 def row_locator(feature: ResolvedFeature, profile: DialectProfile) -> str | None:
