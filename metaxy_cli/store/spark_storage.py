@@ -278,10 +278,14 @@ class HadoopStorage:
         one is deleted first; a kill between the two leaves no file, read as absent)."""
         temporary = _beside(path, uuid.uuid4().hex[:8])
         self._write(temporary, text, overwrite=True)
+        try:
+            if self._call(self._fs.rename, self._p(temporary), self._p(path)):
+                return
+        except FileExistsError:  # S3A raises where HDFS returns false
+            pass
+        self._call(self._fs.delete, self._p(path), False)
         if not self._call(self._fs.rename, self._p(temporary), self._p(path)):
-            self._call(self._fs.delete, self._p(path), False)
-            if not self._call(self._fs.rename, self._p(temporary), self._p(path)):
-                raise OSError(f"cannot replace {path}")
+            raise OSError(f"cannot replace {path}")
 
     def move(self, source: str, target: str) -> None:
         if self.exists(target) or not self._call(self._fs.rename, self._p(source), self._p(target)):
