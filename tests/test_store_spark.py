@@ -107,6 +107,26 @@ def test_a_store_at_a_url_goes_through_hadoop(overview_dir: Path, tmp_path: Path
     assert not any((tmp_path / "store" / "_staging").iterdir())  # the copied batches are gone
 
 
+def test_a_write_whose_lease_was_taken_commits_nothing(tmp_path: Path) -> None:
+    """On a Hadoop file system a holder that stalled past its lease may find it broken and taken:
+    its transaction then fails as one line and publishes nothing (the other writer's files are
+    safe from its commit)."""
+    store = SparkStore.open(tmp_path / "store", spark=spark_session(), name="h", hadoop=True)
+    store.files.storage.lease = 0.6  # the keeper checks every lease/6 s
+    lease = tmp_path / "store" / "_metaxy_writes" / ".lease"
+    with pytest.raises(StoreError, match=r"^store 'h' \(.*\): the write lock was lost while writing .*nothing was committed$"):
+        with store.transaction():
+            store.ensure_table("t", contract.COLUMNS)
+            store.stage("incoming", contract.rows())
+            store.execute('INSERT INTO "t" SELECT * FROM "incoming"')
+            (lease.parent / "..lease.crc").unlink(missing_ok=True)  # Hadoop's local checksum of it
+            lease.write_text("elsewhere 4242 taken-over")
+            time.sleep(0.5)
+    assert not store.table_exists("t")
+    assert lease.read_text() == "elsewhere 4242 taken-over"  # the other holder's lease stays
+    store.close()
+
+
 def spark_project(overview_dir: Path, master: str = "local[2]") -> Path:
     config = overview_dir / "metaxy.yaml"
     config.write_text(config.read_text().replace("${METAXY_SPARK_MASTER:-local[2]}", master))
