@@ -103,7 +103,7 @@ def test_the_lock_excludes_a_second_writer(storage) -> None:
 def test_a_live_holder_keeps_its_lease(tmp_path: Path) -> None:
     """The holder rewrites its lease while it works: a waiter gives up rather than break it,
     even when the work lasts several leases."""
-    storage = HadoopStorage(f"file://{tmp_path}", spark_session(), lease=0.6)
+    storage = HadoopStorage(f"file://{tmp_path}", spark_session(), lease=1.2)  # room for a loaded machine
     held, done = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -116,7 +116,7 @@ def test_a_live_holder_keeps_its_lease(tmp_path: Path) -> None:
     held.wait(10)
     try:
         with pytest.raises(StoreError, match=r"another process is writing \(held by .* \d+\)"):
-            with storage.lock(f"file://{tmp_path}", 2.0, "s"):
+            with storage.lock(f"file://{tmp_path}", 3.0, "s"):
                 pass
     finally:
         done.set()
@@ -151,11 +151,25 @@ def test_a_holder_whose_lease_was_taken_knows_it_lost_the_lock(tmp_path: Path) -
     storage = HadoopStorage(f"file://{tmp_path}", spark_session(), lease=0.6)
     with storage.lock(f"file://{tmp_path}", 1, "s") as held:
         assert not held.lost
-        (tmp_path / "..lease.crc").unlink(missing_ok=True)  # Hadoop's local checksum of the old lease
-        (tmp_path / ".lease").write_text("elsewhere 4242 taken-over")
-        time.sleep(0.5)
+        take_over(tmp_path / ".lease", until=lambda: held.lost)
         assert held.lost
-    assert (tmp_path / ".lease").read_text() == "elsewhere 4242 taken-over"
+    assert (tmp_path / ".lease").read_text() == TAKEN
+
+
+TAKEN = "elsewhere 4242 taken-over"
+
+
+def take_over(lease: Path, until=lambda: False, seconds: float = 5.0) -> None:
+    """Another writer's lease in place of ours, kept alive as its holder would: rewritten
+    whenever our keeper (which may have read it just before) wrote over it. Python's write
+    leaves Hadoop's local checksum file stale, so that goes first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not until():
+        if not lease.exists() or lease.read_text() != TAKEN:
+            (lease.parent / f".{lease.name}.crc").unlink(missing_ok=True)
+            lease.write_text(TAKEN)
+        time.sleep(0.02)
+    time.sleep(0.2)  # the keeper's last round, if it was mid-way
 
 
 def test_a_lease_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
