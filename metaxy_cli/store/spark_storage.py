@@ -309,6 +309,7 @@ class HadoopStorage:
         seen: tuple[str, int] | None = None  # the lease as last seen, and since when unchanged
         seen_since = time.monotonic()
         alive = False  # the holder rewrote its lease while we waited
+        holder = ""  # the last holder read (a lease being rewritten may read empty)
         while True:
             try:
                 self._write(path, token, overwrite=False)
@@ -316,6 +317,8 @@ class HadoopStorage:
             except OSError as error:  # exists; or being created or rewritten right now (HDFS, S3A)
                 failure = error
             held = self._lock_state(path)
+            if held is not None and held[0].strip(UNREADABLE + " "):
+                holder = held[0].rsplit(" ", 1)[0]  # "host pid", for the message
             if held is None and time.monotonic() >= deadline:  # no lease, yet it cannot be made
                 raise StoreError(f"store {store!r} ({self.root}): cannot take the write lock {path}: {failure}") from None
             if held != seen:
@@ -326,7 +329,6 @@ class HadoopStorage:
                 seen, alive = None, False
                 continue
             if time.monotonic() >= deadline and (alive or time.monotonic() >= give_up):
-                holder = held[0].rsplit(" ", 1)[0] if held and held[0] else ""
                 raise _busy(store, self.root, timeout, f" (held by {holder})" if holder else "") from None
             time.sleep(LOCK_POLL)
         held_lock = Held()
