@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from metaxy_cli.store.batch import BATCH, carries_provenance, load_batch
+from metaxy_cli.sql.layout import PROVENANCE
+from metaxy_cli.store.batch import BATCH, load_batch, staged_columns
 from metaxy_cli.definitions.errors import DataError
 from metaxy_cli.definitions.model import Column, FeatureSpec, FieldSpec
 from metaxy_cli.definitions.project import Project
@@ -45,9 +46,9 @@ def test_text_timestamps_with_an_offset_are_converted_to_utc(store, tmp_path: Pa
 def test_increment_provenance_is_kept_only_when_asked(store) -> None:
     rows = [{"sample_uid": "a", "metaxy_provenance": "p" * 32, "metaxy_status": "new"}]
     load_batch(store, SPEC, rows, partial=True)
-    assert not carries_provenance(store)
+    assert PROVENANCE not in staged_columns(store)
     load_batch(store, SPEC, rows, keep_provenance=True, partial=True)
-    assert carries_provenance(store)
+    assert PROVENANCE in staged_columns(store)
     assert store.fetch_all(f"SELECT metaxy_provenance FROM {BATCH}") == [("p" * 32,)]
 
 

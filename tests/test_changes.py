@@ -206,7 +206,7 @@ def test_a_tables_own_touched_rows_are_read_by_write_id_not_looked_up(overview_d
     duckdb = profile_for("duckdb")
     crop = resolve(load_project(overview_dir))["example/crop"]
     only = touched_ids(crop, 7, duckdb)
-    split = " ".join(to_sql(restricted("example__video", crop, only, "rowid", one_per_unit=True), duckdb).split())
+    split = " ".join(to_sql(restricted("example__video", crop, only, "rowid", owner=crop.upstream[0].feature), duckdb).split())
     assert 'SELECT "rowid" FROM "example__video" WHERE "metaxy_write_id" > CAST(7 AS BIGINT)' in split
     assert 'SELECT "sample_uid" FROM "example__video" WHERE' not in split
     for table in ("example__crop", "example__crop__history", "example__video__history"):

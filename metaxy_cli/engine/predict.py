@@ -178,12 +178,7 @@ def _overlay(
     columns = [*ids, *(exp.column(name, quoted=True) for name in versions)]
     target = ids[0] if len(ids) == 1 else exp.Tuple(expressions=ids)
     predicted_ids = exp.select(*(i.copy() for i in ids)).from_(exp.to_table(predicted, quoted=True))
-    if within is None:
-        source: exp.Expression = exp.to_table(feature.table, quoted=True)
-    else:
-        reader, only, locator = within
-        one = set(feature.id_names) == set(reader.unit_names)
-        source = restricted(feature.table, reader, only, locator, one_per_unit=one).subquery("s")
+    source = exp.to_table(feature.table, quoted=True) if within is None else restricted(feature.table, *within, owner=feature).subquery("s")
     kept = (
         exp.select(*(c.copy() for c in columns))
         .from_(source)

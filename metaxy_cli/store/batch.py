@@ -219,11 +219,6 @@ def _first_line(error: Exception) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def carries_provenance(store: Store, name: str = BATCH) -> bool:
-    """Whether the staged batch kept an increment's `metaxy_provenance` (load_batch)."""
-    return PROVENANCE in staged_columns(store, name)
-
-
 def staged_columns(store: Store, name: str = BATCH) -> list[str]:
     """The staged batch's columns: whether it kept an increment's `metaxy_provenance`, or its
     whole increment (engine/carried.py), shows here (load_batch)."""

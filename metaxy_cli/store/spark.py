@@ -543,7 +543,7 @@ class SparkStore(Store):
             names = self.files.entry_names()
             if not force and names == self._seen:
                 return
-            before, self._committed = self._committed, self.files.committed()
+            before, self._committed = self._committed, self.files.committed(names)
         self._seen = names
         if force or before.writes != self._committed.writes:
             self._register_writes()

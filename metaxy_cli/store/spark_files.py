@@ -30,10 +30,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from metaxy_cli.store.spark_storage import Storage
+from metaxy_cli.store.spark_storage import STAGING, Storage
 
 LOG = "_metaxy_writes"
-STAGING = "_staging"
 PARTITION = "metaxy_write_id={}"
 _PARTITION = re.compile(r"metaxy_write_id=(\d+)$")
 _ENTRY = re.compile(r"(\d{20})(-\d{6})?\.json$")  # a write, or a schema change before write N
@@ -91,10 +90,10 @@ class Files:
         self.storage.remove(probe)
 
     # -- reading the log --------------------------------------------------------------------
-    def committed(self) -> Committed:
-        """Fold every log entry, in id order, into the published state."""
+    def committed(self, names: list[str]) -> Committed:
+        """Fold the log entries `names` (entry_names, in id order) into the published state."""
         state = Committed()
-        for name in self.entry_names():
+        for name in names:
             entry = self._entries.get(name)
             if entry is None:
                 entry = self._entries[name] = json.loads(self.storage.read_text(self.storage.join(self.log, name)))

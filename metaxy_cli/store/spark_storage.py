@@ -43,6 +43,7 @@ LOCK_POLL = 0.1
 LEASE = 20.0  # seconds a Hadoop lock may go unrefreshed before it counts as abandoned
 UNREADABLE = "\0"  # a lease that exists but did not read (being rewritten)
 CONDITIONAL_CREATE = "fs.option.create.conditional.overwrite"  # S3A: If-None-Match on the PUT
+STAGING = "_staging"  # the store's folder of batches handed to Spark
 ABANDONED_STAGING = 24 * 3600.0  # seconds after which another machine's staged batch is an orphan
 
 
@@ -181,7 +182,7 @@ class LocalStorage:
 
     def driver_folder(self) -> Path:
         """Files the driver writes for Spark go to the store's staging area (vacuum: whose)."""
-        folder = Path(self.root) / "_staging" / self.staging_name()
+        folder = Path(self.root) / STAGING / self.staging_name()
         folder.mkdir(parents=True)
         return folder
 
@@ -260,13 +261,18 @@ class HadoopStorage:
             self._conditional_create = bool(self._call(self._fs.hasPathCapability, parent, CONDITIONAL_CREATE))
         return self._conditional_create
 
+    def _written_beside(self, path: str, text: str) -> str:
+        """`text` in a new file beside `path` (hidden: never listed as an entry); its path."""
+        temporary = _beside(path, uuid.uuid4().hex[:8])
+        self._write(temporary, text, overwrite=True)
+        return temporary
+
     def publish_file(self, path: str, text: str) -> None:
         """Written beside, then renamed into place (a rename never replaces a file on HDFS; on
         object stores the object appears complete). Fails if the file exists."""
         if self.exists(path):
             raise FileExistsError(f"{path} exists")
-        temporary = _beside(path, uuid.uuid4().hex[:8])
-        self._write(temporary, text, overwrite=True)
+        temporary = self._written_beside(path, text)
         try:
             if not self._call(self._fs.rename, self._p(temporary), self._p(path)):
                 raise FileExistsError(f"{path} exists")
@@ -276,8 +282,7 @@ class HadoopStorage:
     def replace_file(self, path: str, text: str) -> None:
         """Written beside, then renamed over the old file (HDFS's rename never replaces: the old
         one is deleted first; a kill between the two leaves no file, read as absent)."""
-        temporary = _beside(path, uuid.uuid4().hex[:8])
-        self._write(temporary, text, overwrite=True)
+        temporary = self._written_beside(path, text)
         try:
             if self._call(self._fs.rename, self._p(temporary), self._p(path)):
                 return
@@ -394,7 +399,7 @@ class HadoopStorage:
     def spark_readable(self, local: Path) -> tuple[str, str | None]:
         """A file or folder of the driver's machine, copied into the store's staging area so that
         every executor reads it: (where to read it, the staged folder to remove later)."""
-        folder = self.join(self.root, "_staging", self.staging_name())
+        folder = self.join(self.root, STAGING, self.staging_name())
         target = self.join(folder, local.name)
         self._call(self._fs.copyFromLocalFile, False, True, self._p(str(local.absolute())), self._p(target))
         return target, folder
