@@ -161,6 +161,15 @@ def test_checkpoint_answers_equal_full_comparison_on_postgres(tmp_path_factory, 
     check(project, data, steps=6, open_store=lambda: open_backend("postgres", tmp_path_factory.mktemp("pg")))
 
 
+@pytest.mark.spark
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(project=projects(max_features=3), data=st.data())
+def test_checkpoint_answers_equal_full_comparison_on_spark(tmp_path_factory, project, data):
+    """Spark keeps checkpoints too (writers queue on the store's lock; a checkpoint is published
+    after its commit, and counts come from the committed log): the same property."""
+    check(project, data, steps=5, open_store=lambda: open_backend("spark", tmp_path_factory.mktemp("spark")))
+
+
 def _checkpoints(store) -> dict[str, int]:
     return dict(store.fetch_all(f'SELECT feature, write_id FROM "{layout.CHECKPOINTS}"'))
 

@@ -328,3 +328,33 @@ def test_vacuum_leaves_batches_of_running_processes(store) -> None:
         (folder / "batch.parquet").write_bytes(b"PAR1")
     assert store.vacuum() == [f"{dead} (4 bytes)"]
     assert running.exists() and not dead.exists()
+
+
+def test_checkpoints_are_published_after_their_commit(overview_dir: Path, store) -> None:
+    """A write's clean checkpoint appears with its commit, never with a write that failed; a
+    no-op increment is answered from it; a migration's forget removes every checkpoint."""
+    from metaxy_cli.sql.resolved import resolve
+
+    project = load_project(overview_dir)
+    engine.write(project, store, VIDEO, videos()[:3])
+    compute(project, store, CROP)
+    recorded = store.files.checkpoints()
+    assert recorded["example__video"]["up_to_date"] == 3 and recorded["example__crop"]["up_to_date"] == 3
+    crop = resolve(project)[CROP]
+    assert store.checkpoint(crop) == (recorded["example__crop"]["write_id"], 3)
+
+    with pytest.raises(ZeroDivisionError), store.transaction():
+        store.record_checkpoint(crop, 10**6, 99)
+        1 / 0
+    assert store.files.checkpoints() == recorded
+    assert len(engine.increment(project, store, CROP)) == 0
+    assert engine.summary(project, store, CROP).up_to_date == 3
+
+    engine.write(project, store, VIDEO, videos(changed=("s001",))[:3])  # a 1% change, compared on s001 only
+    summary = engine.summary(project, store, CROP)
+    assert (summary.stale, summary.up_to_date) == (1, 2)
+    assert summary == engine.summary(project, store, CROP, full=True)
+
+    with store.transaction():
+        store.forget_checkpoints()
+    assert store.files.checkpoints() == {} and store.checkpoint(crop) is None

@@ -9,7 +9,6 @@ tests and benchmarks). Stores opt in with `Store.tracks_changes`; the others com
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from metaxy_cli.sql import changes, layout
@@ -35,12 +34,25 @@ def _one(store: Store, query: exp.Expression) -> tuple:
 
 
 def _checkpoint(store: Store, feature: ResolvedFeature) -> tuple[int, int] | None:
-    rows = store.fetch_all(store.to_sql(changes.checkpoint_of(feature, store.profile)))
-    return (int(rows[0][0]), int(rows[0][1])) if rows else None
+    return store.checkpoint(feature)
 
 
 def _count(store: Store, table: str) -> int:
     return int(_one(store, changes.count_rows(table))[0])
+
+
+def _stored(store: Store, feature: ResolvedFeature, found: tuple[int, int]) -> int:
+    """count(F) now, given its clean checkpoint (write id, up to date then = stored then): the
+    same when nothing was logged for F since; else its current rows counted, or, where they are
+    a ranking of a committed log (Spark: counting ranks the whole log), the count then corrected
+    by the ids F's newer log rows touch (sql/changes.stored_then_and_now)."""
+    since, then = found
+    if not int(_one(store, changes.own_writes_since(feature, since, store.profile))[0]):
+        return then
+    if not store.profile.committed_log:
+        return _count(store, feature.table)
+    before, now = _one(store, changes.stored_then_and_now(feature, since, store.profile))
+    return then - int(before) + int(now)
 
 
 def _small(store: Store, feature: ResolvedFeature, since: int, stored: int) -> bool:
@@ -60,9 +72,23 @@ def since(store: Store, feature: ResolvedFeature) -> int | None:
     """The checkpoint to compare from (the increment is the comparison restricted to the ids
     touched since), or None: compare everything."""
     found = _checkpoint(store, feature)
-    if found is None or not _small(store, feature, found[0], _count(store, feature.table)):
+    if found is None or not _small(store, feature, found[0], found[1]):
         return None
     return found[0]
+
+
+def compared_ids(store: Store, feature: ResolvedFeature) -> exp.Query | None:
+    """The unit ids an increment must compare: none when nothing was touched since the clean
+    checkpoint (an empty query the engine sees as empty before reading any table), the touched
+    ones while they are few, else None: every id."""
+    found = _checkpoint(store, feature)
+    if found is None:
+        return None
+    if _quiet_since(store, feature, found[0]):
+        return changes.no_ids(feature)
+    if not _small(store, feature, found[0], found[1]):  # the samples stored then: an estimate suffices
+        return None
+    return changes.touched_ids(feature, found[0], store.profile)
 
 
 def summary_row(store: Store, feature: ResolvedFeature, *, record: bool = True) -> Row:
@@ -78,9 +104,8 @@ def summary_row(store: Store, feature: ResolvedFeature, *, record: bool = True) 
         if found is not None:
             if _quiet_since(store, feature, found[0]):
                 return (0, 0, 0, found[1], *(0 for _ in feature.fields))
-            stored = _count(store, feature.table)
-            if _small(store, feature, found[0], stored):
-                row = _delta(store, feature, found[0], stored)
+            if _small(store, feature, found[0], found[1]):
+                row = _delta(store, feature, found[0], _stored(store, feature, found))
         if row is None:
             row = _numbers(_one(store, summary_query(feature, store.profile)))
         if record and not any(row[:3]):
@@ -93,13 +118,13 @@ def after_write(store: Store, feature: ResolvedFeature, write_id: int, rows: int
     when the feature is now clean and that is cheap to prove (sql/changes.py's module doc)."""
     if not tracking(store, feature):
         return
-    stored = _count(store, feature.table)
+    found = _checkpoint(store, feature)
+    stored = _count(store, feature.table) if found is None else _stored(store, feature, found)
     if stored == rows:  # every current row is from this write
         expected = changes.expected_count(feature)
         if feature.is_root or (expected is not None and int(_one(store, expected)[0]) == stored):
             _record(store, feature, write_id, stored)
             return
-    found = _checkpoint(store, feature)
     if found is None:
         return
     if feature.is_root and not int(_one(store, changes.other_definitions_since(feature, found[0], store.profile))[0]):
@@ -128,8 +153,8 @@ def _quiet_since(store: Store, feature: ResolvedFeature, since: int) -> bool:
 
 def invalidate(store: Store) -> None:
     """Forget every checkpoint (in a migration's transaction: a rename moves whole tables)."""
-    if store.tracks_changes and store.table_exists(layout.CHECKPOINTS):
-        store.run(changes.forget())
+    if store.tracks_changes:
+        store.forget_checkpoints()
 
 
 def _delta(store: Store, feature: ResolvedFeature, since: int, stored: int) -> Row:
@@ -147,7 +172,4 @@ def _numbers(row: tuple) -> Row:
 
 
 def _record(store: Store, feature: ResolvedFeature, write_id: int, up_to_date: int) -> None:
-    now = datetime.now(UTC).replace(tzinfo=None)
-    with store.transaction():
-        store.run(changes.forget(feature))
-        store.run(changes.record(feature, store.profile, write_id=write_id, up_to_date=up_to_date, recorded_at=now))
+    store.record_checkpoint(feature, write_id, up_to_date)

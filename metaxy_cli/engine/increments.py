@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from metaxy_cli.definitions.errors import DataError, StoreError
 from metaxy_cli.engine import carried
-from metaxy_cli.engine.changes import since as changes_since
+from metaxy_cli.engine.changes import compared_ids
 from metaxy_cli.engine.changes import summary_row, tracking
 from metaxy_cli.engine.tables import drop_temporary, missing_upstream, prepare_tables, require_upstream
 from metaxy_cli.sql import layout
@@ -139,15 +139,13 @@ def increment_of(
     compared on the samples touched since only (engine/changes.py)."""
     from sqlglot import exp
 
-    from metaxy_cli.sql.changes import touched_ids
     from metaxy_cli.sql.query import increment_query
 
     require_upstream(store, feature)
     prepare_tables(store, feature)
     progress(f"{feature.key}: comparing expected and stored samples")
     source = _root_source(store, feature, listing)
-    since = None if full or source is not None or not tracking(store, feature) else changes_since(store, feature)
-    only = None if since is None else touched_ids(feature, since, store.profile)
+    only = None if full or source is not None or not tracking(store, feature) else compared_ids(store, feature)
     query = increment_query(feature, store.profile, root_source=source, only=only)
     types = output_types(feature)
     if orphaned and feature.is_expansion:

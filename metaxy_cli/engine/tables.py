@@ -42,7 +42,7 @@ def prepare_tables(store: Store, feature: ResolvedFeature) -> None:
             check_column_types(store, each)
         store.ensure_table(layout.WRITES, layout.WRITES_COLUMNS)
         if store.tracks_changes:
-            store.ensure_table(layout.CHECKPOINTS, layout.CHECKPOINTS_COLUMNS)
+            store.prepare_checkpoints()
         for each in features:
             store.prepare_feature(each)
 

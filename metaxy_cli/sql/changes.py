@@ -88,10 +88,12 @@ def _keys(feature: ResolvedFeature) -> list[str]:
 
 def touched_ids(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Query:
     """The unit ids with a row newer than write `since`, or without a write id, in F's or an
-    upstream's tables (see the module doc); duplicates are harmless (read through IN)."""
-    tables = [feature.table, feature.history_table]
-    for dep in feature.upstream:
-        tables += [dep.feature.table, dep.feature.history_table]
+    upstream's tables (see the module doc); duplicates are harmless (read through IN). Where
+    every row is kept in one committed log (DialectProfile.committed_log), current ∪ history is
+    that log: it is read alone."""
+    tables: list[str] = []
+    for each in [feature, *(dep.feature for dep in feature.upstream)]:
+        tables += [each.log_table] if profile.committed_log else [each.table, each.history_table]
     wid = exp.column(layout.WRITE_ID)
     # A row without a write id (a table from before write ids) may have changed at any time.
     newer = exp.or_(exp.GT(this=wid, expression=write_id_literal(since, profile)), exp.Is(this=wid.copy(), expression=exp.Null()))
@@ -100,6 +102,11 @@ def touched_ids(feature: ResolvedFeature, since: int, profile: DialectProfile) -
         for t in tables
     ]
     return union_all(parts)
+
+
+def no_ids(feature: ResolvedFeature) -> exp.Select:
+    """No unit ids, spelled so that an optimiser drops every table read under it (WHERE FALSE)."""
+    return exp.select(*(exp.column(name) for name in feature.unit_names)).from_(exp.to_table(feature.table)).where(exp.false())
 
 
 def _logged_since(keys: list[str], since: int, profile: DialectProfile) -> exp.Expression:
@@ -114,6 +121,36 @@ def writes_since(feature: ResolvedFeature, since: int, profile: DialectProfile) 
     rows = exp.Coalesce(this=exp.Sum(this=exp.column("rows")), expressions=[exp.Literal.number(0)])
     condition = _logged_since(_keys(feature), since, profile)
     return exp.select(exp.Count(this=exp.Star()), rows).from_(layout.WRITES).where(condition)
+
+
+def own_writes_since(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Select:
+    """SELECT how many writes, deletes and migrations of F itself were logged after `since`:
+    none means F's rows are those it had then (each one stamps its rows with its id)."""
+    condition = _logged_since([feature.key], since, profile)
+    return exp.select(exp.Count(this=exp.Star())).from_(layout.WRITES).where(condition)
+
+
+def stored_then_and_now(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Select:
+    """SELECT how many of the ids F's own log rows newer than `since` touch had a current row
+    after write `since`, and have one now (a committed log, DialectProfile.committed_log: every
+    row there has a write id). Every other id's rows are as they were then, so
+    count(F) now = count(F) then - the first + the second, without ranking the whole log."""
+    from metaxy_cli.sql.history import current_rows
+
+    log = exp.to_table(feature.log_table, quoted=True)
+    ids = list(feature.id_names)
+    wid = exp.column(layout.WRITE_ID, quoted=True)
+    newer = exp.GT(this=wid, expression=write_id_literal(since, profile))
+    target = exp.column(ids[0]) if len(ids) == 1 else exp.Tuple(expressions=[exp.column(n) for n in ids])
+    own = exp.In(this=target, query=exp.select(*(exp.column(n) for n in ids)).from_(log.copy()).where(newer).subquery())
+    columns = [*ids, layout.WRITE_ID]
+
+    def counted(condition: exp.Expression) -> exp.Subquery:
+        rows = exp.select(exp.Star()).from_(log.copy()).where(condition).subquery("l")
+        return exp.select(exp.Count(this=exp.Star())).from_(current_rows(ids, columns, rows).subquery("c")).subquery()
+
+    then = exp.and_(own.copy(), exp.LTE(this=wid.copy(), expression=write_id_literal(since, profile)))
+    return exp.select(counted(then), counted(own.copy()))
 
 
 def upstream_writes_since(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Select:

@@ -177,6 +177,11 @@ class DialectProfile:
     # A column that locates a row of a table (DuckDB's rowid): a few rows of a big table are found
     # by their ids alone, then read whole by it, instead of reading every column of every row.
     row_locator: str | None = None
+    # Every feature's committed rows (current, replaced, tombstones) are one relation named
+    # layout.log_table, partitioned by write id (Spark's view over the committed partitions):
+    # the ids touched since a write are read there, from the newer partitions alone, rather than
+    # from the current and history views, which rank the whole log.
+    committed_log: bool = False
 
     def parse_condition(self, text: str) -> Expr:
         """A user's SQL condition over a feature's columns, in this engine's SQL (may raise
@@ -485,6 +490,7 @@ PROFILES: dict[str, DialectProfile] = {
         udfs=(Udf(DOUBLE_TEXT_UDF, 1, double_text),),
         conditions=_ansi_spark,
         ordered_concat=_spark_agg,
+        committed_log=True,
     ),
 }
 

@@ -94,7 +94,12 @@ def log_table(feature: str) -> str:
     """The append-only log of a feature in stores without multi-statement transactions: every row
     and tombstone ever written; its current and history tables are views over it. Prefixed
     `metaxy`, a prefix feature keys may not use, so it cannot clash with a feature's table."""
-    return f"{PREFIX}log__{table_name(feature)}"
+    return log_of(table_name(feature))
+
+
+def log_of(table: str) -> str:
+    """The log (or, on Spark, the view of committed log rows) of the table `table`."""
+    return f"{PREFIX}log__{table}"
 
 
 def id_index(feature: str) -> str:

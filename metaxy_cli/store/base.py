@@ -92,7 +92,8 @@ class Store(ABC):
     indexes_ids: ClassVar[bool] = False
     # Keeps clean checkpoints (engine/changes.py) so summaries and increments compare only the
     # samples touched since, and stores a current increment's provenance as computed
-    # (engine/carried.py): transactional stores whose write ids follow commit order.
+    # (engine/carried.py): stores whose writers are serialised with write ids in commit order and
+    # whose transactions read one state of the store (transactional ones; Spark under its lock).
     tracks_changes: ClassVar[bool] = False
     # `supersede` moves the replaced rows (to history), so it needs the replacing ids in the
     # store; a log store whose newer rows hide older ones needs nothing (ClickHouse).
@@ -309,6 +310,41 @@ class Store(ABC):
         """Remove what lost (killed) writes left behind; returns what was (or would be) removed.
         Transactional stores roll such writes back themselves: nothing to do."""
         return []
+
+    # -- clean checkpoints (stores that track changes: engine/changes.py) -----------------------
+    # Kept in a table (metaxy_checkpoints) written in the transaction that proved them; a store
+    # without transactions keeps them where it can publish them after its commit.
+
+    def prepare_checkpoints(self) -> None:
+        from metaxy_cli.sql import layout
+
+        self.ensure_table(layout.CHECKPOINTS, layout.CHECKPOINTS_COLUMNS)
+
+    def checkpoint(self, feature: ResolvedFeature) -> tuple[int, int] | None:
+        """(write id, up-to-date samples) of the feature's clean checkpoint under its current
+        digest, or None."""
+        from metaxy_cli.sql import changes
+
+        rows = self.fetch_all(self.to_sql(changes.checkpoint_of(feature, self.profile)))
+        return (int(rows[0][0]), int(rows[0][1])) if rows else None
+
+    def record_checkpoint(self, feature: ResolvedFeature, write_id: int, up_to_date: int) -> None:
+        """Replace the feature's checkpoint (call in the transaction that proved it clean)."""
+        from datetime import UTC, datetime
+
+        from metaxy_cli.sql import changes
+
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self.transaction():
+            self.run(changes.forget(feature))
+            self.run(changes.record(feature, self.profile, write_id=write_id, up_to_date=up_to_date, recorded_at=now))
+
+    def forget_checkpoints(self) -> None:
+        """Forget every checkpoint (in a migration's transaction: a rename moves whole tables)."""
+        from metaxy_cli.sql import changes, layout
+
+        if self.table_exists(layout.CHECKPOINTS):
+            self.run(changes.forget())
 
     # -- how a feature's rows are kept ----------------------------------------------------------
     # The default layout: a table of CURRENT rows (one per id) and an append-only history table;

@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 DEFAULT_PATH = ".metaxy/spark"
 DEFAULT_LOCK_TIMEOUT = 30.0
-LOG_PREFIX = "metaxy_log__"  # the temp view of a table's committed log rows
 # Temp views are per session, named by table: the store whose views a session holds now. Another
 # store on the same session (a second folder) re-registers its own before its next query.
 _VIEWS_OF: weakref.WeakValueDictionary[int, SparkStore] = weakref.WeakValueDictionary()
@@ -56,10 +55,14 @@ class _Pending:
     partitions: list[str] = field(default_factory=list)
     logs: list[dict[str, Any]] = field(default_factory=list)  # metaxy_writes rows (a migration: one per feature)
     renames: dict[str, str] = field(default_factory=dict)  # old table -> new table (a migration's rename)
+    checkpoints: dict[str, dict[str, Any]] = field(default_factory=dict)  # recorded after the commit
 
 
 class SparkStore(Store):
     engine = "spark"
+    # Writers queue on the store's lock and take ids in commit order, and a transaction's reads
+    # see the log as its lock found it: clean checkpoints hold as on a transactional store.
+    tracks_changes = True
 
     def __init__(self, name: str, storage: Storage, session: SparkSession, *, owns_session: bool, lock_timeout: float):
         super().__init__(name, storage.root)
@@ -354,6 +357,11 @@ class SparkStore(Store):
                 self._abandon(pending)
                 raise StoreError(f"store {self.name!r} ({self.location}): the write lock was lost while writing (the process stalled longer than its lease); nothing was committed")
             self._commit(pending)
+            if pending.checkpoints:
+                try:
+                    self.files.record_checkpoints(pending.checkpoints)
+                except OSError:
+                    pass  # the write has landed; without a checkpoint the next answer compares in full
         with self._storage_errors():
             self._refresh()
 
@@ -383,6 +391,7 @@ class SparkStore(Store):
             literal = item.this if isinstance(item, exp.Cast) else item
             values.append(literal.to_py())
         pending.logs.append(dict(zip(names, values)))
+        self._register_writes()  # the transaction reads its own row, as on a transactional store
 
     def _commit(self, pending: _Pending) -> None:
         if not (pending.schemas or pending.partitions or pending.logs):
@@ -414,6 +423,37 @@ class SparkStore(Store):
         for table in pending.schemas:
             if table not in self._committed.tables:
                 self._register_table(table)  # drops the views made for the uncommitted table
+
+    # -- clean checkpoints: a file beside the log, written after the commit that proved them -----
+    def prepare_checkpoints(self) -> None:
+        pass  # the file is written with the first checkpoint
+
+    def checkpoint(self, feature: ResolvedFeature) -> tuple[int, int] | None:
+        from metaxy_cli.sql import changes
+
+        with self._storage_errors():
+            found = self.files.checkpoints().get(feature.table)
+        if not isinstance(found, dict) or found.get("digest") != changes.digest(feature, self.profile):
+            return None
+        return int(found["write_id"]), int(found["up_to_date"])
+
+    def record_checkpoint(self, feature: ResolvedFeature, write_id: int, up_to_date: int) -> None:
+        """Kept for the commit: a checkpoint at a write that is then not committed would have
+        counted rows nobody can read."""
+        from metaxy_cli.sql import changes
+
+        if self._pending is None:
+            with self.transaction():
+                return self.record_checkpoint(feature, write_id, up_to_date)
+        data = {"digest": changes.digest(feature, self.profile), "write_id": int(write_id), "up_to_date": int(up_to_date)}
+        self._pending.checkpoints[feature.table] = data
+
+    def forget_checkpoints(self) -> None:
+        """At once, before the commit: a crash between the two leaves no checkpoint behind."""
+        if self._pending is not None:
+            self._pending.checkpoints.clear()
+        with self._storage_errors():
+            self.files.forget_checkpoints()
 
     def _require_transaction(self, what: str) -> _Pending:
         if self._pending is None:
@@ -499,6 +539,7 @@ class SparkStore(Store):
             self.files.discard(self._folder(table), write_id)
         self._write_partition(table, write_id, frame)
         pending.partitions.append(table)
+        self._register_table(table)
 
     def _folder(self, table: str) -> str:
         """The folder of a table's partitions: its name, or a renamed feature's old one."""
@@ -506,12 +547,18 @@ class SparkStore(Store):
         return meta.folder_of(table) if meta is not None else table
 
     def _partitions(self, table: str) -> list[int]:
-        """The committed write ids holding the table's rows (a table renamed in the open
-        transaction reads those of its old name)."""
-        renamed = {new: old for old, new in (self._pending.renames if self._pending else {}).items()}
+        """The write ids holding the table's rows: the committed ones, and the open
+        transaction's own (it reads its writes, as on a transactional store); a table renamed
+        in the open transaction reads those of its old name."""
+        pending = self._pending
+        renamed = {new: old for old, new in (pending.renames if pending else {}).items()}
         if table in renamed:
-            return self._committed.partitions.get(renamed[table], [])
-        return self._committed.partitions.get(table, []) if table in self._committed.tables else []
+            committed = self._committed.partitions.get(renamed[table], [])
+        else:
+            committed = self._committed.partitions.get(table, []) if table in self._committed.tables else []
+        if pending is not None and pending.write_id is not None and table in pending.partitions:
+            return [*committed, pending.write_id]
+        return committed
 
     def _write_partition(self, table: str, write_id: int, frame: DataFrame) -> None:
         folder = self._folder(table)
@@ -560,7 +607,7 @@ class SparkStore(Store):
         columns = layout.WRITES_COLUMNS
         types = {name: self.profile.column_type(kind) for name, kind in columns}
         rows = []
-        for entry in self._committed.writes:
+        for entry in [*self._committed.writes, *(self._pending.logs if self._pending is not None else ())]:
             values = [_literal(entry.get(name), types[name]) for name, _ in columns]
             rows.append(exp.select(*(exp.alias_(v, n, quoted=True) for v, (n, _) in zip(values, columns))))
         if not rows:
@@ -587,9 +634,9 @@ class SparkStore(Store):
         if not meta.feature:
             stored.append((layout.WRITE_ID, "integer"))
         log = self._log_frame(table, stored, ids)
-        log.createOrReplaceTempView(LOG_PREFIX + table)
+        log.createOrReplaceTempView(layout.log_of(table))
         names = [name for name, _ in meta.columns]
-        source = exp.to_table(LOG_PREFIX + table, quoted=True)
+        source = exp.to_table(layout.log_of(table), quoted=True)
         if meta.feature:
             current = [n for n in names if n != layout.DELETED]
             one = len(ids) == 1

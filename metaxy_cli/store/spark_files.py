@@ -9,6 +9,8 @@
                                  schemas it publishes, and its metaxy_writes row
         00000000000000000008-000001.json  a schema change alone (a read creating tables),
                                  ordered before write 8 and taking no write id
+        _checkpoints.json        per feature table, its clean checkpoint (engine/changes.py):
+                                 written under the lock, after the commit that proved it
       <table>/                   one folder per feature (its append-only log) or plain table
         _tmp-7/                  a write being staged (Spark writes here first)
         metaxy_write_id=7/       rows of write 7, renamed from _tmp-7 when complete
@@ -33,6 +35,7 @@ from typing import Any
 from metaxy_cli.store.spark_storage import STAGING, Storage
 
 LOG = "_metaxy_writes"
+CHECKPOINTS = "_checkpoints.json"
 PARTITION = "metaxy_write_id={}"
 _PARTITION = re.compile(r"metaxy_write_id=(\d+)$")
 _ENTRY = re.compile(r"(\d{20})(-\d{6})?\.json$")  # a write, or a schema change before write N
@@ -174,6 +177,24 @@ class Files:
     def discard(self, table: str, write_id: int) -> None:
         """Remove a partition that will not be committed (a failed write)."""
         self.storage.remove(self.partition(table, write_id))
+
+    # -- clean checkpoints ------------------------------------------------------------------
+    def checkpoints(self) -> dict[str, dict[str, Any]]:
+        """Every table's checkpoint ({digest, write_id, up_to_date}); replaced whole, so a reader
+        never sees half of one."""
+        try:
+            found = json.loads(self.storage.read_text(self.storage.join(self.log, CHECKPOINTS)))
+        except FileNotFoundError:
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    def record_checkpoints(self, recorded: dict[str, dict[str, Any]]) -> None:
+        """Replace these tables' checkpoints (call under the lock, after the commit)."""
+        merged = {**self.checkpoints(), **recorded}
+        self.storage.replace_file(self.storage.join(self.log, CHECKPOINTS), json.dumps(merged, sort_keys=True))
+
+    def forget_checkpoints(self) -> None:
+        self.storage.remove(self.storage.join(self.log, CHECKPOINTS))
 
     # -- orphans ----------------------------------------------------------------------------
     def orphans(self, committed: Committed) -> list[str]:
