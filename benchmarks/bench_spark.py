@@ -70,6 +70,7 @@ def story(backend: str, n: int, files: dict[str, Path], workdir: Path, master: s
             timed(f"increment {key} -> parquet (all new)", lambda k=key, t=target: engine.increment(project, store, k).write_to(t, "parquet"))
             timed(f"write {key} (write-back)", lambda k=key, t=target: engine.write(project, store, k, t))
         timed(f"write {VIDEO}, 1% changed", lambda: engine.write(project, store, VIDEO, files["changed"]))
+        timed(f"status of {CROP} after 1% (summary)", lambda: engine.summary(project, store, CROP))
         target = todo(CROP)
         rows = timed(INCREMENT_1, lambda: engine.increment(project, store, CROP).write_to(target, "parquet"))
         if backend == "spark":  # the floor, then both again: the second runs compare warm JITs
@@ -83,6 +84,8 @@ def story(backend: str, n: int, files: dict[str, Path], workdir: Path, master: s
         timed(f"write {CROP} (1% write-back)", lambda: engine.write(project, store, CROP, target))
         left = timed(NOOP, lambda: len(engine.increment(project, store, CROP)))
         assert left == 0, left
+        summary = timed(f"status of {CROP}, no-op (summary)", lambda: engine.summary(project, store, CROP))
+        assert summary.pending == 0, summary
         timed(f"delete 1% of {CROP}", lambda: engine.delete(project, store, CROP, ids=files["changed"]))
         if jvm is not None:
             timings["jvm_peak_rss"] = _peak_rss(jvm)
