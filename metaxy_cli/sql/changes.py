@@ -40,7 +40,10 @@ upstream tables. With a listing (external data) nothing is known: the full compa
     definition, records one without comparing: the rows written since are up to date (computed
     under the current definition from their own columns), the others are as at K (a root has no
     upstream, and its tombstones make nothing stale);
-  - any other write of F with a checkpoint compares the touched ids and records one if clean.
+  - any other write of F with a checkpoint compares the touched ids and records one if clean;
+  - on a committed log (DialectProfile.committed_log) the last two do not run: counting and
+    comparing there scans the logs (nothing indexes them by id), so a write keeps the older
+    checkpoint and the next summary records one.
 The digest is the summary query's text: a change of definition, code version, ids, deps,
 optionality, lineage or of metaxy's SQL gives another digest, and the full comparison runs.
 """
