@@ -120,9 +120,10 @@ def after_write(store: Store, feature: ResolvedFeature, write_id: int, rows: int
         return
     found = _checkpoint(store, feature)
     if found is not None and store.profile.committed_log:
-        # Proving it clean again would scan its log and its upstream ones (nothing indexes them
-        # by id), about doubling a small write: the next status records the checkpoint, and
-        # until then answers compare the ids touched since the one it has.
+        # Comparing there scans the logs (nothing indexes them by id): a checkpoint is recorded
+        # only when this write rewrote every id touched since the one F has (sql/changes.py).
+        if not int(_one(store, changes.touched_beyond(feature, found[0], write_id, store.profile))[0]):
+            _record(store, feature, write_id, _stored(store, feature, found))
         return
     stored = _count(store, feature.table) if found is None else _stored(store, feature, found)
     if stored == rows:  # every current row is from this write

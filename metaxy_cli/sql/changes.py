@@ -41,9 +41,13 @@ upstream tables. With a listing (external data) nothing is known: the full compa
     under the current definition from their own columns), the others are as at K (a root has no
     upstream, and its tombstones make nothing stale);
   - any other write of F with a checkpoint compares the touched ids and records one if clean;
-  - on a committed log (DialectProfile.committed_log) the last two do not run: counting and
-    comparing there scans the logs (nothing indexes them by id), so a write keeps the older
-    checkpoint and the next summary records one.
+  - on a committed log (DialectProfile.committed_log) the last two do not run (comparing there
+    scans the logs: nothing indexes them by id). Instead, a write of F with a checkpoint K whose
+    rows cover every id touched since K records one, without comparing: the ids not touched
+    are as at K (clean), and every touched id now has a row of this write, computed in its
+    transaction from the current upstream rows (so up to date; ids without upstream rows are
+    refused) or, for a root, under the current definition. Otherwise the write keeps K and
+    the next summary records one.
 The digest is the summary query's text: a change of definition, code version, ids, deps,
 optionality, lineage or of metaxy's SQL gives another digest, and the full comparison runs.
 """
@@ -124,6 +128,18 @@ def writes_since(feature: ResolvedFeature, since: int, profile: DialectProfile) 
     rows = exp.Coalesce(this=exp.Sum(this=exp.column("rows")), expressions=[exp.Literal.number(0)])
     condition = _logged_since(_keys(feature), since, profile)
     return exp.select(exp.Count(this=exp.Star()), rows).from_(layout.WRITES).where(condition)
+
+
+def touched_beyond(feature: ResolvedFeature, since: int, write_id: int, profile: DialectProfile) -> exp.Select:
+    """SELECT how many ids touched since write `since` have no row of write `write_id` in F's
+    committed log (DialectProfile.committed_log; every part reads only the newer partitions)."""
+    log = exp.to_table(feature.log_table, quoted=True)
+    ids = [exp.column(name) for name in feature.unit_names]
+    own = exp.EQ(this=exp.column(layout.WRITE_ID, quoted=True), expression=write_id_literal(write_id, profile))
+    kept = exp.not_(exp.Coalesce(this=exp.column(layout.DELETED, quoted=True), expressions=[exp.false()]))
+    written = exp.select(*ids).from_(log).where(exp.and_(own, kept))
+    beyond = exp.except_(touched_ids(feature, since, profile), written, distinct=True)
+    return exp.select(exp.Count(this=exp.Star())).from_(beyond.subquery("t"))
 
 
 def own_writes_since(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Select:
