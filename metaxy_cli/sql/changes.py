@@ -153,23 +153,31 @@ def stored_then_and_now(feature: ResolvedFeature, since: int, profile: DialectPr
     """SELECT how many of the ids F's own log rows newer than `since` touch had a current row
     after write `since`, and have one now (a committed log, DialectProfile.committed_log: every
     row there has a write id). Every other id's rows are as they were then, so
-    count(F) now = count(F) then - the first + the second, without ranking the whole log."""
-    from metaxy_cli.sql.history import current_rows
+    count(F) now = count(F) then - the first + the second, without ranking the whole log.
 
+    One pass, grouped by id: a row's write id * 2 + (1 if a tombstone) orders its rows the way
+    the log does (ids increase), so the largest such number is the id's latest row, and its
+    parity says whether that row is a tombstone."""
     log = exp.to_table(feature.log_table, quoted=True)
-    ids = list(feature.id_names)
+    ids = [exp.column(name) for name in feature.id_names]
     wid = exp.column(layout.WRITE_ID, quoted=True)
     newer = exp.GT(this=wid, expression=write_id_literal(since, profile))
-    target = exp.column(ids[0]) if len(ids) == 1 else exp.Tuple(expressions=[exp.column(n) for n in ids])
-    own = exp.In(this=target, query=exp.select(*(exp.column(n) for n in ids)).from_(log.copy()).where(newer).subquery())
-    columns = [*ids, layout.WRITE_ID]
+    target = ids[0] if len(ids) == 1 else exp.Tuple(expressions=ids)
+    own = exp.In(this=target.copy(), query=exp.select(*(i.copy() for i in ids)).from_(log.copy()).where(newer).subquery())
+    deleted = exp.Coalesce(this=exp.column(layout.DELETED, quoted=True), expressions=[exp.false()])
+    tombstone = exp.case().when(deleted, exp.Literal.number(1), copy=False).else_(exp.Literal.number(0), copy=False)
+    rank = exp.Add(this=exp.Mul(this=wid.copy(), expression=exp.Literal.number(2)), expression=tombstone)
+    then = exp.case().when(exp.LTE(this=wid.copy(), expression=write_id_literal(since, profile)), rank.copy(), copy=False)
+    latest = exp.select(
+        exp.alias_(exp.Max(this=then), "then_rank"), exp.alias_(exp.Max(this=rank), "now_rank")
+    ).from_(log.copy()).where(own).group_by(*(i.copy() for i in ids))
 
-    def counted(condition: exp.Expression) -> exp.Subquery:
-        rows = exp.select(exp.Star()).from_(log.copy()).where(condition).subquery("l")
-        return exp.select(exp.Count(this=exp.Star())).from_(current_rows(ids, columns, rows).subquery("c")).subquery()
+    def current(name: str) -> exp.Expression:
+        kept = exp.EQ(this=exp.Mod(this=exp.column(name), expression=exp.Literal.number(2)), expression=exp.Literal.number(0))
+        one = exp.case().when(kept, exp.Literal.number(1), copy=False).else_(exp.Literal.number(0), copy=False)
+        return exp.Coalesce(this=exp.Sum(this=one), expressions=[exp.Literal.number(0)])
 
-    then = exp.and_(own.copy(), exp.LTE(this=wid.copy(), expression=write_id_literal(since, profile)))
-    return exp.select(counted(then), counted(own.copy()))
+    return exp.select(current("then_rank"), current("now_rank")).from_(latest.subquery("g"))
 
 
 def upstream_writes_since(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Select:
