@@ -139,6 +139,7 @@ def increment_of(
     compared on the samples touched since only (engine/changes.py)."""
     from sqlglot import exp
 
+    from metaxy_cli.sql.changes import selects_nothing
     from metaxy_cli.sql.query import increment_query
 
     require_upstream(store, feature)
@@ -157,6 +158,8 @@ def increment_of(
         query = _filtered(query, (layout.NEW, layout.STALE), None)
         if not feature.is_root:  # read before the query runs: engine/carried.py
             query = query.select(exp.alias_(exp.Literal.string(carried.token(store, feature)), layout.AS_OF), copy=False)
+    if only is not None and selects_nothing(only):
+        query = query.where(exp.false(), copy=False)
     return Increment(store, feature.key, store.to_sql(query), types)
 
 

@@ -112,8 +112,16 @@ def touched_ids(feature: ResolvedFeature, since: int, profile: DialectProfile) -
 
 
 def no_ids(feature: ResolvedFeature) -> exp.Select:
-    """No unit ids, spelled so that an optimiser drops every table read under it (WHERE FALSE)."""
+    """No unit ids (see `selects_nothing`)."""
     return exp.select(*(exp.column(name) for name in feature.unit_names)).from_(exp.to_table(feature.table)).where(exp.false())
+
+
+def selects_nothing(query: exp.Query) -> bool:
+    """Whether `query` is `no_ids`'s: a comparison restricted to it is empty, and is best
+    written with WHERE FALSE on top (Spark still scans a table semi-joined to an empty
+    relation; a FALSE filter it prunes before reading anything)."""
+    where = query.args.get("where") if isinstance(query, exp.Select) else None
+    return where is not None and where.this == exp.false()
 
 
 def _logged_since(keys: list[str], since: int, profile: DialectProfile) -> exp.Expression:
