@@ -118,8 +118,8 @@ def no_ids(feature: ResolvedFeature) -> exp.Select:
 
 def selects_nothing(query: exp.Query) -> bool:
     """Whether `query` is `no_ids`'s: a comparison restricted to it is empty, and is best
-    written with WHERE FALSE on top (Spark still scans a table semi-joined to an empty
-    relation; a FALSE filter it prunes before reading anything)."""
+    written with WHERE FALSE on top (an engine may still scan a table semi-joined to an empty
+    relation; a FALSE filter is pruned before anything is read)."""
     where = query.args.get("where") if isinstance(query, exp.Select) else None
     return where is not None and where.this == exp.false()
 

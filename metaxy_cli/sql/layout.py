@@ -98,7 +98,8 @@ def log_table(feature: str) -> str:
 
 
 def log_of(table: str) -> str:
-    """The log (or, on Spark, the view of committed log rows) of the table `table`."""
+    """The log of the table `table` (in a store publishing rows by commit, the view of its
+    committed rows: DialectProfile.committed_log)."""
     return f"{PREFIX}log__{table}"
 
 
