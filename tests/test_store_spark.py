@@ -358,3 +358,7 @@ def test_checkpoints_are_published_after_their_commit(overview_dir: Path, store)
     with store.transaction():
         store.forget_checkpoints()
     assert store.files.checkpoints() == {} and store.checkpoint(crop) is None
+
+    store.files.storage.replace_file(store.files.storage.join(store.files.log, "_checkpoints.json"), "{not json")
+    assert store.checkpoint(crop) is None  # a damaged file only costs a full comparison
+    assert engine.summary(project, store, CROP) == engine.summary(project, store, CROP, full=True)

@@ -435,7 +435,10 @@ class SparkStore(Store):
             found = self.files.checkpoints().get(feature.table)
         if not isinstance(found, dict) or found.get("digest") != changes.digest(feature, self.profile):
             return None
-        return int(found["write_id"]), int(found["up_to_date"])
+        try:
+            return int(found["write_id"]), int(found["up_to_date"])
+        except (KeyError, TypeError, ValueError):  # an edited file: compare in full
+            return None
 
     def record_checkpoint(self, feature: ResolvedFeature, write_id: int, up_to_date: int) -> None:
         """Kept for the commit: a checkpoint at a write that is then not committed would have

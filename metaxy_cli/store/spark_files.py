@@ -184,7 +184,7 @@ class Files:
         never sees half of one."""
         try:
             found = json.loads(self.storage.read_text(self.storage.join(self.log, CHECKPOINTS)))
-        except FileNotFoundError:
+        except (FileNotFoundError, ValueError):  # none, or not ours to trust: compare in full
             return {}
         return found if isinstance(found, dict) else {}
 
