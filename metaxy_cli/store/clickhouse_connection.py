@@ -96,7 +96,10 @@ class ChdbConnection(Connection):
                 except RuntimeError as error:
                     failure = error
             reason = _lock_reason(captured())
-            if reason and time.monotonic() < deadline:
+            # Another process starting on the folder at the same moment can also fail the start
+            # with no reason printed at all: as transient as a held lock, so waited out too.
+            racing = not reason and "EmbeddedServer" in str(failure) and not _engine_reason(captured())
+            if (reason or racing) and time.monotonic() < deadline:
                 time.sleep(LOCK_POLL)
                 continue
             if reason:
