@@ -33,10 +33,6 @@ def _one(store: Store, query: exp.Expression) -> tuple:
     return store.fetch_all(store.to_sql(query))[0]
 
 
-def _checkpoint(store: Store, feature: ResolvedFeature) -> tuple[int, int] | None:
-    return store.checkpoint(feature)
-
-
 def _count(store: Store, table: str) -> int:
     return int(_one(store, changes.count_rows(table))[0])
 
@@ -71,7 +67,7 @@ def _touched(store: Store, feature: ResolvedFeature, since: int) -> bool:
 def since(store: Store, feature: ResolvedFeature) -> int | None:
     """The checkpoint to compare from (the increment is the comparison restricted to the ids
     touched since), or None: compare everything."""
-    found = _checkpoint(store, feature)
+    found = store.checkpoint(feature)
     if found is None or not _small(store, feature, found[0], found[1]):
         return None
     return found[0]
@@ -81,7 +77,7 @@ def compared_ids(store: Store, feature: ResolvedFeature) -> exp.Query | None:
     """The unit ids an increment must compare: none when nothing was touched since the clean
     checkpoint (an empty query the engine sees as empty before reading any table), the touched
     ones while they are few, else None: every id."""
-    found = _checkpoint(store, feature)
+    found = store.checkpoint(feature)
     if found is None:
         return None
     if _quiet_since(store, feature, found[0]):
@@ -100,7 +96,7 @@ def summary_row(store: Store, feature: ResolvedFeature, *, record: bool = True) 
     with store.transaction():
         latest = int(_one(store, changes.latest_write())[0])
         row: Row | None = None
-        found = _checkpoint(store, feature)
+        found = store.checkpoint(feature)
         if found is not None:
             if _quiet_since(store, feature, found[0]):
                 return (0, 0, 0, found[1], *(0 for _ in feature.fields))
@@ -109,7 +105,7 @@ def summary_row(store: Store, feature: ResolvedFeature, *, record: bool = True) 
         if row is None:
             row = _numbers(_one(store, summary_query(feature, store.profile)))
         if record and not any(row[:3]):
-            _record(store, feature, latest, row[3])
+            store.record_checkpoint(feature, latest, row[3])
     return row
 
 
@@ -118,29 +114,29 @@ def after_write(store: Store, feature: ResolvedFeature, write_id: int, rows: int
     when the feature is now clean and that is cheap to prove (sql/changes.py's module doc)."""
     if not tracking(store, feature):
         return
-    found = _checkpoint(store, feature)
+    found = store.checkpoint(feature)
     if found is not None and store.profile.committed_log:
         # Comparing there scans the logs (nothing indexes them by id): a checkpoint is recorded
         # only when this write rewrote every id touched since the one F has (sql/changes.py).
         if not int(_one(store, changes.touched_beyond(feature, found[0], write_id, store.profile))[0]):
-            _record(store, feature, write_id, _stored(store, feature, found))
+            store.record_checkpoint(feature, write_id, _stored(store, feature, found))
         return
     stored = _count(store, feature.table) if found is None else _stored(store, feature, found)
     if stored == rows:  # every current row is from this write
         expected = changes.expected_count(feature)
         if feature.is_root or (expected is not None and int(_one(store, expected)[0]) == stored):
-            _record(store, feature, write_id, stored)
+            store.record_checkpoint(feature, write_id, stored)
             return
     if found is None:
         return
     if feature.is_root and not int(_one(store, changes.other_definitions_since(feature, found[0], store.profile))[0]):
-        _record(store, feature, write_id, stored)  # sql/changes.py: a root stays clean
+        store.record_checkpoint(feature, write_id, stored)  # sql/changes.py: a root stays clean
         return
     if not _small(store, feature, found[0], stored):
         return
     row = _delta(store, feature, found[0], stored)
     if not any(row[:3]):
-        _record(store, feature, write_id, row[3])
+        store.record_checkpoint(feature, write_id, row[3])
 
 
 def quiet(store: Store, feature: ResolvedFeature) -> int | None:
@@ -148,7 +144,7 @@ def quiet(store: Store, feature: ResolvedFeature) -> int | None:
     upstream of it since (its rows and their inputs are as they were then), else None."""
     if not tracking(store, feature):
         return None
-    found = _checkpoint(store, feature)
+    found = store.checkpoint(feature)
     return found[1] if found is not None and _quiet_since(store, feature, found[0]) else None
 
 
@@ -175,7 +171,3 @@ def _delta(store: Store, feature: ResolvedFeature, since: int, stored: int) -> R
 
 def _numbers(row: tuple) -> Row:
     return tuple(int(value or 0) for value in row)
-
-
-def _record(store: Store, feature: ResolvedFeature, write_id: int, up_to_date: int) -> None:
-    store.record_checkpoint(feature, write_id, up_to_date)
