@@ -132,6 +132,43 @@ def test_a_write_that_never_published_stays_invisible_and_its_id_is_never_reused
     assert current == [("s0", "new0"), ("s1", "a1")]
 
 
+def test_checkpoints_are_appended_after_their_block(overview_dir: Path, store, monkeypatch) -> None:
+    """A clean checkpoint is appended once its block succeeded, and only while the write it was
+    proved at is still the newest (a write published meanwhile, e.g. by another process on a
+    server, voids it); rows of a write that never published are not counted; a migration's
+    forget removes every checkpoint."""
+    from metaxy_cli.engine import changes
+
+    monkeypatch.setattr(changes, "DELTA_LIMIT", 1e9)  # a few samples: the checkpoint path all the same
+    project = load_project(overview_dir)
+    crop = engine.resolved(project, CROP)
+    engine.write(project, store, VIDEO, videos(3))
+    engine.write(project, store, CROP, [{"sample_uid": f"s{i}"} for i in range(3)])
+    found = store.checkpoint(crop)
+    assert found is not None and found[1] == 3
+
+    with pytest.raises(ZeroDivisionError), store.transaction():
+        store.record_checkpoint(crop, found[0], 99)
+        1 / 0
+    with store.transaction():
+        store.record_checkpoint(crop, found[0], 99)
+        engine.write(project, store, VIDEO, videos(1, audio="new"))  # published in the block
+    assert store.checkpoint(crop) == found
+    assert len(engine.increment(project, store, CROP)) == 1
+
+    lost = store.next_write_id()  # a crop write killed before publishing: rows never counted
+    store.execute(f'INSERT INTO "{crop.log_table}" (sample_uid, metaxy_write_id) VALUES (\'s1\', {lost}), (\'zz\', {lost})')
+    engine.delete(project, store, CROP, ids=[{"sample_uid": "s2"}])
+    summary = engine.summary(project, store, CROP)
+    assert (summary.new, summary.stale, summary.orphaned, summary.up_to_date) == (1, 1, 0, 1)
+    assert summary == engine.summary(project, store, CROP, full=True)
+    assert sorted(r["sample_uid"] for r in engine.increment(project, store, CROP).rows()) == ["s0", "s2"]
+
+    with store.transaction():
+        store.forget_checkpoints()
+    assert store.checkpoint(crop) is None
+
+
 def test_a_failed_write_is_undone(overview_dir: Path, store) -> None:
     """A write that raises after its tables were created and rows appended leaves nothing."""
     project = load_project(overview_dir)

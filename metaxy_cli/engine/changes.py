@@ -51,6 +51,22 @@ def _stored(store: Store, feature: ResolvedFeature, found: tuple[int, int]) -> i
     return then - int(before) + int(now)
 
 
+def _first_count(store: Store, feature: ResolvedFeature, rows: int) -> int:
+    """count(F) after a write of `rows` rows, F having no checkpoint: `rows` when this write is
+    the only operation ever logged for F in a committed log (every row there has a write id, and
+    a batch's ids are distinct), else counted (a log store ranks its whole log to count)."""
+    if store.profile.committed_log and int(_one(store, changes.own_writes_since(feature, 0, store.profile))[0]) == 1:
+        return rows
+    return _count(store, feature.table)
+
+
+def _current_count(store: Store, feature: ResolvedFeature) -> int:
+    """count(F): from its clean checkpoint when it has one (at a clean checkpoint every stored
+    sample was up to date), else counted."""
+    found = store.checkpoint(feature) if tracking(store, feature) else None
+    return _count(store, feature.table) if found is None else _stored(store, feature, found)
+
+
 def _small(store: Store, feature: ResolvedFeature, since: int, stored: int) -> bool:
     rows = int(_one(store, changes.writes_since(feature, since, store.profile))[1])
     return rows <= DELTA_LIMIT * max(stored, 1)
@@ -121,10 +137,10 @@ def after_write(store: Store, feature: ResolvedFeature, write_id: int, rows: int
         if not int(_one(store, changes.touched_beyond(feature, found[0], write_id, store.profile))[0]):
             store.record_checkpoint(feature, write_id, _stored(store, feature, found))
         return
-    stored = _count(store, feature.table) if found is None else _stored(store, feature, found)
+    stored = _first_count(store, feature, rows) if found is None else _stored(store, feature, found)
     if stored == rows:  # every current row is from this write
-        expected = changes.expected_count(feature)
-        if feature.is_root or (expected is not None and int(_one(store, expected)[0]) == stored):
+        upstream = changes.counted_upstream(feature)
+        if feature.is_root or (upstream is not None and _current_count(store, upstream) == stored):
             store.record_checkpoint(feature, write_id, stored)
             return
     if found is None:

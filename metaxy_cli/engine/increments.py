@@ -51,12 +51,18 @@ class Increment:
     feature: str
     sql: str
     types: dict[str, str] = field(repr=False)  # logical column name -> portable type
+    # Known to select nothing (nothing touched since the feature's clean checkpoint).
+    empty: bool = field(default=False, repr=False)
 
     def batches(self, batch_rows: int = 65_536) -> pa.RecordBatchReader:
         """The rows in Arrow batches, under the logical column names (a store whose engine
         shortens long names returns them short)."""
         spell = self.store.identifier
-        reader = self.store.fetch_batches(self.sql, batch_rows, types={spell(n): t for n, t in self.types.items()})
+        types = {spell(n): t for n, t in self.types.items()}
+        if self.empty:
+            reader = self.store.fetch_nothing(self.sql, types)
+        else:
+            reader = self.store.fetch_batches(self.sql, batch_rows, types=types)
         logical = [self._logical.get(name, name) for name in reader.schema.names]
         return reader if logical == reader.schema.names else _renamed(reader, logical)
 
@@ -90,13 +96,15 @@ class Increment:
 
     def write_to(self, path, file_format: str) -> int:
         """Stream the increment to a parquet, csv or jsonl file; returns the row count."""
-        if any(stored != name for stored, name in self._logical.items()):
+        if self.empty or any(stored != name for stored, name in self._logical.items()):
             from metaxy_cli.store.io import write_batches
 
             return write_batches(self.batches(), path, file_format)  # under the logical names
         return self.store.copy_to(self.sql, path, file_format, types=self.types)
 
     def __len__(self) -> int:
+        if self.empty:
+            return 0
         return self.store.fetch_all(f"SELECT count(*) FROM ({self.sql}) AS i")[0][0]
 
 
@@ -158,9 +166,10 @@ def increment_of(
         query = _filtered(query, (layout.NEW, layout.STALE), None)
         if not feature.is_root:  # read before the query runs: engine/carried.py
             query = query.select(exp.alias_(exp.Literal.string(carried.token(store, feature)), layout.AS_OF), copy=False)
-    if only is not None and selects_nothing(only):
+    empty = only is not None and selects_nothing(only)
+    if empty:
         query = query.where(exp.false(), copy=False)
-    return Increment(store, feature.key, store.to_sql(query), types)
+    return Increment(store, feature.key, store.to_sql(query), types, empty=empty)
 
 
 def _orphaned_children(feature: ResolvedFeature, query: exp.Select) -> exp.Select:

@@ -176,6 +176,8 @@ def stored_then_and_now(feature: ResolvedFeature, since: int, profile: DialectPr
     tombstone = exp.case().when(deleted, exp.Literal.number(1), copy=False).else_(exp.Literal.number(0), copy=False)
     rank = exp.Add(this=exp.Mul(this=wid.copy(), expression=exp.Literal.number(2)), expression=tombstone)
     then = exp.case().when(exp.LTE(this=wid.copy(), expression=write_id_literal(since, profile)), rank.copy(), copy=False)
+    if profile.unpublished_rows:
+        own = exp.and_(own, published())
     latest = exp.select(
         exp.alias_(exp.Max(this=then), "then_rank"), exp.alias_(exp.Max(this=rank), "now_rank")
     ).from_(log.copy()).where(own).group_by(*(i.copy() for i in ids))
@@ -186,6 +188,12 @@ def stored_then_and_now(feature: ResolvedFeature, since: int, profile: DialectPr
         return exp.Coalesce(this=exp.Sum(this=one), expressions=[exp.Literal.number(0)])
 
     return exp.select(current("then_rank"), current("now_rank")).from_(latest.subquery("g"))
+
+
+def published() -> exp.Expression:
+    """A log row's write id is in the write log: its write published (DialectProfile.unpublished_rows)."""
+    logged = exp.select(exp.column("write_id")).from_(layout.WRITES).subquery()
+    return exp.In(this=exp.column(layout.WRITE_ID, quoted=True), query=logged)
 
 
 def upstream_writes_since(feature: ResolvedFeature, since: int, profile: DialectProfile) -> exp.Select:
@@ -233,7 +241,10 @@ def checkpoint_of(feature: ResolvedFeature, profile: DialectProfile) -> exp.Sele
         exp.EQ(this=exp.column("feature"), expression=lit(feature.key)),
         exp.EQ(this=exp.column("digest"), expression=lit(digest(feature, profile))),
     )
-    return exp.select("write_id", "up_to_date").from_(layout.CHECKPOINTS).where(condition)
+    # A store that appends checkpoints keeps several: each was true of the log up to its write
+    # id, so the newest one serves.
+    newest = exp.Ordered(this=exp.column("write_id"), desc=True)
+    return exp.select("write_id", "up_to_date").from_(layout.CHECKPOINTS).where(condition).order_by(newest).limit(1)
 
 
 def forget(feature: ResolvedFeature | None = None) -> exp.Delete:
@@ -265,9 +276,10 @@ def count_rows(table: str, condition: exp.Expression | None = None) -> exp.Selec
     return query if condition is None else query.where(condition.copy())
 
 
-def expected_count(feature: ResolvedFeature) -> exp.Select | None:
-    """SELECT the number of expected samples when it is one table's row count: an identity
-    feature with exactly one required upstream (optional ones are left-joined: they add no id)."""
+def counted_upstream(feature: ResolvedFeature) -> ResolvedFeature | None:
+    """The upstream feature whose current row count is F's number of expected samples, when
+    there is one: F is an identity feature with exactly one required upstream (optional ones
+    are left-joined: they add no id)."""
     if feature.is_root or not tracked(feature) or len(feature.required) != 1:
         return None
-    return count_rows(feature.required[0].feature.table)
+    return feature.required[0].feature

@@ -178,10 +178,16 @@ class DialectProfile:
     # by their ids alone, then read whole by it, instead of reading every column of every row.
     row_locator: str | None = None
     # Every feature's committed rows (current, replaced, tombstones) are one relation named
-    # layout.log_table, partitioned by write id (Spark's view over the committed partitions):
-    # the ids touched since a write are read there, from the newer partitions alone, rather than
-    # from the current and history views, which rank the whole log.
+    # layout.log_table (Spark's view over the committed partitions, pruned by write id;
+    # ClickHouse's MergeTree log, whose write id column alone is read): the ids touched since a
+    # write are read there, rather than from the current and history views, which rank the
+    # whole log.
     committed_log: bool = False
+    # The log also holds rows of writes that never published (a write's rows reach the log
+    # before its write-log row, which alone makes them visible): a read that counts the log's
+    # rows keeps those whose write id is in the write log. Touched ids may include the others
+    # (a superset only costs a comparison that finds them up to date).
+    unpublished_rows: bool = False
 
     def parse_condition(self, text: str) -> Expr:
         """A user's SQL condition over a feature's columns, in this engine's SQL (may raise
@@ -474,6 +480,8 @@ PROFILES: dict[str, DialectProfile] = {
         finalize=_clickhouse_finalize,
         delete=_clickhouse_delete,
         ordered_concat=_clickhouse_agg,
+        committed_log=True,
+        unpublished_rows=True,
     ),
     # Spark: Java's '%.17g' rounds from the shortest repr (0.1 -> 0.10000000000000000), so a
     # double's text comes from a Python UDF, as on SQLite (the store registers it). Timestamps

@@ -151,6 +151,8 @@ def _staged(
         expected = expected_fields(feature, profile, root_source=batch)
         return expected.select(*(col(name, SRC) for name in declared), copy=False)
     expected = expected_fields(feature, profile)
+    if trusted:  # the ids alone: no engine hashes a field it will not read
+        expected = exp.select(*(col(name, E) for name in feature.unit_names)).from_(expected.subquery(E, copy=False))
     on = ids_equal(feature.unit_names, B, E)  # an expansion's children join their parent
 
     def from_batch(name: str) -> Expr:
@@ -161,7 +163,9 @@ def _staged(
     provenance = [layout.provenance_column(f) for f in feature.fields]
     select = exp.select(
         *(col(name, B) for name in (*feature.id_names, *declared)),
-        *(from_batch(name) if trusted else col(name, E) for name in provenance),
+        # Named: the batch may carry columns of these names too (an engine may then name the
+        # joined side's `e.<name>`).
+        *(from_batch(name) if trusted else exp.alias_(col(name, E), name, copy=False) for name in provenance),
     )
     if carry is not None:
         select = select.select(exp.alias_(col(carry, B), layout.CARRIED, copy=False), copy=False)

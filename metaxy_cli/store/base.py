@@ -142,6 +142,12 @@ class Store(ABC):
         `types` (column -> portable type) helps engines that do not type their results (SQLite).
         """
 
+    def fetch_nothing(self, sql: str, types: Mapping[str, str] | None = None) -> pa.RecordBatchReader:
+        """The empty result of a query known to select nothing (an increment with nothing
+        touched since its checkpoint): only its schema is wanted. An engine that must run a
+        query twice to stream an empty result (its schema asked apart) runs it once here."""
+        return self.fetch_batches(sql, types=types)
+
     @abstractmethod
     def stage(self, name: str, data: pa.RecordBatchReader | pa.Table) -> None:
         """Load Arrow data into a temporary table `name` (replaced if it exists)."""

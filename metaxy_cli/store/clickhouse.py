@@ -18,6 +18,13 @@ ordered by the id columns and the write id), and its current and history tables 
   server has no lock metaxy could take: several processes writing one server database at once
   are not serialised, and may then break that order (and share an id); run one writer there.
 
+Clean checkpoints (engine/changes.py) rest on that order and on reads that see one state: a
+summary runs in a transaction, so under the writer lock, and the checkpoint it proves is
+appended to `metaxy_checkpoints` after the block succeeded, and only while the newest published
+write is still the one it was proved at (a write published meanwhile, from another process on a
+server, voids it: the next summary records one). Checkpoints are appended, never updated: each
+was true of the log up to its write id, so the newest one per feature and definition serves.
+
 A failed write is also undone in Python where it can be: tables, views and columns it created
 are dropped and its rows deleted from the log (store.transaction). A stored column whose type
 differs from the YAML's declared type stops any operation on the feature before it writes.
@@ -61,7 +68,7 @@ DEFAULT_LOCK_TIMEOUT = 30.0  # seconds another command waits for the folder (as 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 # Every write id ever handed out, written before the write's first row (see the module doc).
 WRITE_IDS = f"{layout.PREFIX}write_ids"
-_SORTED_BY = {layout.WRITES: ("write_id",), WRITE_IDS: ("write_id",)}
+_SORTED_BY = {layout.WRITES: ("write_id",), WRITE_IDS: ("write_id",), layout.CHECKPOINTS: ("feature", "write_id")}
 # One writer at a time in this process: ids then increase in commit order (sql/writes.py).
 _WRITER = threading.RLock()
 RANK = f"{layout.PREFIX}rank"
@@ -70,6 +77,7 @@ RANK = f"{layout.PREFIX}rank"
 class ClickHouseStore(Store):
     engine = "clickhouse"
     moves_replaced_rows = False  # a newer published row hides the old one (supersede)
+    tracks_changes = True  # module doc: writers serialised, checkpoints appended after the block
 
     def __init__(self, name: str, connection: Connection):
         super().__init__(name, connection.location)
@@ -77,6 +85,7 @@ class ClickHouseStore(Store):
         self._stream: _Stream | None = None
         self._undo: list[Callable[[], None]] | None = None  # inside a transaction: how to undo it
         self._write_id: int | None = None
+        self._checkpoints: dict[str, tuple[ResolvedFeature, int, int]] = {}  # proved in this block
 
     @classmethod
     def from_settings(cls, name: str, settings: dict[str, Any], root: Path) -> ClickHouseStore:
@@ -122,15 +131,20 @@ class ClickHouseStore(Store):
         batches = self._call(lambda connection: connection.stream(sql, batch_rows))
         first = self._call(lambda connection: next(batches, None))
         if first is None:  # an empty stream has no schema: ask for it
-            empty = f"SELECT * FROM ({sql}) AS {quote('metaxy_empty')} LIMIT 0"
-            schema = self._call(lambda connection: connection.query_arrow(empty)).schema
-        else:
-            schema = first.schema
-        target = _typed_schema(schema, types or {})
+            return self.fetch_nothing(sql, types)
+        target = _typed_schema(first.schema, types or {})
         stream = _Stream(self, first, batches)
         self._stream = stream
         converted = (_cast(batch, target) for batch in stream)
         return pa.RecordBatchReader.from_batches(target, converted)
+
+    def fetch_nothing(self, sql: str, types: Mapping[str, str] | None = None) -> pa.RecordBatchReader:
+        """One statement, not streamed: a whole (empty) result carries its schema."""
+        import pyarrow as pa
+
+        empty = f"SELECT * FROM ({sql}) AS {quote('metaxy_empty')} LIMIT 0"
+        schema = self._call(lambda connection: connection.query_arrow(empty)).schema
+        return pa.RecordBatchReader.from_batches(_typed_schema(schema, types or {}), [])
 
     def stage(self, name: str, data: pa.RecordBatchReader | pa.Table) -> None:
         import pyarrow as pa
@@ -179,6 +193,7 @@ class ClickHouseStore(Store):
             except BaseException:
                 undo, self._undo = self._undo, None
                 self._write_id = None
+                self._checkpoints.clear()
                 for action in reversed(undo):
                     try:
                         action()
@@ -187,6 +202,7 @@ class ClickHouseStore(Store):
                 raise
             self._undo = None
             self._write_id = None
+            self._append_checkpoints()
 
     def next_write_id(self) -> int:
         """Reserved before the write's first row: an id is never handed out twice, even when
@@ -200,6 +216,39 @@ class ClickHouseStore(Store):
         self.execute(f"INSERT INTO {quote(WRITE_IDS)} SELECT {write_id}, now64(6)")
         self._write_id = write_id
         return write_id
+
+    # -- clean checkpoints: appended after the block that proved them (module doc) -------------
+    def record_checkpoint(self, feature: ResolvedFeature, write_id: int, up_to_date: int) -> None:
+        """Kept until the transaction succeeds: a failed write's rows are deleted, and a
+        checkpoint that counted them would be false."""
+        if self._undo is None:
+            with self.transaction():
+                self.record_checkpoint(feature, write_id, up_to_date)
+            return
+        self._checkpoints[feature.key] = (feature, write_id, up_to_date)
+
+    def forget_checkpoints(self) -> None:
+        """At once (a migration's first step): a failure after it leaves no checkpoint behind."""
+        self._checkpoints.clear()
+        if self.table_exists(layout.CHECKPOINTS):
+            self.execute(f"TRUNCATE TABLE {quote(layout.CHECKPOINTS)}")
+
+    def _append_checkpoints(self) -> None:
+        from datetime import UTC, datetime
+
+        from metaxy_cli.sql import changes
+
+        proved, self._checkpoints = self._checkpoints, {}
+        if not proved:
+            return
+        try:
+            newest = int(self.fetch_all(self.to_sql(changes.latest_write()))[0][0])
+            now = datetime.now(UTC).replace(tzinfo=None)
+            for feature, write_id, up_to_date in proved.values():
+                if write_id == newest:
+                    self.run(changes.record(feature, self.profile, write_id=write_id, up_to_date=up_to_date, recorded_at=now))
+        except StoreError:
+            pass  # the block's work stands; without a checkpoint the next answer compares in full
 
     # -- how a feature's rows are kept: one log, two views ------------------------------------
     def prepare_feature(self, feature: ResolvedFeature) -> None:

@@ -22,8 +22,8 @@ FROM (
   FROM (
     SELECT
       "b"."sample_uid",
-      "e"."metaxy_provenance__audio",
-      "e"."metaxy_provenance__frames"
+      "e"."metaxy_provenance__audio" AS "metaxy_provenance__audio",
+      "e"."metaxy_provenance__frames" AS "metaxy_provenance__frames"
     FROM "metaxy_batch" AS "b"
     LEFT JOIN (
       SELECT

@@ -16,7 +16,7 @@ FROM (
   FROM (
     SELECT
       "b"."sample_uid",
-      "e"."metaxy_provenance__detections"
+      "e"."metaxy_provenance__detections" AS "metaxy_provenance__detections"
     FROM "metaxy_batch" AS "b"
     LEFT JOIN (
       SELECT

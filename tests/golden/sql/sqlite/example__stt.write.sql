@@ -16,7 +16,7 @@ FROM (
   FROM (
     SELECT
       "b"."sample_uid",
-      "e"."metaxy_provenance__transcription"
+      "e"."metaxy_provenance__transcription" AS "metaxy_provenance__transcription"
     FROM "metaxy_batch" AS "b"
     LEFT JOIN (
       SELECT

@@ -16,7 +16,7 @@ FROM (
   FROM (
     SELECT
       "b"."sample_uid",
-      "e"."metaxy_provenance__summary"
+      "e"."metaxy_provenance__summary" AS "metaxy_provenance__summary"
     FROM "metaxy_batch" AS "b"
     LEFT JOIN (
       SELECT

@@ -31,8 +31,8 @@ FROM (
       "b"."clip_idx",
       "b"."start_s",
       "b"."end_s",
-      "e"."metaxy_provenance__audio",
-      "e"."metaxy_provenance__frames"
+      "e"."metaxy_provenance__audio" AS "metaxy_provenance__audio",
+      "e"."metaxy_provenance__frames" AS "metaxy_provenance__frames"
     FROM "metaxy_batch" AS "b"
     LEFT JOIN (
       SELECT

@@ -16,7 +16,7 @@ FROM (
   FROM (
     SELECT
       "b"."sample_uid",
-      "e"."metaxy_provenance__embedding"
+      "e"."metaxy_provenance__embedding" AS "metaxy_provenance__embedding"
     FROM "metaxy_batch" AS "b"
     LEFT JOIN (
       SELECT
