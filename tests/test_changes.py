@@ -95,6 +95,9 @@ def step(draw, project: Project, store) -> Project:
     if pending:
         rows = [{**id_row(spec, ids), "out": draw(st.sampled_from(OVERRIDES))} for ids in pending]
         engine.write(project, store, key, rows)
+        # Computed from the current upstream rows (read at the batch's ids alone when the batch
+        # is small: engine/changes.small_batch), so none of them is pending any more.
+        assert not set(pending) & set(_pending(project, store, key))
     return project
 
 
@@ -209,6 +212,41 @@ def test_write_back_records_checkpoints_and_no_op_reads_them(overview_dir, tmp_p
         assert [r["sample_uid"] for r in engine.increment(project, store, "example/crop").rows()] == ["v3"]
         changes.invalidate(store)
         assert _checkpoints(store) == {}
+
+
+def test_a_small_write_reads_the_upstream_rows_at_its_ids(overview_dir, tmp_path) -> None:
+    """A batch that is a small part of the feature (by its checkpoint's count) hashes the
+    upstream rows of its own ids only, and stores what a write reading every upstream row stores."""
+    from datetime import datetime
+
+    from metaxy_cli.definitions.loader import load_project
+    from metaxy_cli.sql.dialects import profile_for
+    from metaxy_cli.sql.emit import to_sql
+    from metaxy_cli.sql.query import write_query
+
+    project = load_project(overview_dir)
+    crop = engine.resolved(project, "example/crop")
+    duckdb = profile_for("duckdb")
+    query = write_query(crop, duckdb, "b", written_at=datetime(2026, 1, 1), write_id=3, narrow=True)
+    narrow = " ".join(to_sql(query, duckdb).split())
+    assert '"sample_uid" IN (SELECT "b"."sample_uid" FROM "b" AS "b"' in narrow.replace("( ", "(")
+    videos = [{"sample_uid": f"v{i}", "path": f"p{i}", "audio_sha": f"a{i}", "frames_sha": f"f{i}",
+               "frames": i, "duration": 1.0, "size": i} for i in range(50)]  # fmt: skip
+    stored = {}
+    for limit in (changes.DELTA_LIMIT, 0.0):  # 0: never narrow
+        with open_backend("duckdb", tmp_path, f"s{limit}") as store:
+            engine.write(project, store, "example/video", videos)
+            engine.write(project, store, "example/crop", [{"sample_uid": f"v{i}"} for i in range(50)])
+            engine.write(project, store, "example/video", [{**videos[7], "audio_sha": "new"}])
+            original, changes.DELTA_LIMIT = changes.DELTA_LIMIT, limit
+            try:
+                assert changes.small_batch(store, crop, 1) is (limit > 0)
+                engine.write(project, store, "example/crop", [{"sample_uid": "v7"}])
+            finally:
+                changes.DELTA_LIMIT = original
+            columns = ", ".join(f'"{name}"' for name, _ in crop.table_columns if name not in (layout.WRITTEN_AT,))
+            stored[limit] = store.fetch_all(f'SELECT {columns} FROM "{crop.table}" ORDER BY 1')
+    assert stored[changes.DELTA_LIMIT] == stored[0.0]
 
 
 def test_a_tables_own_touched_rows_are_read_by_write_id_not_looked_up(overview_dir) -> None:

@@ -67,6 +67,16 @@ def _current_count(store: Store, feature: ResolvedFeature) -> int:
     return _count(store, feature.table) if found is None else _stored(store, feature, found)
 
 
+def small_batch(store: Store, feature: ResolvedFeature, rows: int) -> bool:
+    """Whether a batch of `rows` samples is a small part of the feature (the samples its clean
+    checkpoint counted: an estimate suffices). A write then reads the upstream rows at the
+    batch's ids alone, so a 1% write-back costs about 1% of a full one."""
+    if not tracking(store, feature) or feature.is_root:
+        return False
+    found = store.checkpoint(feature)
+    return found is not None and rows <= DELTA_LIMIT * max(found[1], 1)
+
+
 def _small(store: Store, feature: ResolvedFeature, since: int, stored: int) -> bool:
     rows = int(_one(store, changes.writes_since(feature, since, store.profile))[1])
     return rows <= DELTA_LIMIT * max(stored, 1)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from metaxy_cli.definitions.errors import DataError
 from metaxy_cli.engine import carried
-from metaxy_cli.engine.changes import after_write
+from metaxy_cli.engine.changes import after_write, small_batch
 from metaxy_cli.engine.tables import (
     drop_temporary,
     id_text,
@@ -117,7 +117,11 @@ def _write_staged(
     if not feature.is_root or stored is not None:
         # Rows computed once (before the rows they replace move to history): orphans and
         # outdated samples are found there.
-        query = write_query(feature, store.profile, source, written_at=written_at, write_id=write_id, carry=carry, stored=stored, trusted=trusted)
+        narrow = small_batch(store, feature, rows)
+        query = write_query(
+            feature, store.profile, source, written_at=written_at, write_id=write_id, carry=carry, stored=stored,
+            trusted=trusted, narrow=narrow,
+        )  # fmt: skip
         extra = [(OUTDATED, "boolean")] if carry is not None else []
         staged = store.stage_rows(feature, _flag_outdated(feature, query) if extra else query, STAGED, extra=extra)
         if not feature.is_root:

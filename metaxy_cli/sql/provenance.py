@@ -263,10 +263,12 @@ def provenance_inputs(
 
 
 def expected_fields(
-    feature: ResolvedFeature, profile: DialectProfile, *, root_source: Relation | None = None
+    feature: ResolvedFeature, profile: DialectProfile, *, root_source: Relation | None = None,
+    upstream: Mapping[str, Relation] | None = None,
 ) -> exp.Select:
-    """ids + expected `metaxy_provenance__<f>` per field (no sample hash): the increment's input."""
-    inputs = provenance_inputs(feature, profile, root_source=root_source)
+    """ids + expected `metaxy_provenance__<f>` per field (no sample hash): the increment's input.
+    `upstream` replaces upstream current tables (provenance_inputs)."""
+    inputs = provenance_inputs(feature, profile, root_source=root_source, upstream=upstream)
     projections = [exp.alias_(e, name, copy=False) for e, name in zip(inputs.ids, feature.unit_names)]
     projections += [
         exp.alias_(inputs.provenance(f), layout.provenance_column(f), copy=False)

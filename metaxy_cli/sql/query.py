@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlglot import exp
 
 from metaxy_cli.sql import layout
-from metaxy_cli.sql.compare import joined
+from metaxy_cli.sql.compare import joined, restricted, row_locator
 from metaxy_cli.sql.dialects import DialectProfile
 from metaxy_cli.sql.provenance import (
     SRC,
@@ -136,7 +136,7 @@ def _sum_when(condition: Expr, *, unless: Expr | None = None, count: str = "n") 
 
 def _staged(
     feature: ResolvedFeature, profile: DialectProfile, batch: Relation, carry: str | None = None,
-    trusted: bool = False,
+    trusted: bool = False, narrow: bool = False,
 ) -> exp.Select:  # fmt: skip
     """The batch's ids and declared columns with the provenance metaxy computes for each field
     (and the batch column `carry` as layout.CARRIED).
@@ -144,13 +144,20 @@ def _staged(
     Non-root: the batch LEFT JOIN the expected rows, so a batch id without upstream rows gets NULL
     provenance (the store reports those samples instead of writing them). `trusted`: the batch's
     own per-field provenance columns instead of the expected ones (engine/carried.py); only the
-    expected ids are read, so the engine hashes no field.
+    expected ids are read, so the engine hashes no field. `narrow` (identity features): the
+    upstream tables are read at the batch's ids alone (compare.restricted), for a batch that is a
+    small part of the feature: the LEFT JOIN keeps no other expected row anyway.
     """
     declared = feature.declared_names
     if feature.is_root:
         expected = expected_fields(feature, profile, root_source=batch)
         return expected.select(*(col(name, SRC) for name in declared), copy=False)
-    expected = expected_fields(feature, profile)
+    upstream = None
+    if narrow:
+        ids = exp.select(*(col(name, B) for name in feature.unit_names)).from_(relation(batch, B))
+        locator = row_locator(feature, profile)
+        upstream = {dep.key: restricted(dep.feature.table, feature, ids, locator) for dep in feature.upstream}
+    expected = expected_fields(feature, profile, upstream=upstream)
     if trusted:  # the ids alone: no engine hashes a field it will not read
         expected = exp.select(*(col(name, E) for name in feature.unit_names)).from_(expected.subquery(E, copy=False))
     on = ids_equal(feature.unit_names, B, E)  # an expansion's children join their parent
@@ -210,7 +217,7 @@ def _kept_version(field: str, version: Expr) -> Expr:
 def write_query(
     feature: ResolvedFeature, profile: DialectProfile, batch: Relation, *,
     written_at: datetime, write_id: int, carry: str | None = None, stored: Relation | None = None,
-    trusted: bool = False,
+    trusted: bool = False, narrow: bool = False,
 ) -> exp.Select:  # fmt: skip
     """The full rows to append for a batch: exactly `layout.table_columns(spec)` in that order,
     then, with `carry` (non-root only), that batch column as layout.CARRIED.
@@ -222,11 +229,12 @@ def write_query(
     `stored` (the current rows of a feature a migration reconciled), unchanged fields keep their
     stored data versions. `trusted` (non-root, without `carry` or `stored`): the per-field
     provenance is the batch's, an increment's still current (engine/carried.py decides), not
-    computed again; the sample provenance is hashed from it as always.
+    computed again; the sample provenance is hashed from it as always. `narrow`: the upstream
+    rows are read at the batch's ids alone (`_staged`).
     """
     fields = feature.fields
     ids, declared = feature.id_names, feature.declared_names
-    staged = _staged(feature, profile, batch, carry, trusted)
+    staged = _staged(feature, profile, batch, carry, trusted, narrow)
     carried = [col(layout.CARRIED, W)] if carry is not None else []
     versions = []
     for f in fields:
