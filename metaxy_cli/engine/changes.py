@@ -77,9 +77,18 @@ def small_batch(store: Store, feature: ResolvedFeature, rows: int) -> bool:
     return found is not None and rows <= DELTA_LIMIT * max(found[1], 1)
 
 
-def _small(store: Store, feature: ResolvedFeature, since: int, stored: int) -> bool:
-    rows = int(_one(store, changes.writes_since(feature, since, store.profile))[1])
+def _logged(store: Store, feature: ResolvedFeature, since: int) -> tuple[int, int]:
+    """(writes, rows) logged after `since` for F and its upstream features, read once."""
+    writes, rows = _one(store, changes.writes_since(feature, since, store.profile))
+    return int(writes), int(rows)
+
+
+def _few(rows: int, stored: int) -> bool:
     return rows <= DELTA_LIMIT * max(stored, 1)
+
+
+def _small(store: Store, feature: ResolvedFeature, since: int, stored: int) -> bool:
+    return _few(_logged(store, feature, since)[1], stored)
 
 
 def _touched(store: Store, feature: ResolvedFeature, since: int) -> bool:
@@ -106,9 +115,10 @@ def compared_ids(store: Store, feature: ResolvedFeature) -> exp.Query | None:
     found = store.checkpoint(feature)
     if found is None:
         return None
-    if _quiet_since(store, feature, found[0]):
+    writes, rows = _logged(store, feature, found[0])
+    if _quiet(store, feature, found[0], writes):
         return changes.no_ids(feature)
-    if not _small(store, feature, found[0], found[1]):  # the samples stored then: an estimate suffices
+    if not _few(rows, found[1]):  # the samples stored then: an estimate suffices
         return None
     return changes.touched_ids(feature, found[0], store.profile)
 
@@ -124,9 +134,10 @@ def summary_row(store: Store, feature: ResolvedFeature, *, record: bool = True) 
         row: Row | None = None
         found = store.checkpoint(feature)
         if found is not None:
-            if _quiet_since(store, feature, found[0]):
+            writes, rows = _logged(store, feature, found[0])
+            if _quiet(store, feature, found[0], writes):
                 return (0, 0, 0, found[1], *(0 for _ in feature.fields))
-            if _small(store, feature, found[0], found[1]):
+            if _few(rows, found[1]):
                 row = _delta(store, feature, found[0], _stored(store, feature, found))
         if row is None:
             row = _numbers(_one(store, summary_query(feature, store.profile)))
@@ -171,11 +182,13 @@ def quiet(store: Store, feature: ResolvedFeature) -> int | None:
     if not tracking(store, feature):
         return None
     found = store.checkpoint(feature)
-    return found[1] if found is not None and _quiet_since(store, feature, found[0]) else None
+    if found is None:
+        return None
+    return found[1] if _quiet(store, feature, found[0], _logged(store, feature, found[0])[0]) else None
 
 
-def _quiet_since(store: Store, feature: ResolvedFeature, since: int) -> bool:
-    writes = int(_one(store, changes.writes_since(feature, since, store.profile))[0])
+def _quiet(store: Store, feature: ResolvedFeature, since: int, writes: int) -> bool:
+    """Nothing logged (`writes`) and no id touched since the checkpoint at `since`."""
     return not writes and not _touched(store, feature, since)
 
 
