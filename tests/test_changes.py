@@ -164,7 +164,7 @@ def test_checkpoint_answers_equal_full_comparison_on_postgres(tmp_path_factory, 
     check(project, data, steps=6, open_store=lambda: open_backend("postgres", tmp_path_factory.mktemp("pg")))
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(project=projects(max_features=4), data=st.data())
 def test_checkpoint_answers_equal_full_comparison_on_clickhouse(tmp_path_factory, project, data):
     """ClickHouse keeps checkpoints too (writers serialised; a checkpoint is appended after its
