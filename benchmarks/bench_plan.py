@@ -49,25 +49,43 @@ def overview(n: int, repeat: int) -> None:
 
     from metaxy_cli import engine
     from metaxy_cli.definitions.loader import load_project
-    from metaxy_cli.store.duckdb import DuckDBStore
+    from metaxy_cli.store.duckdb import DEFAULT_MEMORY_LIMIT, DuckDBStore
 
     files = generate(n)
     project = load_project(HERE.parent / "examples" / "overview")
-    with tempfile.TemporaryDirectory(prefix="bench-plan-") as folder, DuckDBStore.open(Path(folder) / "s.duckdb", memory_limit="4GB") as store:
-        engine.write(project, store, VIDEO, files["videos"])
-        compute_all(project, store)
-        engine.write(project, store, VIDEO, files["changed"])
-        plan_s, predicted = best(lambda: engine.plan(project, store), repeat)
-        summaries = {}
-        for key in (CROP, STT, FACES):
-            summaries[key] = best(lambda: engine.summary(project, store, key), repeat)
-        by_key = {p.key: p for p in predicted}
-        for key, (_, summary) in summaries.items():
-            assert (by_key[key].new, by_key[key].stale) == (summary.new, summary.stale) or key == FACES, key
-        total = sum(seconds for seconds, _ in summaries.values())
-        slowest = max(seconds for seconds, _ in summaries.values())
-        print(f"| overview | {n:,} | plan {plan_s:.2f} s | summaries crop {summaries[CROP][0]:.2f} s, stt {summaries[STT][0]:.2f} s, "
-              f"face_detection {summaries[FACES][0]:.2f} s (sum {total:.2f} s, slowest {slowest:.2f} s) | plan / sum {plan_s / total:.2f} |")  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench-plan-") as folder:
+        path = Path(folder) / "s.duckdb"
+        with DuckDBStore.open(path, memory_limit="4GB") as store:
+            engine.write(project, store, VIDEO, files["videos"])
+            compute_all(project, store)
+            engine.write(project, store, VIDEO, files["changed"])
+        # Timed on the store opened again, as `metaxy plan` and `status` open it (the building
+        # process's buffers and memory made every answer up to 2x slower at 10M).
+        with DuckDBStore.open(path, memory_limit=DEFAULT_MEMORY_LIMIT) as store:
+            timed(project, store, n, Path(folder) / "increment.parquet", repeat)
+
+
+def timed(project, store, n: int, out: Path, repeat: int) -> None:
+    """The plan, and the summaries and increments it replaces, interleaved; one row each."""
+    from bench_engine import best_of
+
+    from metaxy_cli import engine
+
+    variants = {"plan": lambda: engine.plan(project, store)}
+    for key in (CROP, STT, FACES):
+        variants[f"summary {key}"] = lambda key=key: engine.summary(project, store, key)
+        variants[f"increment {key}"] = lambda key=key: engine.increment(project, store, key).write_to(out, "parquet")
+    results = best_of(variants, repeat)
+    plan_s, predicted = results["plan"]
+    by_key = {p.key: p for p in predicted}
+    for key in (CROP, STT, FACES):
+        summary = results[f"summary {key}"][1]
+        assert (by_key[key].new, by_key[key].stale) == (summary.new, summary.stale) or key == FACES, key
+    for kind in ("summary", "increment"):
+        times = {key: results[f"{kind} {key}"][0] for key in (CROP, STT, FACES)}
+        total, slowest = sum(times.values()), max(times.values())
+        print(f"| overview | {n:,} | plan {plan_s:.2f} s | {kind} crop {times[CROP]:.2f} s, stt {times[STT]:.2f} s, "
+              f"face_detection {times[FACES]:.2f} s (sum {total:.2f} s, slowest {slowest:.2f} s) | plan / sum {plan_s / total:.2f} |")  # fmt: skip
 
 
 def graph(features: int, samples: int, repeat: int) -> None:

@@ -55,3 +55,18 @@ def test_increment_provenance_is_kept_only_when_asked(store) -> None:
 def test_a_value_that_does_not_cast_names_column_and_sample(store) -> None:
     with pytest.raises(DataError, match=r"clip: column 'at' must be timestamp, got 'yesterday' in .* \(samples: sample_uid='x'\)"):
         load_batch(store, SPEC, [{"sample_uid": "x", "at": "yesterday"}], partial=True)
+
+
+PAIR = FeatureSpec(key="pair", id_columns=("video", "frame"), fields=(FieldSpec("default"),), columns=(Column("frame", "integer"),))
+PAIR_SPEC = resolve(Project("batch", Path("."), {"pair": PAIR}))["pair"]
+
+
+def test_composite_ids_are_checked_whole(store) -> None:
+    """The one-pass check counts rows and id hashes; a repeated pair (not a repeated column) is a
+    duplicate, and rows missing one id column are named with the column."""
+    rows = [{"video": v, "frame": f} for v in ("a", "b") for f in (1, 2)]
+    assert load_batch(store, PAIR_SPEC, rows).rows == 4
+    with pytest.raises(DataError, match=r"pair: duplicate ids in .*: video='b', frame=2 \(2 rows\)"):
+        load_batch(store, PAIR_SPEC, [*rows, {"video": "b", "frame": 2}])
+    with pytest.raises(DataError, match=r"pair: 1 sample\(s\) in .* have an empty id column frame"):
+        load_batch(store, PAIR_SPEC, [*rows, {"video": "c", "frame": None}])

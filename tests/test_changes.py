@@ -173,7 +173,7 @@ def test_checkpoint_answers_equal_full_comparison_on_clickhouse(tmp_path_factory
 
 
 @pytest.mark.spark
-@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(project=projects(max_features=3), data=st.data())
 def test_checkpoint_answers_equal_full_comparison_on_spark(tmp_path_factory, project, data):
     """Spark keeps checkpoints too (writers queue on the store's lock; a checkpoint is published

@@ -107,7 +107,7 @@ def rehashed(store, feature) -> list[tuple]:
     return sorted(store.fetch_all(store.to_sql(select)), key=repr)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(drawn=projects())
 def test_every_store_computes_the_same_versions(stores, tmp_path_factory, drawn) -> None:
     text, rows = drawn

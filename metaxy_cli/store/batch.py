@@ -149,8 +149,7 @@ def checked_batch(
             typed = _type_error(connection, feature, source.relation, present, wanted, source.label)
             raise typed or DataError(f"{feature.key}: cannot read {source.label}: {_first_line(error)}") from None
         try:
-            _check_ids(connection, feature, name, source.label)
-            rows = connection.execute(f"SELECT count(*) FROM {quote(name)}").fetchall()[0][0]
+            rows = _check_ids(connection, feature, name, source.label)
             yield CheckedBatch(connection, name, rows, absent, native)
         finally:
             if not native:
@@ -330,24 +329,34 @@ def _sample(feature: ResolvedFeature, values: tuple) -> str:
     return ", ".join(f"{column}={value!r}" for column, value in zip(feature.id_names, values))
 
 
-def _check_ids(connection, feature: ResolvedFeature, table: str, label: str) -> None:
-    """Every sample has all its ids, and no id appears twice in one batch."""
+def _check_ids(connection, feature: ResolvedFeature, table: str, label: str) -> int:
+    """Every sample has all its ids, and no id appears twice in one batch; returns the row count.
+
+    One pass counts the rows, the rows missing an id and the distinct hashes of the ids: as many
+    hashes as rows proves every id distinct, and grouping by the ids themselves (1.09 s for 10M
+    ids of a Parquet file, against 0.77 s for the whole pass) runs only when the counts differ:
+    a duplicate, or two ids sharing a 64-bit hash."""
     ids = ", ".join(quote(c) for c in feature.id_names)
     missing = " OR ".join(f"{quote(c)} IS NULL" for c in feature.id_names)
-    row = connection.execute(f"SELECT count(*) FROM {quote(table)} WHERE {missing}").fetchall()[0]
-    if row[0]:
+    rows, empty, hashes = connection.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {missing}), count(DISTINCT hash({ids})) FROM {quote(table)}"
+    ).fetchall()[0]
+    if empty:
         # Name the samples and the empty columns (a child's NULL lineage `on` column: no parent).
         shown = connection.execute(f"SELECT {ids} FROM {quote(table)} WHERE {missing} LIMIT {SHOWN}").fetchall()
-        empty = [c for c in feature.id_names if any(r[feature.id_names.index(c)] is None for r in shown)]
-        on = set(feature.lineage.on) & set(empty)
+        found = [c for c in feature.id_names if any(r[feature.id_names.index(c)] is None for r in shown)]
+        on = set(feature.lineage.on) & set(found)
         note = " (lineage 'on' column: the parent is unknown)" if on and feature.is_expansion else ""
         samples = "; ".join(_sample(feature, r) for r in shown)
         raise DataError(
-            f"{feature.key}: {row[0]} sample(s) in {label} have an empty id column {', '.join(empty)}{note} (samples: {samples})"
+            f"{feature.key}: {empty} sample(s) in {label} have an empty id column {', '.join(found)}{note} (samples: {samples})"
         )
+    if hashes == rows:
+        return rows
     duplicates = connection.execute(
         f"SELECT {ids}, count(*) AS n FROM {quote(table)} GROUP BY ALL HAVING count(*) > 1 ORDER BY {ids} LIMIT {SHOWN}"
     ).fetchall()
     if duplicates:
         samples = "; ".join(f"{_sample(feature, row[:-1])} ({row[-1]} rows)" for row in duplicates)
         raise DataError(f"{feature.key}: duplicate ids in {label}: {samples}")
+    return rows
