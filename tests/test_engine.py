@@ -465,3 +465,26 @@ def test_timezone_aware_input_hashes_the_same_in_every_machine_time_zone(tmp_pat
     )  # fmt: skip
     expected = md5('["clip.default","1"]|seen=' + md5("2024-01-01 12:00:00.000000"))
     assert result.stdout.split() == [expected, expected, expected]
+
+
+def test_an_increment_known_to_be_empty_writes_its_columns_and_no_rows(overview_dir: Path, store, tmp_path: Path) -> None:
+    """Nothing touched since crop's clean checkpoint: the file still has the increment's columns,
+    with the types a non-empty increment's file has (the store writes it without running it)."""
+    import pyarrow.parquet as pq
+
+    project = load_project(overview_dir)
+    engine.write(project, store, "example/video", videos())
+    full = tmp_path / "full.parquet"
+    assert engine.increment(project, store, "example/crop").write_to(full, "parquet") == N
+    compute(project, store, "example/crop")
+    engine.summary(project, store, "example/crop")  # records the clean checkpoint where stores keep them
+    empty = tmp_path / "empty.parquet"
+    increment = engine.increment(project, store, "example/crop")
+    assert increment.empty == store.tracks_changes  # known without running it where checkpoints are kept
+    assert increment.write_to(empty, "parquet") == 0
+    assert increment.write_to(tmp_path / "empty.csv", "csv") == 0
+    written, expected = pq.read_schema(empty), pq.read_schema(full)
+    assert pq.read_table(empty).num_rows == 0
+    assert [(f.name, str(f.type)) for f in written if f.name != "metaxy_as_of"] == [
+        (f.name, str(f.type)) for f in expected if f.name != "metaxy_as_of"
+    ]

@@ -96,11 +96,11 @@ class Increment:
 
     def write_to(self, path, file_format: str) -> int:
         """Stream the increment to a parquet, csv or jsonl file; returns the row count."""
-        if self.empty or any(stored != name for stored, name in self._logical.items()):
+        if any(stored != name for stored, name in self._logical.items()):
             from metaxy_cli.store.io import write_batches
 
             return write_batches(self.batches(), path, file_format)  # under the logical names
-        return self.store.copy_to(self.sql, path, file_format, types=self.types)
+        return self.store.copy_to(self.sql, path, file_format, types=self.types, empty=self.empty)
 
     def __len__(self) -> int:
         if self.empty:

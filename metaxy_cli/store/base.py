@@ -181,11 +181,15 @@ class Store(ABC):
     def fetch_arrow(self, sql: str, types: Mapping[str, str] | None = None) -> pa.Table:
         return self.fetch_batches(sql, types=types).read_all()
 
-    def copy_to(self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None) -> int:
-        """Stream a query's result to a parquet, csv or jsonl file; returns the row count."""
+    def copy_to(
+        self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None, *, empty: bool = False
+    ) -> int:
+        """Stream a query's result to a parquet, csv or jsonl file; returns the row count.
+        `empty`: the query is known to select nothing (fetch_nothing)."""
         from metaxy_cli.store.io import write_batches
 
-        return write_batches(self.fetch_batches(sql, types=types), path, file_format)
+        reader = self.fetch_nothing(sql, types) if empty else self.fetch_batches(sql, types=types)
+        return write_batches(reader, path, file_format)
 
     def to_sql(self, expression: exp.Expression) -> str:
         from metaxy_cli.sql.emit import to_sql

@@ -162,8 +162,11 @@ class DuckDBStore(PartedHistoryStore):
         )
         return dict(rows) or None
 
-    def copy_to(self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None) -> int:
-        """COPY (query) TO file: DuckDB writes the result without handing rows to Python."""
+    def copy_to(
+        self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None, *, empty: bool = False
+    ) -> int:
+        """COPY (query) TO file: DuckDB writes the result without handing rows to Python (a query
+        known to select nothing is pruned by the planner: no second connection for its schema)."""
         from metaxy_cli.store.io import copy_options, string_literal
 
         # COPY targets cannot be bound as parameters: a quoted literal.

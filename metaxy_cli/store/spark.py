@@ -703,10 +703,16 @@ class SparkStore(Store):
             raise self._error(error) from None
 
     # -- output files, written by Spark ---------------------------------------------------------
-    def copy_to(self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None) -> int:
+    def copy_to(
+        self, sql: str, path: Path, file_format: str, types: Mapping[str, str] | None = None, *, empty: bool = False
+    ) -> int:
         """Spark writes the result: a path with a file extension gets one file, any other path a
-        folder of part files written in parallel. Returns the row count."""
+        folder of part files written in parallel. Returns the row count. A result known to be
+        empty is written from its schema alone (no Spark job)."""
         from metaxy_cli.store.spark_output import write_output
+
+        if empty:
+            return super().copy_to(sql, path, file_format, types, empty=True)
 
         return write_output(self, self.dataframe(sql), Path(path), file_format)
 
