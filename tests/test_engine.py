@@ -488,3 +488,34 @@ def test_an_increment_known_to_be_empty_writes_its_columns_and_no_rows(overview_
     assert [(f.name, str(f.type)) for f in written if f.name != "metaxy_as_of"] == [
         (f.name, str(f.type)) for f in expected if f.name != "metaxy_as_of"
     ]
+
+
+def test_the_fast_path_is_left_out_only_when_no_stored_row_can_take_it(overview_dir: Path, store) -> None:
+    """fast_path_possible: true while a stored row can be up to date without hashing; false
+    after every upstream row was rewritten (a code_version bump upstream) and after a change of
+    the feature's own definition, until it is written again. Either way the counts are exact."""
+    from metaxy_cli.engine.tables import fast_path_possible
+    from metaxy_cli.sql.resolved import resolve
+
+    def possible(key: str) -> bool:
+        return fast_path_possible(store, resolve(load_project(overview_dir))[key])
+
+    project = load_project(overview_dir)
+    engine.write(project, store, "example/video", videos())
+    assert not possible("example/crop")  # never written
+    compute(project, store, "example/crop")
+    assert possible("example/crop") and possible("example/video")
+    one = [row for row in videos(changed=("s001",)) if row["sample_uid"] == "s001"]
+    engine.write(project, store, "example/video", one)  # older video rows stay: crop's can be up to date
+    assert possible("example/crop")
+    bump_audio(overview_dir)
+    project = load_project(overview_dir)
+    assert possible("example/crop")  # crop's definition is its own: video's rows are not rewritten yet
+    assert not possible("example/video")  # its definition changed
+    engine.write(project, store, "example/video", videos(changed=("s001",)))  # every row, under v2
+    assert possible("example/video") and not possible("example/crop")
+    summary = engine.summary(project, store, "example/crop", full=True)
+    assert (summary.new, summary.stale, summary.up_to_date, summary.stale_fields["audio"]) == (0, N, 0, N)
+    compute(project, store, "example/crop")
+    assert possible("example/crop")
+    assert engine.summary(project, store, "example/crop", full=True).up_to_date == N

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from metaxy_cli.engine.tables import fast_path_possible
 from metaxy_cli.sql import changes, layout
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ def summary_row(store: Store, feature: ResolvedFeature, *, record: bool = True) 
             if _few(rows, found[1]):
                 row = _delta(store, feature, found[0], _stored(store, feature, found))
         if row is None:
-            row = _numbers(_one(store, summary_query(feature, store.profile)))
+            row = _numbers(_one(store, summary_query(feature, store.profile, fast_path=fast_path_possible(store, feature))))
         if record and not any(row[:3]):
             store.record_checkpoint(feature, latest, row[3])
     return row

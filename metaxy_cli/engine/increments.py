@@ -12,7 +12,7 @@ from metaxy_cli.definitions.errors import DataError, StoreError
 from metaxy_cli.engine import carried
 from metaxy_cli.engine.changes import compared_ids
 from metaxy_cli.engine.changes import summary_row, tracking
-from metaxy_cli.engine.tables import drop_temporary, missing_upstream, prepare_tables, require_upstream
+from metaxy_cli.engine.tables import drop_temporary, fast_path_possible, missing_upstream, prepare_tables, require_upstream
 from metaxy_cli.sql import layout
 
 if TYPE_CHECKING:
@@ -155,7 +155,8 @@ def increment_of(
     progress(f"{feature.key}: comparing expected and stored samples")
     source = _root_source(store, feature, listing)
     only = None if full or source is not None or not tracking(store, feature) else compared_ids(store, feature)
-    query = increment_query(feature, store.profile, root_source=source, only=only)
+    fast_path = only is not None or source is not None or fast_path_possible(store, feature)
+    query = increment_query(feature, store.profile, root_source=source, only=only, fast_path=fast_path)
     types = output_types(feature)
     if orphaned and feature.is_expansion:
         query = _orphaned_children(feature, query)
@@ -235,7 +236,9 @@ def summary_of(store: Store, feature: ResolvedFeature, *, listing: Any, full: bo
         if source is None and not full and tracking(store, feature):
             row = summary_row(store, feature)
         else:
-            row = store.fetch_all(store.to_sql(summary_query(feature, store.profile, root_source=source)))[0]
+            fast_path = source is not None or fast_path_possible(store, feature)
+            query = summary_query(feature, store.profile, root_source=source, fast_path=fast_path)
+            row = store.fetch_all(store.to_sql(query))[0]
     finally:
         if source is not None:
             drop_temporary(store, source)

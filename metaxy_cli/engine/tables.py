@@ -63,6 +63,17 @@ def check_column_types(store: Store, feature: ResolvedFeature) -> None:
             )
 
 
+def fast_path_possible(store: Store, feature: ResolvedFeature) -> bool:
+    """Whether a full comparison can skip hashing some stored row (compare.fast_path_bounds):
+    not after a change of the feature's definition or a rewrite of all of an upstream feature,
+    until the feature is written again."""
+    from metaxy_cli.sql.compare import fast_path_bounds, fast_path_can_pass
+
+    if feature.is_aggregation:
+        return False
+    return fast_path_can_pass(tuple(store.fetch_all(store.to_sql(fast_path_bounds(feature)))[0]))
+
+
 def next_write_id(store: Store) -> int:
     """The id of the write being made; call inside its transaction (sql/writes.py)."""
     return store.next_write_id()

@@ -160,6 +160,31 @@ def _writes_of(feature: ResolvedFeature) -> exp.Select:
     return exp.select().from_(layout.WRITES).where(condition, copy=False)
 
 
+def fast_path_bounds(feature: ResolvedFeature) -> exp.Select:
+    """One row: the newest write of the feature under its current definition (NULL when none),
+    then per upstream feature the oldest write id among its current rows. A stored row passes
+    the fast check only when its upstream rows are older than it, and it is at most that newest
+    write: when there is none, or some upstream's oldest row is no older than it (after a
+    code_version bump upstream, every row), no row can pass, and a comparison built with
+    `fast_path=False` hashes every row below the join without carrying the columns a lazy hash
+    above it would read (10M rows joined with a third fewer columns)."""
+    latest = _writes_of(feature).select(exp.Max(this=col("write_id")), copy=False)
+    items = [exp.alias_(latest.subquery(), "latest", copy=False)]
+    for i, dep in enumerate(feature.upstream):
+        oldest = exp.select(exp.Min(this=col(layout.WRITE_ID))).from_(exp.to_table(dep.feature.table, quoted=True))
+        items.append(exp.alias_(oldest.subquery(), f"u{i}", copy=False))
+    return exp.select(*items)
+
+
+def fast_path_can_pass(bounds: tuple) -> bool:
+    """Whether some stored row can pass the fast check, from fast_path_bounds' row."""
+    latest, *oldest = bounds
+    # Write ids start at 1; an engine whose MAX over no rows is 0, not NULL, means none as well.
+    if not latest:
+        return False
+    return all(first is not None and first < latest for first in oldest)
+
+
 def _written_with(feature: ResolvedFeature) -> Expr:
     """The ids of those writes (distinct, so joining them never duplicates a row), aliased d."""
     writes = _writes_of(feature).select(col("write_id"), copy=False).distinct()

@@ -42,7 +42,7 @@ B, W = "b", "w"
 
 def increment_query(
     feature: ResolvedFeature, profile: DialectProfile, *, root_source: Relation | None = None,
-    only: exp.Query | None = None,
+    only: exp.Query | None = None, fast_path: bool = True,
 ) -> exp.Select:
     """The samples to act on, one row each.
 
@@ -54,9 +54,11 @@ def increment_query(
     An expansion's rows are its parents (ids: the `on` columns): every child of a listed parent
     is to be (re)computed, and written back together (writes.py replaces the parent's children).
 
-    `only` (a query of ids) restricts the comparison to those samples (compare.joined).
+    `only` (a query of ids) restricts the comparison to those samples (compare.joined);
+    `fast_path=False` hashes every row (compare.fast_path_bounds: the same rows when no stored row
+    can pass the fast check).
     """
-    select, compare = joined(feature, profile, root_source, only=only)
+    select, compare = joined(feature, profile, root_source, only=only, fast_path=fast_path)
     fields = compare.fields
     select = select.select(
         *(exp.alias_(compare.id_column(name), name, copy=False) for name in feature.unit_names),
@@ -80,14 +82,14 @@ def increment_query(
 
 def summary_query(
     feature: ResolvedFeature, profile: DialectProfile, *, root_source: Relation | None = None,
-    only: exp.Query | None = None,
+    only: exp.Query | None = None, fast_path: bool = True,
 ) -> exp.Select:
     """One row: `new`, `stale`, `orphaned`, `up_to_date` counts, then `metaxy_stale__<f>` counts.
 
     Rows are first grouped by their flags (new, orphaned, fast, per-field differs): every hash is
     then evaluated once per row, in a group key, instead of once per count that reads it.
     """
-    select, compare = joined(feature, profile, root_source, only=only)
+    select, compare = joined(feature, profile, root_source, only=only, fast_path=fast_path)
     flags = {
         "new": None if compare.self_join else compare.new(),
         "orphaned": None if compare.self_join else compare.orphaned(),
