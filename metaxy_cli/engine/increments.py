@@ -155,7 +155,7 @@ def increment_of(
     progress(f"{feature.key}: comparing expected and stored samples")
     source = _root_source(store, feature, listing)
     only = None if full or source is not None or not tracking(store, feature) else compared_ids(store, feature)
-    fast_path = only is not None or source is not None or fast_path_possible(store, feature)
+    fast_path = fast_path_possible(store, feature, restricted=only is not None, listing=source is not None)
     query = increment_query(feature, store.profile, root_source=source, only=only, fast_path=fast_path)
     types = output_types(feature)
     if orphaned and feature.is_expansion:
@@ -236,7 +236,7 @@ def summary_of(store: Store, feature: ResolvedFeature, *, listing: Any, full: bo
         if source is None and not full and tracking(store, feature):
             row = summary_row(store, feature)
         else:
-            fast_path = source is not None or fast_path_possible(store, feature)
+            fast_path = fast_path_possible(store, feature, listing=source is not None)
             query = summary_query(feature, store.profile, root_source=source, fast_path=fast_path)
             row = store.fetch_all(store.to_sql(query))[0]
     finally:

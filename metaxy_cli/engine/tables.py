@@ -63,14 +63,16 @@ def check_column_types(store: Store, feature: ResolvedFeature) -> None:
             )
 
 
-def fast_path_possible(store: Store, feature: ResolvedFeature) -> bool:
-    """Whether a full comparison can skip hashing some stored row (compare.fast_path_bounds):
-    not after a change of the feature's definition or a rewrite of all of an upstream feature,
-    until the feature is written again."""
+def fast_path_possible(store: Store, feature: ResolvedFeature, *, restricted: bool = False, listing: bool = False) -> bool:
+    """The `fast_path` of a comparison: False when one lookup (compare.fast_path_bounds) shows
+    that no stored row can skip its hashing (after a change of the feature's definition, or a
+    rewrite of all of an upstream feature, until the feature is written again). No lookup where
+    compare.joined decides alone: a comparison `restricted` to the touched ids (few rows), a
+    root's `listing` and an aggregation (the check is left out there anyway)."""
     from metaxy_cli.sql.compare import fast_path_bounds, fast_path_can_pass
 
-    if feature.is_aggregation:
-        return False
+    if restricted or listing or feature.is_aggregation:
+        return True
     return fast_path_can_pass(tuple(store.fetch_all(store.to_sql(fast_path_bounds(feature)))[0]))
 
 

@@ -168,7 +168,7 @@ def fast_path_bounds(feature: ResolvedFeature) -> exp.Select:
     code_version bump upstream, every row), no row can pass, and a comparison built with
     `fast_path=False` hashes every row below the join without carrying the columns a lazy hash
     above it would read (10M rows joined with a third fewer columns)."""
-    latest = _writes_of(feature).select(exp.Max(this=col("write_id")), copy=False)
+    latest = exp.select(col("write_id", LATEST)).from_(_latest_with(feature), copy=False)
     items = [exp.alias_(latest.subquery(), "latest", copy=False)]
     for i, dep in enumerate(feature.upstream):
         oldest = exp.select(exp.Min(this=col(layout.WRITE_ID))).from_(exp.to_table(dep.feature.table, quoted=True))
