@@ -299,6 +299,9 @@ def client_store(tmp_path: Path):
 
 
 def test_server_path_meets_the_contract(client_store, tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    assert client_store.batch_relation(pa.schema([("sample_uid", pa.string())])) is None  # rows hashed in DuckDB
     contract.check_tables(client_store)
     client_store.drop_table("t")
     contract.check_stage_and_fetch(client_store, tmp_path)
@@ -321,6 +324,44 @@ def test_server_path_versions_like_chdb(overview_dir: Path, client_store, tmp_pa
             versions = store.fetch_all('SELECT sample_uid, metaxy_provenance FROM "example__crop" ORDER BY 1')
             found.append((stale, versions, engine.summary(project, store, CROP)))
     assert found[0] == found[1] and found[0][0] == ["s0", "s1", "s2"]
+
+
+def test_the_embedded_engine_hashes_a_root_batch_as_it_loads_it(overview_dir: Path, store, tmp_path: Path) -> None:
+    """chdb reads the checked batch's Arrow stream in the INSERT that hashes it (a server cannot:
+    test_server_path_versions_like_chdb), and stores the bytes DuckDB computes."""
+    import pyarrow as pa
+
+    schema = pa.schema([("sample_uid", pa.string()), ("frames", pa.int64())])
+    assert 'FROM Python("metaxy_arrow_input")' in store.to_sql(store.batch_relation(schema))
+    project = load_project(overview_dir)
+    columns = "sample_uid, metaxy_provenance__audio, metaxy_provenance__frames, metaxy_provenance"
+    found = []
+    with DuckDBStore.open(tmp_path / "reference.duckdb") as reference:
+        for opened in (store, reference):
+            engine.write(project, opened, VIDEO, videos(30))
+            found.append(opened.fetch_all(f'SELECT {columns} FROM "example__video" ORDER BY 1'))
+    assert found[0] == found[1] and len(found[0]) == 30
+
+
+READS_WITHOUT_PANDAS = """
+import sys
+from metaxy_cli import engine
+from metaxy_cli.definitions.loader import load_project
+from metaxy_cli.store.clickhouse import ClickHouseStore
+store = ClickHouseStore.open(sys.argv[2])
+project = load_project(sys.argv[1])
+engine.summary(project, store, "example/crop")
+engine.increment(project, store, "example/crop").to_arrow()
+print("pandas" in sys.modules)
+"""
+
+
+def test_reads_do_not_import_pandas(overview_dir: Path, tmp_path: Path) -> None:
+    """chdb's ArrowTable results import pandas (0.25 s a command); the store reads Arrow IPC itself."""
+    with ClickHouseStore.open(tmp_path / "store") as opened:
+        engine.write(load_project(overview_dir), opened, VIDEO, videos(5))
+    command = [sys.executable, "-c", READS_WITHOUT_PANDAS, str(overview_dir), str(tmp_path / "store")]
+    assert subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip() == "False"
 
 
 # -- settings, the folder lock, concurrent writers ---------------------------------------------------

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from metaxy_cli.sql.resolved import ResolvedFeature
     from metaxy_cli.store.base import Store
+    from metaxy_cli.store.batch import CheckedBatch
 
 SHOWN = 3
 STAGED = "metaxy_staged"  # a non-root write's full rows, computed once (Store.stage_rows)
@@ -145,13 +146,10 @@ def _write_root_computed_locally(
     store: Store, feature: ResolvedFeature, data: Any, *, written_at: datetime, partial: bool,
     progress: Callable[[str], None], within: Callable[[], object] | None,
 ) -> WriteResult:  # fmt: skip
-    """A root write to a store that is not DuckDB: the rows are computed by the same write query
-    in the DuckDB that checked the batch, and the store loads only the finished rows (the ids
-    too, when it holds rows they may replace). A partial batch, or a feature a migration
+    """A root write to a store that is not DuckDB: the batch checked in DuckDB, its rows computed
+    by one write query on the way into the store (_append_computed), which loads them once (the
+    ids too, when it holds rows they may replace). A partial batch, or a feature a migration
     reconciled (its stored versions are needed), is staged in the store and written there."""
-    from metaxy_cli.sql.dialects import profile_for
-    from metaxy_cli.sql.emit import to_sql
-    from metaxy_cli.sql.query import write_query
     from metaxy_cli.store.batch import BATCH, checked_batch
 
     with checked_batch(store, feature, data, partial=partial) as batch:
@@ -166,15 +164,32 @@ def _write_root_computed_locally(
                     if store.moves_replaced_rows and _holds_rows(store, feature):
                         batch.stage_into(store, feature.id_names)
                         store.supersede(feature, ids_in(feature, BATCH))
-                    duckdb = profile_for("duckdb")
-                    query = write_query(feature, duckdb, batch.name, written_at=written_at, write_id=write_id)
-                    with batch.stream(to_sql(query, duckdb)) as finished:
-                        store.append_rows(feature, finished)
+                    _append_computed(store, feature, batch, written_at=written_at, write_id=write_id)
                     result = WriteResult(feature.key, batch.rows, store.name)
                 _end(store, feature, result.rows, written_at, write_id)
         finally:
             drop_temporary(store, BATCH, MERGED, STAGED)
     return result
+
+
+def _append_computed(store: Store, feature: ResolvedFeature, batch: CheckedBatch, *, written_at: datetime, write_id: int) -> None:
+    """A root's rows computed by one write query, in the store's engine when its statements read
+    the batch's stream in place (hashing there costs less than moving the hashes: ClickHouse),
+    else in the DuckDB that checked the batch."""
+    from metaxy_cli.sql.dialects import profile_for
+    from metaxy_cli.sql.emit import to_sql
+    from metaxy_cli.sql.query import write_query
+    from metaxy_cli.store.io import quote
+
+    source = store.batch_relation(batch.schema())
+    if source is not None:
+        with batch.stream(f"SELECT * FROM {quote(batch.name)}") as typed:
+            store.append_over(feature, write_query(feature, store.profile, source, written_at=written_at, write_id=write_id), typed)
+        return
+    duckdb = profile_for("duckdb")
+    query = write_query(feature, duckdb, batch.name, written_at=written_at, write_id=write_id)
+    with batch.stream(to_sql(query, duckdb)) as finished:
+        store.append_rows(feature, finished)
 
 
 def _holds_rows(store: Store, feature: ResolvedFeature) -> bool:

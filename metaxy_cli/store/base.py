@@ -406,6 +406,18 @@ class Store(ABC):
         finally:
             self.drop_table(staged)
 
+    def batch_relation(self, schema: pa.Schema) -> exp.Expression | None:
+        """A relation through which this store's own statements read a stream of `schema` in
+        place (`append_over`), typed as `stage` types it; None where they cannot. A root write
+        then hashes the checked batch in the store's engine in the same pass that loads it,
+        instead of loading rows computed elsewhere (engine/writes.py)."""
+        return None
+
+    def append_over(self, feature: ResolvedFeature, rows: exp.Query, stream: pa.RecordBatchReader) -> None:
+        """Append `rows` (exactly `feature.table_columns`), a query over
+        `batch_relation(stream.schema)`, reading `stream` as it goes."""
+        raise NotImplementedError(f"store {self.name!r} cannot read a stream in its statements")
+
     def stage_rows(self, feature: ResolvedFeature, rows: exp.Query, name: str, *, extra: Columns = ()) -> str:
         """Compute a write's rows once (`feature.table_columns`, then the `extra` columns the
         writer checks), before the rows they replace are superseded; returns the relation

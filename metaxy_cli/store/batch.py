@@ -5,10 +5,12 @@ temporary table; the checks (columns, types, duplicate or missing ids) run there
 On a DuckDB store this is the store's own connection, so the batch never leaves the database; other
 stores receive the typed batch as a stream of Arrow batches, except stores that read input files
 themselves (a `load_batch` method: Spark, store/spark_batch.py). A root write to such a store
-computes its finished rows right here instead (`CheckedBatch`, engine/writes.py): the store then
-loads them once (PostgreSQL: one COPY into the feature's table) instead of loading the batch and
-hashing it in a second pass. The versions are the same bytes on every engine (spec section 3,
-tests/test_store_identity.py), so where they are computed does not change them.
+computes its finished rows on the way in (`CheckedBatch`, engine/writes.py), so the store loads
+them once instead of loading the batch and hashing it in a second pass: right here (PostgreSQL:
+one COPY of the finished rows into the feature's table), or in the store's engine when its
+statements read the batch's stream in place (chdb: one INSERT ... SELECT that hashes). The
+versions are the same bytes on every engine (spec section 3, tests/test_store_identity.py), so
+where they are computed does not change them.
 """
 
 from __future__ import annotations
@@ -108,6 +110,10 @@ class CheckedBatch:
         select = "*" if columns is None else ", ".join(quote(column) for column in columns)
         with self.stream(f"SELECT {select} FROM {quote(self.name)}") as reader:
             store.stage(self.name, reader)
+
+    def schema(self) -> pa.Schema:
+        """The typed batch's Arrow schema (nothing read)."""
+        return self.connection.sql(f"SELECT * FROM {quote(self.name)} LIMIT 0").to_arrow_table().schema
 
     @contextmanager
     def stream(self, sql: str) -> Iterator[pa.RecordBatchReader]:

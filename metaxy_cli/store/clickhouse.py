@@ -50,6 +50,7 @@ from metaxy_cli.store.base import (
     seconds_setting,
 )
 from metaxy_cli.store.clickhouse_connection import (
+    ARROW_INPUT,
     ChdbConnection,
     Connection,
     EngineError,
@@ -298,6 +299,26 @@ class ClickHouseStore(Store):
     def append_rows(self, feature: ResolvedFeature, rows: pa.RecordBatchReader) -> None:
         """Arrow straight into the feature's log (published by the write-log row like any append)."""
         self._call(lambda connection: connection.insert_arrow(feature.log_table, rows))
+        self._undo_on_rollback(feature)
+
+    def batch_relation(self, schema: pa.Schema) -> exp.Expression | None:
+        """chdb reads Arrow in place (Python()); each column cast to the type `stage` gives it."""
+        from sqlglot import exp
+
+        function = self.connection.arrow_function if self.connection is not None else None
+        if function is None:
+            return None
+        source = exp.Table(this=exp.Anonymous(this=function, expressions=[exp.column(ARROW_INPUT)]))
+        typed = [
+            exp.alias_(exp.cast(exp.column(field.name, quoted=True), self._type(portable_type_of(field.type)), dialect="clickhouse"), field.name, quoted=True)
+            for field in schema
+        ]  # fmt: skip
+        return exp.select(*typed).from_(source)
+
+    def append_over(self, feature: ResolvedFeature, rows: exp.Query, stream: pa.RecordBatchReader) -> None:
+        columns = ", ".join(quote(name) for name, _ in feature.table_columns)
+        insert = f"INSERT INTO {quote(feature.log_table)} ({columns}) {self.to_sql(rows)}"
+        self._call(lambda connection: connection.insert_over_arrow(insert, stream))
         self._undo_on_rollback(feature)
 
     def _insert_into_log(self, feature: ResolvedFeature, columns: list[str], rows: exp.Query) -> None:
