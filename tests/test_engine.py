@@ -476,6 +476,7 @@ def test_an_increment_known_to_be_empty_writes_its_columns_and_no_rows(overview_
     engine.write(project, store, "example/video", videos())
     full = tmp_path / "full.parquet"
     assert engine.increment(project, store, "example/crop").write_to(full, "parquet") == N
+    non_empty = engine.increment(project, store, "example/crop").to_arrow().schema
     compute(project, store, "example/crop")
     engine.summary(project, store, "example/crop")  # records the clean checkpoint where stores keep them
     empty = tmp_path / "empty.parquet"
@@ -488,6 +489,11 @@ def test_an_increment_known_to_be_empty_writes_its_columns_and_no_rows(overview_
     assert [(f.name, str(f.type)) for f in written if f.name != "metaxy_as_of"] == [
         (f.name, str(f.type)) for f in expected if f.name != "metaxy_as_of"
     ]
+    # In memory too, with each store's own types (no engine asked for the empty one's schema).
+    assert increment.to_arrow().num_rows == 0
+    in_memory = increment.to_arrow()
+    assert in_memory.num_rows == 0
+    assert [(f.name, f.type) for f in in_memory.schema] == [(f.name, f.type) for f in non_empty]
 
 
 def test_the_fast_path_is_left_out_only_when_no_stored_row_can_take_it(overview_dir: Path, store) -> None:

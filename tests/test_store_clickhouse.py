@@ -343,6 +343,22 @@ def test_the_embedded_engine_hashes_a_root_batch_as_it_loads_it(overview_dir: Pa
     assert found[0] == found[1] and len(found[0]) == 30
 
 
+def test_the_catalog_is_read_once_until_the_store_runs_a_statement(store, monkeypatch) -> None:
+    """chdb's folder is this process's alone: lookups of several tables cost one catalog query,
+    any statement (DDL above all) makes the next lookups read it again, then per table."""
+    queries = []
+    query_arrow = store.connection.query_arrow
+    monkeypatch.setattr(store.connection, "query_arrow", lambda sql: queries.append(sql) or query_arrow(sql))
+    assert store.list_columns("t") is None and store.list_columns("u") is None
+    assert len(queries) == 1
+    store.execute('CREATE TABLE "t" ("a" Int64) ENGINE = MergeTree ORDER BY "a"')
+    assert store.list_columns("t") == ["a"] and store.list_columns("t") == ["a"]
+    assert len(queries) == 2 and "IN ('t')" in queries[-1]
+    store.execute('ALTER TABLE "t" ADD COLUMN "b" String')
+    assert store.list_columns("t") == ["a", "b"] and store.list_columns("u") is None and store.list_columns("u") is None
+    assert len(queries) == 4
+
+
 READS_WITHOUT_PANDAS = """
 import sys
 from metaxy_cli import engine

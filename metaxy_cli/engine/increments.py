@@ -50,7 +50,7 @@ class Increment:
     store: Store
     feature: str
     sql: str
-    types: dict[str, str] = field(repr=False)  # logical column name -> portable type
+    types: dict[str, str] = field(repr=False)  # every logical column name, in order -> portable type
     # Known to select nothing (nothing touched since the feature's clean checkpoint).
     empty: bool = field(default=False, repr=False)
 
@@ -158,15 +158,19 @@ def increment_of(
     fast_path = fast_path_possible(store, feature, restricted=only is not None, listing=source is not None)
     query = increment_query(feature, store.profile, root_source=source, only=only, fast_path=fast_path)
     types = output_types(feature)
+    columns = [*feature.id_names, layout.STATUS]
     if orphaned and feature.is_expansion:
         query = _orphaned_children(feature, query)
         types = {**dict(feature.id_columns), layout.STATUS: "string"}
     elif orphaned:
-        query = _filtered(query, (layout.ORPHANED,), [*feature.id_names, layout.STATUS])
+        query = _filtered(query, (layout.ORPHANED,), columns)
     else:
+        columns = list(query.named_selects)
         query = _filtered(query, (layout.NEW, layout.STALE), None)
         if not feature.is_root:  # read before the query runs: engine/carried.py
             query = query.select(exp.alias_(exp.Literal.string(carried.token(store, feature)), layout.AS_OF), copy=False)
+            columns.append(layout.AS_OF)
+    types = {name: types[name] for name in columns}  # in the result's order (Store.fetch_nothing)
     empty = only is not None and selects_nothing(only)
     if empty:
         query = query.where(exp.false(), copy=False)

@@ -71,6 +71,9 @@ class Connection:
     def insert_arrow(self, table: str, data: pa.Table | pa.RecordBatchReader) -> None:
         raise NotImplementedError
 
+    # No other process changes the database while this connection is open (chdb's folder lock):
+    # what it read of the catalog stays true until it runs a statement itself.
+    exclusive = False
     # The table function through which `insert_over_arrow`'s statement reads its data, or None
     # when this connection's statements cannot read Arrow data in place (a server).
     arrow_function: str | None = None
@@ -161,6 +164,7 @@ class ChdbConnection(Connection):
                 yield batch.slice(start, batch_rows)
 
     arrow_function = "Python"
+    exclusive = True
 
     def insert_arrow(self, table: str, data: pa.Table | pa.RecordBatchReader) -> None:
         columns = ", ".join(quote(name) for name in data.schema.names)  # by name, as the server path
