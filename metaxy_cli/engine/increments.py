@@ -13,6 +13,7 @@ from metaxy_cli.engine import carried
 from metaxy_cli.engine.changes import compared_ids
 from metaxy_cli.engine.changes import summary_row, tracking
 from metaxy_cli.engine.tables import drop_temporary, fast_path_possible, missing_upstream, prepare_tables, require_upstream
+from metaxy_cli.store.base import empty_result
 from metaxy_cli.sql import layout
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class Increment:
         spell = self.store.identifier
         types = {spell(n): t for n, t in self.types.items()}
         if self.empty:
-            reader = self.store.fetch_nothing(self.sql, types)
+            reader = empty_result(types)
         else:
             reader = self.store.fetch_batches(self.sql, batch_rows, types=types)
         logical = [self._logical.get(name, name) for name in reader.schema.names]
@@ -170,7 +171,7 @@ def increment_of(
         if not feature.is_root:  # read before the query runs: engine/carried.py
             query = query.select(exp.alias_(exp.Literal.string(carried.token(store, feature)), layout.AS_OF), copy=False)
             columns.append(layout.AS_OF)
-    types = {name: types[name] for name in columns}  # in the result's order (Store.fetch_nothing)
+    types = {name: types[name] for name in columns}  # in the result's order (store/base.empty_result)
     empty = only is not None and selects_nothing(only)
     if empty:
         query = query.where(exp.false(), copy=False)

@@ -67,6 +67,17 @@ def arrow_type_of(portable_type: str) -> pa.DataType:
     return pa.type_for_alias(_ARROW_TYPES[portable_type])
 
 
+def empty_result(columns: Mapping[str, str]) -> pa.RecordBatchReader:
+    """The result of a query known to select nothing (an increment with nothing touched since its
+    checkpoint), given every column of its result in order with its portable type: no engine
+    analyses the query for its schema (ClickHouse and Spark take 0.05 s or more to plan an
+    increment's)."""
+    import pyarrow as pa
+
+    schema = pa.schema([(name, arrow_type_of(kind)) for name, kind in columns.items()])
+    return pa.RecordBatchReader.from_batches(schema, [])
+
+
 def portable_type_of(arrow_type: pa.DataType) -> str:
     """The portable column type that stores an Arrow type (staging a batch)."""
     import pyarrow as pa
@@ -142,16 +153,6 @@ class Store(ABC):
         `types` (column -> portable type) helps engines that do not type their results (SQLite).
         """
 
-    def fetch_nothing(self, sql: str, columns: Mapping[str, str]) -> pa.RecordBatchReader:
-        """The empty result of a query known to select nothing (an increment with nothing
-        touched since its checkpoint), given every column of its result in order with its
-        portable type: the schema comes from them, so no engine analyses the query (ClickHouse
-        and Spark take 0.05 s or more to plan an increment's)."""
-        import pyarrow as pa
-
-        schema = pa.schema([(name, arrow_type_of(kind)) for name, kind in columns.items()])
-        return pa.RecordBatchReader.from_batches(schema, [])
-
     @abstractmethod
     def stage(self, name: str, data: pa.RecordBatchReader | pa.Table) -> None:
         """Load Arrow data into a temporary table `name` (replaced if it exists)."""
@@ -190,10 +191,10 @@ class Store(ABC):
     ) -> int:
         """Stream a query's result to a parquet, csv or jsonl file; returns the row count.
         `empty`: the query is known to select nothing, and `types` names every column of its
-        result in order (fetch_nothing)."""
+        result in order (empty_result)."""
         from metaxy_cli.store.io import write_batches
 
-        reader = self.fetch_nothing(sql, types or {}) if empty else self.fetch_batches(sql, types=types)
+        reader = empty_result(types or {}) if empty else self.fetch_batches(sql, types=types)
         return write_batches(reader, path, file_format)
 
     def to_sql(self, expression: exp.Expression) -> str:

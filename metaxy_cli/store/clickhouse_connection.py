@@ -57,6 +57,12 @@ class Connection:
     """What the store needs from a session: statements, Arrow results, Arrow in."""
 
     location: str
+    # No other process changes the database while this connection is open (chdb's folder lock):
+    # what it read of the catalog stays true until it runs a statement itself.
+    exclusive = False
+    # The table function through which `insert_over_arrow`'s statement reads its data, or None
+    # when this connection's statements cannot read Arrow data in place (a server).
+    arrow_function: str | None = None
 
     def command(self, sql: str) -> None:
         raise NotImplementedError
@@ -71,13 +77,6 @@ class Connection:
     def insert_arrow(self, table: str, data: pa.Table | pa.RecordBatchReader) -> None:
         raise NotImplementedError
 
-    # No other process changes the database while this connection is open (chdb's folder lock):
-    # what it read of the catalog stays true until it runs a statement itself.
-    exclusive = False
-    # The table function through which `insert_over_arrow`'s statement reads its data, or None
-    # when this connection's statements cannot read Arrow data in place (a server).
-    arrow_function: str | None = None
-
     def insert_over_arrow(self, insert_sql: str, data: pa.Table | pa.RecordBatchReader) -> None:
         """Run an INSERT ... SELECT whose SELECT reads `data` as `arrow_function(ARROW_INPUT)`."""
         raise NotImplementedError
@@ -89,6 +88,9 @@ class Connection:
 class ChdbConnection(Connection):
     """The embedded engine on a folder. chdb opens one folder per process, and a folder in one
     process at a time (an OS lock, released when the holder exits, even by SIGKILL)."""
+
+    exclusive = True
+    arrow_function = "Python"
 
     def __init__(self, session: Any, location: str):
         self.session = session
@@ -162,9 +164,6 @@ class ChdbConnection(Connection):
             # The engine's batches follow its own blocks: at most `batch_rows` rows each here.
             for start in range(0, batch.num_rows, batch_rows):
                 yield batch.slice(start, batch_rows)
-
-    arrow_function = "Python"
-    exclusive = True
 
     def insert_arrow(self, table: str, data: pa.Table | pa.RecordBatchReader) -> None:
         columns = ", ".join(quote(name) for name in data.schema.names)  # by name, as the server path
