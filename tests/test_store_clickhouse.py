@@ -357,6 +357,10 @@ def test_the_catalog_is_read_once_until_the_store_runs_a_statement(store, monkey
     store.execute('ALTER TABLE "t" ADD COLUMN "b" String')
     assert store.list_columns("t") == ["a", "b"] and store.list_columns("u") is None and store.list_columns("u") is None
     assert len(queries) == 4
+    # Another store of this process on the folder: its statements count too.
+    with ClickHouseStore.open(store.location) as other:
+        other.execute('CREATE TABLE "u" ("c" Int64) ENGINE = MergeTree ORDER BY "c"')
+        assert store.list_columns("u") == ["c"]
 
 
 READS_WITHOUT_PANDAS = """

@@ -88,7 +88,8 @@ class ClickHouseStore(Store):
         self._write_id: int | None = None
         self._checkpoints: dict[str, tuple[ResolvedFeature, int, int]] = {}  # proved in this block
         # What `_columns` read of the catalog: every table's columns at first, then per table.
-        self._catalog: dict[str, dict[str, str]] | None = None
+        self._catalog: dict[str, dict[str, str]] = {}
+        self._catalog_version: int | None = None  # the connection's catalog_version it was read at
         self._catalog_whole = False  # `_catalog` has every table: one absent from it does not exist
         self._catalog_read_whole = False
 
@@ -119,7 +120,6 @@ class ClickHouseStore(Store):
     # -- primitives ---------------------------------------------------------------------------
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> None:
         _no_parameters(parameters)
-        self._catalog = None  # any statement may change a table
         self._call(lambda connection: connection.command(sql))
 
     def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple]:
@@ -393,17 +393,20 @@ class ClickHouseStore(Store):
     def _columns(self, tables: Sequence[str]) -> dict[str, dict[str, str]]:
         """{table: {column: type}} of those of `tables` that exist, columns in order.
 
-        On a connection no other process changes, what was read is kept until this store runs
-        a statement. The first lookup reads every table's columns (a read-only command, such as
-        an increment or a plan, then queries the catalog once, not once per table: about six
-        queries of 2 ms for an increment, hundreds for a plan of 200 features); later ones read
-        the tables asked for, since a write's DDL would make whole reads repeat."""
-        if self.connection is None or not self.connection.exclusive:
+        On a connection no other process changes, what was read is kept until a statement runs
+        there (`Connection.catalog_version`, which counts every store's statements). The first
+        lookup reads every table's columns (a read-only command, such as an increment or a
+        plan, then queries the catalog once, not once per table: about six queries of 2 ms for
+        an increment, hundreds for a plan of 200 features); later ones read the tables asked
+        for, since a write's DDL would make whole reads repeat."""
+        version = self.connection.catalog_version() if self.connection is not None else None
+        if version is None:
             return self._read_columns(tables)
-        if self._catalog is None:
+        if version != self._catalog_version:
             self._catalog, self._catalog_whole = {}, not self._catalog_read_whole
             if self._catalog_whole:
                 self._catalog, self._catalog_read_whole = self._read_columns(None), True
+            self._catalog_version = version
         missing = [] if self._catalog_whole else [table for table in tables if table not in self._catalog]
         if missing:
             found = self._read_columns(missing)

@@ -57,9 +57,12 @@ class Connection:
     """What the store needs from a session: statements, Arrow results, Arrow in."""
 
     location: str
-    # No other process changes the database while this connection is open (chdb's folder lock):
-    # what it read of the catalog stays true until it runs a statement itself.
-    exclusive = False
+    def catalog_version(self) -> int | None:
+        """A number that changes whenever a statement runs on this database, or None when that
+        cannot be known (a server: other clients change it), and nothing read of the catalog
+        may be kept."""
+        return None
+
     # The table function through which `insert_over_arrow`'s statement reads its data, or None
     # when this connection's statements cannot read Arrow data in place (a server).
     arrow_function: str | None = None
@@ -89,8 +92,10 @@ class ChdbConnection(Connection):
     """The embedded engine on a folder. chdb opens one folder per process, and a folder in one
     process at a time (an OS lock, released when the holder exits, even by SIGKILL)."""
 
-    exclusive = True
     arrow_function = "Python"
+    # Statements run per folder by this process: no other process opens the folder meanwhile
+    # (the folder's lock), and every store of this process on it counts here.
+    _statements: dict[str, int] = {}
 
     def __init__(self, session: Any, location: str):
         self.session = session
@@ -138,7 +143,11 @@ class ChdbConnection(Connection):
         return self.session
 
     def command(self, sql: str) -> None:
+        self._statements[self.location] = self._statements.get(self.location, 0) + 1
         self._run(sql, "CSV")
+
+    def catalog_version(self) -> int | None:
+        return self._statements.get(self.location, 0)
 
     def query_arrow(self, sql: str) -> pa.Table:
         import pyarrow as pa
