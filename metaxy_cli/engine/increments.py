@@ -137,7 +137,8 @@ def _filtered(query: exp.Select, statuses: tuple[str, ...], keep: list[str] | No
     columns = [exp.column(name) for name in keep] if keep else [exp.Star()]
     status = exp.column(layout.STATUS)
     condition = exp.In(this=status, expressions=[exp.Literal.string(s) for s in statuses])
-    return exp.select(*columns).from_(query.subquery("i")).where(condition)
+    # The query is built for this call alone: wrapped without copying its tree (5 ms per copy).
+    return exp.select(*columns).from_(query.subquery("i", copy=False), copy=False).where(condition, copy=False)
 
 
 def increment_of(

@@ -394,7 +394,7 @@ def joined(
     if feature.is_expansion:
         stored_rows = children_by_parent(feature, stored_rows, stored_versions=stored_versions)
     select = exp.select().from_(
-        _hashed(feature, inputs, self_join=self_join, fast_path=fast_path, stored_versions=stored_versions).subquery(X),
+        _hashed(feature, inputs, self_join=self_join, fast_path=fast_path, stored_versions=stored_versions).subquery(X, copy=False),
         copy=False,
     )
     if not self_join:
