@@ -11,8 +11,9 @@ Adding a backend, step by step:
      each portable type, SQL types, UDFs, query finishing). Nothing else in sql/ changes.
   2. `store/<engine>.py`: a `Store` subclass with `engine = "<profile name>"`, `from_settings`,
      and the primitives `execute`, `fetch_all`, `fetch_batches`, `stage`, `list_columns`,
-     `close` (plus `copy_to` where the engine writes files itself); set the class flags
-     (`begin`, `indexes_ids`) the engine needs.
+     `close` (plus `copy_to` where the engine writes files itself, and `batch_relation` /
+     `append_over` where its statements can read an Arrow stream in place, so that a root
+     write hashes there); set the class flags (`begin`, `indexes_ids`) the engine needs.
   3. `store/config.py`: one line in BACKENDS, `"<type>": "metaxy_cli.store.<engine>:<Class>"`.
   4. Tests: tests/test_store_<engine>.py runs tests/store_contract.py on a real server or file;
      add the store to BACKENDS in tests/test_engine.py (the seed story and the cross-backend
