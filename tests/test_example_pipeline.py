@@ -51,14 +51,18 @@ def test_walks_the_seed_story(pipeline, tmp_path: Path, capsys) -> None:
     assert pipeline.changed_ids(SAMPLES) == {"v0000042", "v0000142", "v0000242"}
 
 
-def test_same_story_on_clickhouse(pipeline, tmp_path: Path, capsys, monkeypatch) -> None:
-    """--store ch: the same report, line for line, as the default DuckDB store."""
-    monkeypatch.setenv("METAXY_CH", str(tmp_path / "duck" / "clickhouse"))
+@pytest.mark.parametrize(("store", "engine"), [("ch", "clickhouse"), ("lite", "sqlite")])
+def test_same_story_on_a_store_kept_in_files(pipeline, store: str, engine: str, tmp_path: Path, capsys, monkeypatch) -> None:
+    """--store ch / lite: the same report, line for line, as the default DuckDB store. Their
+    files go in --store-dir, so step 4 (a copy of the project elsewhere) opens the same store,
+    not an empty one next to the copy (no METAXY_CH / METAXY_SQLITE set)."""
+    for variable in ("METAXY_CH", "METAXY_SQLITE"):
+        monkeypatch.delenv(variable, raising=False)
     outputs = []
-    for options in ([], ["--store", "ch"]):
+    for options in ([], ["--store", store]):
         assert pipeline.main(["--samples", "200", "--store-dir", str(tmp_path / "duck"), *options]) == 0
         outputs.append(capsys.readouterr().out.splitlines())
-    assert outputs[1][0].startswith("metaxy overview pipeline: 200 videos, store 'ch' (clickhouse; ")
+    assert outputs[1][0].startswith(f"metaxy overview pipeline: 200 videos, store {store!r} ({engine}; ")
     assert outputs[1][1:] == outputs[0][1:] and outputs[1][-1] == "12 of 12 checks passed"
 
 

@@ -14,8 +14,9 @@ It starts from a fresh store each run: `<store-dir>/metadata.duckdb` (by default
 `--store NAME` it runs on that store of metaxy.yaml instead (e.g. `pg`, a PostgreSQL store whose
 URL comes from METAXY_PG_URL), after soft-deleting every sample the story's features have there.
 
-`--increments DIR` keeps every increment computed (as Parquet) to compare stores; the `spark`
-store lives in `<store-dir>/spark` unless METAXY_SPARK says otherwise.
+`--increments DIR` keeps every increment computed (as Parquet) to compare stores. Stores kept
+in files live in `<store-dir>` unless their variable says otherwise: `spark` in `spark/`
+(METAXY_SPARK), `ch` in `clickhouse/` (METAXY_CH), `lite` in `metadata.sqlite` (METAXY_SQLITE).
 
     python examples/overview/pipeline.py [--samples 10000] [--store-dir DIR | --store NAME] [--increments DIR]
 """
@@ -215,8 +216,10 @@ def run(samples: int, store_dir: Path, store_name: str | None = None, increments
             stale_file.unlink(missing_ok=True)  # a fresh store every run
         environ: Mapping[str, str] = {"METAXY_DB": str(database)}  # the project's `dev` store, at this path
         print(f"metaxy overview pipeline: {samples:,} videos, DuckDB store {database} (fresh)")
-    else:  # a Spark store in <store-dir>/spark (absolute: step 4 opens it from a copy of the project)
-        environ = {"METAXY_SPARK": str(store_dir.absolute() / "spark"), **os.environ}
+    else:  # stores kept in files go in <store-dir>, absolute: step 4 opens them from a copy of the project
+        folder = store_dir.absolute()
+        in_folder = {"METAXY_SPARK": "spark", "METAXY_CH": "clickhouse", "METAXY_SQLITE": "metadata.sqlite"}
+        environ = {**{name: str(folder / place) for name, place in in_folder.items()}, **os.environ}
         with open_store(project, store_name, environ=environ) as store:
             print(f"metaxy overview pipeline: {samples:,} videos, store {store_name!r} ({store.engine}; "
                   f"{emptied(project, store):,} samples already there soft-deleted)")  # fmt: skip
@@ -236,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=10_000, help="videos to ingest (default 10000)")
     parser.add_argument("--store-dir", type=Path, default=HERE / ".metaxy",
-                        help="folder of the DuckDB store file, recreated each run (default: examples/overview/.metaxy)")  # fmt: skip
+                        help="folder of the DuckDB store file, recreated each run, and of the files of --store spark, ch "
+                             "or lite (default: examples/overview/.metaxy)")  # fmt: skip
     parser.add_argument("--store", metavar="NAME",
                         help="run on this store of metaxy.yaml instead (e.g. pg); its samples are soft-deleted first")  # fmt: skip
     parser.add_argument("--increments", type=Path, metavar="DIR", help="keep every computed increment here, as Parquet")
