@@ -57,15 +57,15 @@ class Connection:
     """What the store needs from a session: statements, Arrow results, Arrow in."""
 
     location: str
+    # The table function through which `insert_over_arrow`'s statement reads its data, or None
+    # when this connection's statements cannot read Arrow data in place (a server).
+    arrow_function: str | None = None
+
     def catalog_version(self) -> int | None:
         """A number that changes whenever a statement runs on this database, or None when that
         cannot be known (a server: other clients change it), and nothing read of the catalog
         may be kept."""
         return None
-
-    # The table function through which `insert_over_arrow`'s statement reads its data, or None
-    # when this connection's statements cannot read Arrow data in place (a server).
-    arrow_function: str | None = None
 
     def command(self, sql: str) -> None:
         raise NotImplementedError
