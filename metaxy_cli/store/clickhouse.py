@@ -87,11 +87,11 @@ class ClickHouseStore(Store):
         self._undo: list[Callable[[], None]] | None = None  # inside a transaction: how to undo it
         self._write_id: int | None = None
         self._checkpoints: dict[str, tuple[ResolvedFeature, int, int]] = {}  # proved in this block
-        # What `_columns` read of the catalog: every table's columns at first, then per table.
+        # What `_columns` read of the catalog, at the connection's catalog_version `_catalog_version`;
+        # every table's columns when that is `_catalog_whole_at` (a table absent does not exist).
         self._catalog: dict[str, dict[str, str]] = {}
-        self._catalog_version: int | None = None  # the connection's catalog_version it was read at
-        self._catalog_whole = False  # `_catalog` has every table: one absent from it does not exist
-        self._catalog_read_whole = False
+        self._catalog_version: int | None = None
+        self._catalog_whole_at: int | None = None
 
     @classmethod
     def from_settings(cls, name: str, settings: dict[str, Any], root: Path) -> ClickHouseStore:
@@ -321,15 +321,18 @@ class ClickHouseStore(Store):
         return exp.select(*typed).from_(source)
 
     def append_over(self, feature: ResolvedFeature, rows: exp.Query, stream: pa.RecordBatchReader) -> None:
-        columns = ", ".join(quote(name) for name, _ in feature.table_columns)
-        insert = f"INSERT INTO {quote(feature.log_table)} ({columns}) {self.to_sql(rows)}"
+        insert = self._log_insert(feature, [name for name, _ in feature.table_columns], rows)
         self._call(lambda connection: connection.insert_over_arrow(insert, stream))
         self._undo_on_rollback(feature)
 
     def _insert_into_log(self, feature: ResolvedFeature, columns: list[str], rows: exp.Query) -> None:
-        target = ", ".join(quote(name) for name in columns)
-        self.execute(f"INSERT INTO {quote(feature.log_table)} ({target}) {self.to_sql(rows)}")
+        self.execute(self._log_insert(feature, columns, rows))
         self._undo_on_rollback(feature)
+
+    def _log_insert(self, feature: ResolvedFeature, columns: list[str], rows: exp.Query) -> str:
+        """INSERT INTO the feature's log (`columns`) the rows of a query."""
+        target = ", ".join(quote(name) for name in columns)
+        return f"INSERT INTO {quote(feature.log_table)} ({target}) {self.to_sql(rows)}"
 
     def _undo_on_rollback(self, feature: ResolvedFeature) -> None:
         """A failed write removes the rows it put in the log (unpublished, so never read)."""
@@ -403,11 +406,12 @@ class ClickHouseStore(Store):
         if version is None:
             return self._read_columns(tables)
         if version != self._catalog_version:
-            self._catalog, self._catalog_whole = {}, not self._catalog_read_whole
-            if self._catalog_whole:
-                self._catalog, self._catalog_read_whole = self._read_columns(None), True
             self._catalog_version = version
-        missing = [] if self._catalog_whole else [table for table in tables if table not in self._catalog]
+            self._catalog = {}
+            if self._catalog_whole_at is None:  # the first lookup only
+                self._catalog, self._catalog_whole_at = self._read_columns(None), version
+        whole = self._catalog_whole_at == version
+        missing = [] if whole else [table for table in tables if table not in self._catalog]
         if missing:
             found = self._read_columns(missing)
             self._catalog.update((table, found.get(table, {})) for table in missing)
