@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,7 @@ VIDEOS = """SELECT printf('v%09d', i) AS sample_uid, printf('s3://videos/%09d.mp
 FROM range({n}) AS t(i) {where}"""
 CHANGED = "i % 100 = 42"  # 1% of the videos get a new audio input
 FULL_TOO = "cd"  # steps also timed with the full comparison (engine `full=True`, issue 16)
+DEFAULT = None  # a store opened without `compression:` (its hash columns uncompressed)
 
 
 def generate(n: int) -> dict[str, Path]:
@@ -182,11 +184,6 @@ def _stored_rows(project, key: str, listing: Path) -> str:
     return f"SELECT {', '.join(items)} FROM {source}"
 
 
-def root_write_floor(project, listing: Path, table: str) -> str:
-    """CREATE TABLE AS the same rows a root write stores (hashes, versions, timestamp)."""
-    return f"CREATE OR REPLACE TABLE {table} AS {_stored_rows(project, VIDEO, listing)}"
-
-
 def write_floor(project, key: str, listing: Path, table: str) -> str:
     """One INSERT of the rows a write stores into `table` (a copy of the feature's table as it
     was before the write: its rows stay, as a rewrite's old rows do)."""
@@ -258,16 +255,16 @@ class Child:
             if repetition:
                 self.store.close()
                 shutil.copyfile(backup, self.database)
-            self.reopen("auto", fresh=False)
+            self.reopen(DEFAULT, fresh=False)
             existed = self.store.table_exists(table)
             if existed:  # the floor appends to a copy of the rows as they were (untimed)
-                self.store.execute(f"CREATE OR REPLACE TABLE {floor_table} AS SELECT * FROM {table}")
+                self.copy_table(table, floor_table, rows=True)
             start = time.perf_counter()
             rows = engine.write(project, self.store, key, data).rows
             best["metaxy"] = min(best["metaxy"], (time.perf_counter() - start, rows))
             if not existed:
-                self.store.execute(f"CREATE OR REPLACE TABLE {floor_table} AS SELECT * FROM {table} LIMIT 0")
-            self.reopen("auto", fresh=False)  # as cold as ours: a new connection, nothing cached
+                self.copy_table(table, floor_table, rows=False)
+            self.reopen(DEFAULT, fresh=False)  # as cold as ours: a new connection, nothing cached
             start = time.perf_counter()
             floor_rows = self.connection.execute(write_floor(project, key, data, floor_table)).fetchall()[0][0]
             best["floor"] = min(best["floor"], (time.perf_counter() - start, floor_rows))
@@ -301,30 +298,45 @@ class Child:
             self.record(step, f"{key} increment -> parquet, full comparison", results["write_to full"], results["floor copy"])
 
     def root_write(self) -> None:
-        """(a): engine.write of the listing into an empty store, best of k, vs CREATE TABLE AS;
-        also into a store opened with `compression: uncompressed` (E's store setting)."""
+        """(a): engine.write of the listing into an empty store, best of k, vs one INSERT of the
+        same rows into an empty table of the same layout; also into stores opened with
+        `compression: auto` (every column DuckDB's choice) and `compression: uncompressed`."""
         from metaxy_cli import engine
 
         if "a" not in self.steps:
-            self.reopen("auto", fresh=True)
+            self.reopen(DEFAULT, fresh=True)
             engine.write(self.project, self.store, VIDEO, self.files["videos"])
             return
-        floor_sql = root_write_floor(self.project, self.files["videos"], "floor_video")
-        best = {"auto": float("inf"), "uncompressed": float("inf"), "floor": float("inf")}
+        floor_sql = write_floor(self.project, VIDEO, self.files["videos"], "floor_video")
+        table = VIDEO.replace("/", "__")
+        variants = ("uncompressed", "auto", DEFAULT)  # the store kept for the next steps: the default
+        best = {compression: float("inf") for compression in (*variants, "floor")}
         for _ in range(self.repeat):
-            for compression in ("uncompressed", "auto"):  # the store kept for the next steps: auto
+            for compression in variants:
                 self.reopen(compression, fresh=True)
                 start = time.perf_counter()
                 written = engine.write(self.project, self.store, VIDEO, self.files["videos"]).rows
                 best[compression] = min(best[compression], time.perf_counter() - start)
+            self.copy_table(table, "floor_video", rows=False)
             start = time.perf_counter()
             self.connection.execute(floor_sql).fetchall()
             best["floor"] = min(best["floor"], time.perf_counter() - start)
             self.connection.execute("DROP TABLE floor_video")
-        self.record("a", f"write {VIDEO} (root, from Parquet)", (best["auto"], written), (best["floor"], written))
-        self.record("a", f"write {VIDEO}, store `compression: uncompressed`", (best["uncompressed"], written), (best["floor"], written))
+        self.record("a", f"write {VIDEO} (root, from Parquet)", (best[DEFAULT], written), (best["floor"], written))
+        for compression in ("auto", "uncompressed"):
+            what = f"write {VIDEO}, store `compression: {compression}`"
+            self.record("a", what, (best[compression], written), (best["floor"], written))
 
-    def reopen(self, compression: str, *, fresh: bool) -> None:
+    def copy_table(self, table: str, copy: str, *, rows: bool) -> None:
+        """`copy`: a table created as the store created `table` (its columns' storage too: a
+        floor writes the same layout), holding `table`'s rows when `rows`."""
+        (ddl,) = self.connection.execute("SELECT sql FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()
+        self.connection.execute(f"DROP TABLE IF EXISTS {copy}")
+        self.connection.execute(re.sub(r"^CREATE TABLE [^(]+\(", f"CREATE TABLE {copy}(", ddl))
+        if rows:
+            self.connection.execute(f"INSERT INTO {copy} SELECT * FROM {table}")
+
+    def reopen(self, compression: str | None, *, fresh: bool) -> None:
         from metaxy_cli.store.duckdb import DuckDBStore
 
         self.store.close()
