@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from metaxy_cli import __version__
-from metaxy_cli.cli import COMMANDS, MetaxyGroup
+from metaxy_cli.cli import COMMANDS, MetaxyGroup, cli
 from metaxy_cli.definitions.errors import ProjectNotFoundError
 
 AVAILABLE = [name for name in COMMANDS if MetaxyGroup._available(name)]
@@ -88,8 +88,6 @@ def test_listed_short_help_is_the_commands_own(name: str) -> None:
     """`metaxy --help` lists commands from COMMANDS without importing them: keep both in step."""
     import click
 
-    from metaxy_cli.cli import cli
-
     command = cli.get_command(click.Context(cli), name)
     assert command.get_short_help_str(limit=1000) == COMMANDS[name][1]
 
@@ -124,3 +122,14 @@ def test_help_imports_nothing_it_does_not_use() -> None:
     """`metaxy --help` costs little more than starting click: no command, parser or engine loads."""
     result = subprocess.run([sys.executable, "-c", HELP_PROBE], capture_output=True, text=True, check=True)
     assert result.stdout.splitlines()[-1] == "loaded:"
+
+
+def test_command_list_cuts_long_help_at_a_word_on_narrow_terminals(monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    monkeypatch.setenv("COLUMNS", "60")
+    result = CliRunner().invoke(cli, ["--help"], prog_name="metaxy", terminal_width=60)
+    listed = result.stdout.split("Commands:")[1].strip().splitlines()
+    write = next(line for line in listed if line.split()[0] == "write")
+    assert write.split(None, 1)[1] == "Append samples of FEATURE from FILE..."
+    assert max(len(line) for line in listed) <= 60

@@ -55,6 +55,14 @@ def report(error: MetaxyError) -> None:
         click.echo(f"Error: {error}", err=True)
 
 
+def _shortened(text: str, limit: int) -> str:
+    """`text` cut at a word to fit `limit` columns, with "..." (click's own helper goes in Click 9)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 3, 0)].rsplit(" ", 1)[0].rstrip(" ,;:")
+    return f"{cut}..."
+
+
 class MetaxyGroup(click.Group):
     """Loads commands on demand and turns library errors into one clean message and exit 1."""
 
@@ -71,7 +79,7 @@ class MetaxyGroup(click.Group):
         """The command list from COMMANDS, without importing every command for its help."""
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max((len(name) for name in names), default=0)
-        rows = [(name, click.utils.make_default_short_help(COMMANDS[name][1], limit)) for name in names]
+        rows = [(name, _shortened(COMMANDS[name][1], limit)) for name in names]
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
