@@ -53,7 +53,9 @@ VIDEOS = """SELECT printf('v%09d', i) AS sample_uid, printf('s3://videos/%09d.mp
 FROM range({n}) AS t(i) {where}"""
 CHANGED = "i % 100 = 42"  # 1% of the videos get a new audio input
 FULL_TOO = "cd"  # steps also timed with the full comparison (engine `full=True`, issue 16)
-DEFAULT = None  # a store opened without `compression:` (its hash columns uncompressed)
+# The store every step writes to: opened without `compression:` (DuckDB chooses per column),
+# unless --compression names a setting (children read it from the environment).
+DEFAULT = os.environ.get("METAXY_BENCH_COMPRESSION") or None
 
 
 def generate(n: int) -> dict[str, Path]:
@@ -309,7 +311,8 @@ class Child:
             return
         floor_sql = write_floor(self.project, VIDEO, self.files["videos"], "floor_video")
         table = VIDEO.replace("/", "__")
-        variants = ("uncompressed", "auto", DEFAULT)  # the store kept for the next steps: the default
+        # The store of the last variant is kept for the next steps: the default's.
+        variants = (*(other for other in ("uncompressed", "auto") if other != DEFAULT), DEFAULT)
         best = {compression: float("inf") for compression in (*variants, "floor")}
         for _ in range(self.repeat):
             for compression in variants:
@@ -323,7 +326,7 @@ class Child:
             best["floor"] = min(best["floor"], time.perf_counter() - start)
             self.connection.execute("DROP TABLE floor_video")
         self.record("a", f"write {VIDEO} (root, from Parquet)", (best[DEFAULT], written), (best["floor"], written))
-        for compression in ("auto", "uncompressed"):
+        for compression in (other for other in ("auto", "uncompressed") if other != DEFAULT):
             what = f"write {VIDEO}, store `compression: {compression}`"
             self.record("a", what, (best[compression], written), (best["floor"], written))
 
@@ -444,7 +447,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = sizes_parser(__doc__.splitlines()[0], "interleaved repetitions; the best is kept")
     parser.add_argument("--memory-limit", help="DuckDB memory_limit of the store connection, e.g. 4GB (default: DuckDB's, 80%% of RAM)")
     parser.add_argument("--steps", default="abcde", help="steps to measure (default abcde; the others only set up)")
+    parser.add_argument("--compression", help="the store's `compression:` setting for every step (default: unset)")
     options = parser.parse_args(argv)
+    if options.compression:
+        os.environ["METAXY_BENCH_COMPRESSION"] = options.compression
     if options.child:
         return child_main(options.child, options.repeat, options.json, options.memory_limit, options.steps)
     info = machine()
@@ -453,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     info["load_after"] = "%.1f %.1f %.1f" % os.getloadavg()
     print(f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, Python {info['python']}, DuckDB {info['duckdb']}; "
           f"load average {info['load']} before, {info['load_after']} after. Best of {options.repeat}; "
-          f"memory_limit {options.memory_limit or 'DuckDB default'}.\n")  # fmt: skip
+          f"memory_limit {options.memory_limit or 'DuckDB default'}; compression {options.compression or 'unset'}.\n")  # fmt: skip
     print(markdown(results))
     if options.json:
         options.json.write_text(json.dumps({"machine": info, "results": {str(n): r for n, r in results.items()}}, indent=1))

@@ -39,6 +39,18 @@ def test_packaged_copies_are_byte_identical() -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_no_object_repeats_a_key(name: str) -> None:
+    """JSON keeps the last of two equal keys silently: a repeated property hides the first one."""
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        assert len(keys) == len(set(keys)), sorted({key for key in keys if keys.count(key) > 1})
+        return dict(pairs)
+
+    json.loads((SCHEMAS / name).read_text(encoding="utf-8"), object_pairs_hook=unique)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_valid_draft_2020_12(name: str) -> None:
     schema = _schema(name)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"

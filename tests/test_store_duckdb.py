@@ -74,32 +74,6 @@ def test_compression_setting(tmp_path: Path) -> None:
         DuckDBStore.open(tmp_path / "bad.db", compression="x'; DROP")
 
 
-@pytest.mark.parametrize(
-    ("compression", "hash_method"), [(None, "Uncompressed"), ("auto", "DICT_FSST"), ("zstd", "ZSTD")]
-)
-def test_hash_columns_are_stored_uncompressed_unless_compression_is_set(
-    tmp_path: Path, compression: str | None, hash_method: str
-) -> None:
-    """Random hex barely compresses, and analysing it is a fifth of a write; other columns keep DuckDB's choice."""
-    columns = [("id", "string"), ("label", "string"), ("metaxy_provenance", "string"),
-               ("metaxy_provenance__audio", "string"), ("metaxy_data_version__audio", "string")]  # fmt: skip
-    with DuckDBStore.open(tmp_path / "store.db", compression=compression) as store:
-        store.create_table("video", columns)
-        store.native_duckdb.execute(
-            "INSERT INTO video SELECT 'id' || (i % 7), 'x', md5(i::VARCHAR), md5(i::VARCHAR), md5(i::VARCHAR) "
-            "FROM range(200000) r(i)"
-        )
-        store.native_duckdb.execute("CHECKPOINT")
-        methods = dict(store.fetch_all(
-            "SELECT column_name, string_agg(DISTINCT compression) FROM pragma_storage_info('video') "
-            "WHERE segment_type = 'VARCHAR' GROUP BY column_name"
-        ))  # fmt: skip
-    hashes = {"metaxy_provenance", "metaxy_provenance__audio", "metaxy_data_version__audio"}
-    assert {column: methods[column] for column in hashes} == dict.fromkeys(hashes, hash_method)
-    assert methods["label"] == ("ZSTD" if compression == "zstd" else "DICT_FSST")
-
-
-
 HOLDER = """
 import sys, time, duckdb
 connection = duckdb.connect(sys.argv[1])

@@ -125,11 +125,6 @@ def increment_columns(fields: Iterable[str]) -> list[str]:
     return [*(provenance_column(field) for field in fields), AS_OF]
 
 
-def holds_hashes(column: str) -> bool:
-    """A stored column of hex hashes: the sample's and each field's provenance and data version."""
-    return column == PROVENANCE or column == DATA_VERSION or column.startswith((f"{PROVENANCE}__", f"{DATA_VERSION}__"))
-
-
 def data_version_column(field: str) -> str:
     """NULL where the data version is the provenance (read with provenance.data_version)."""
     return f"{DATA_VERSION}__{column_stem(field)}"

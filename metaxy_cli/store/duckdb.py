@@ -20,7 +20,6 @@ from metaxy_cli.store.io import connect
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
-    from sqlglot import exp
 
 DEFAULT_PATH = ".metaxy/metadata.duckdb"
 
@@ -33,10 +32,6 @@ DEFAULT_MEMORY_LIMIT = "1.5GB"
 # for it, so parallel CLI calls queue instead of failing at once.
 DEFAULT_LOCK_TIMEOUT = 30.0
 LOCK_POLL = 0.2
-# How the hash columns (provenance, data versions) are stored unless `compression` says otherwise.
-# Random hex compresses only ~1.8x and DuckDB's analysis of it is a fifth of a 1M-row write
-# (1.81 -> 1.43 s, for a 1.6x larger table; benchmarks/README.md); scans of them get faster too.
-HASH_COLUMN_COMPRESSION = "uncompressed"
 
 
 def _connect_waiting(name: str, location: str, config: dict[str, Any], lock_timeout: float) -> duckdb.DuckDBPyConnection:
@@ -64,13 +59,9 @@ class DuckDBStore(PartedHistoryStore):
     # than a checkpoint, so the ids touched since cost what was written.
     tracks_changes = True
 
-    def __init__(
-        self, name: str, path: str, connection: duckdb.DuckDBPyConnection, *, hash_compression: str | None = None
-    ):
+    def __init__(self, name: str, path: str, connection: duckdb.DuckDBPyConnection):
         super().__init__(name, path)
         self.connection: duckdb.DuckDBPyConnection | None = connection
-        # The method named on every hash column a table is created with (None: DuckDB chooses).
-        self.hash_compression = hash_compression
 
     @classmethod
     def from_settings(cls, name: str, settings: dict[str, Any], root: Path) -> DuckDBStore:
@@ -86,10 +77,9 @@ class DuckDBStore(PartedHistoryStore):
         cls, path: str | Path = MEMORY, *, name: str = "duckdb", compression: str | None = None,
         memory_limit: str | None = None, lock_timeout: float = 0.0,
     ) -> DuckDBStore:  # fmt: skip
-        """`compression`: unset (the default) stores the hash columns of tables it creates
-        uncompressed and lets DuckDB choose for the others; "auto" lets DuckDB choose for every
-        column (the smallest file); a DuckDB method, e.g. "uncompressed", is forced for every
-        write (writes ~1.3x faster than the default, for ~1.6x its file size). `memory_limit` (e.g. "4GB"; "1.5GB" is
+        """`compression`: "auto" (DuckDB chooses per column, the default) or a DuckDB method
+        forced for every write, e.g. "uncompressed": writes of random hex hashes get ~1.5x faster
+        (no compression analysis) for ~2x the file size. `memory_limit` (e.g. "4GB"; "1.5GB" is
         the default of stores named in metaxy.yaml): without one DuckDB takes 80% of RAM, which
         its buffer pool fills on big stores (10M samples: 10 GB RSS; with "1.5GB": 1.84 GB).
         `lock_timeout`: seconds to wait while another process has the file open (named stores:
@@ -112,24 +102,12 @@ class DuckDBStore(PartedHistoryStore):
         except duckdb.Error as error:
             connection.close()
             raise StoreError(f"cannot open store {name!r} at {location}: {database_message(error)}") from None
-        return cls(name, location, connection, hash_compression=HASH_COLUMN_COMPRESSION if compression is None else None)
+        return cls(name, location, connection)
 
     @property
     def native_duckdb(self) -> duckdb.DuckDBPyConnection:
         """The connection itself: DuckDB reads input files in place, in the store."""
         return self._connection()
-
-    def _column_def(self, name: str, portable_type: str) -> exp.ColumnDef:
-        from sqlglot import exp
-
-        from metaxy_cli.sql import layout
-
-        column = super()._column_def(name, portable_type)
-        if self.hash_compression is not None and layout.holds_hashes(name):
-            # sqlglot has no node for DuckDB's per-column compression: the clause as written.
-            clause = exp.Var(this=f"USING COMPRESSION {self.hash_compression}")
-            column.append("constraints", exp.ColumnConstraint(kind=clause))
-        return column
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         if self.connection is None:
