@@ -4,6 +4,7 @@ runs here: parsing and the unreachable case only)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -326,21 +327,39 @@ def test_server_path_versions_like_chdb(overview_dir: Path, client_store, tmp_pa
     assert found[0] == found[1] and found[0][0] == ["s0", "s1", "s2"]
 
 
-def test_the_embedded_engine_hashes_a_root_batch_as_it_loads_it(overview_dir: Path, store, tmp_path: Path) -> None:
-    """chdb reads the checked batch's Arrow stream in the INSERT that hashes it (a server cannot:
-    test_server_path_versions_like_chdb), and stores the bytes DuckDB computes."""
+@pytest.mark.parametrize("pandas_loaded", [False, True], ids=["file", "in place"])
+def test_the_embedded_engine_hashes_a_root_batch_as_it_loads_it(
+    overview_dir: Path, store, tmp_path: Path, monkeypatch, pandas_loaded: bool
+) -> None:
+    """chdb reads the checked batch's Arrow stream (a file of it, or in place once the process
+    has pandas) in the INSERT that hashes it (a server cannot: test_server_path_versions_like_chdb),
+    and stores the bytes DuckDB computes."""
     import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    listing = tmp_path / "videos.parquet"  # a file: Arrow built from Python objects imports pandas
+    pq.write_table(pa.Table.from_pylist(videos(30)), listing)
+    if pandas_loaded:
+        import pandas  # noqa: F401
+    else:
+        monkeypatch.delitem(sys.modules, "pandas", raising=False)
+    commands = []
+    command = store.connection.command
+    monkeypatch.setattr(store.connection, "command", lambda sql: commands.append(sql) or command(sql))
 
     schema = pa.schema([("sample_uid", pa.string()), ("frames", pa.int64())])
-    assert 'FROM Python("metaxy_arrow_input")' in store.to_sql(store.batch_relation(schema))
+    assert "FROM file('metaxy_arrow_input', 'ArrowStream')" in store.to_sql(store.batch_relation(schema))
     project = load_project(overview_dir)
     columns = "sample_uid, metaxy_provenance__audio, metaxy_provenance__frames, metaxy_provenance"
     found = []
     with DuckDBStore.open(tmp_path / "reference.duckdb") as reference:
         for opened in (store, reference):
-            engine.write(project, opened, VIDEO, videos(30))
+            engine.write(project, opened, VIDEO, listing)
             found.append(opened.fetch_all(f'SELECT {columns} FROM "example__video" ORDER BY 1'))
     assert found[0] == found[1] and len(found[0]) == 30
+    (insert,) = [sql for sql in commands if sql.startswith('INSERT INTO "metaxy_log__example__video"')]
+    assert ("FROM Python(metaxy_arrow_input)" in insert) is pandas_loaded
+    assert ("ArrowStream" in insert) is not pandas_loaded
 
 
 def test_the_catalog_is_read_once_until_the_store_runs_a_statement(store, monkeypatch) -> None:
@@ -363,25 +382,37 @@ def test_the_catalog_is_read_once_until_the_store_runs_a_statement(store, monkey
         assert store.list_columns("u") == ["c"]
 
 
-READS_WITHOUT_PANDAS = """
+WITHOUT_PANDAS = """
 import sys
 from metaxy_cli import engine
 from metaxy_cli.definitions.loader import load_project
 from metaxy_cli.store.clickhouse import ClickHouseStore
 store = ClickHouseStore.open(sys.argv[2])
 project = load_project(sys.argv[1])
+engine.write(project, store, "example/video", sys.argv[3])
 engine.summary(project, store, "example/crop")
 engine.increment(project, store, "example/crop").to_arrow()
+engine.increment(project, store, "example/crop").write_to(sys.argv[4], "parquet")
+engine.write(project, store, "example/crop", sys.argv[4])
 print("pandas" in sys.modules)
 """
 
 
-def test_reads_do_not_import_pandas(overview_dir: Path, tmp_path: Path) -> None:
-    """chdb's ArrowTable results import pandas (0.25 s a command); the store reads Arrow IPC itself."""
-    with ClickHouseStore.open(tmp_path / "store") as opened:
-        engine.write(load_project(overview_dir), opened, VIDEO, videos(5))
-    command = [sys.executable, "-c", READS_WITHOUT_PANDAS, str(overview_dir), str(tmp_path / "store")]
-    assert subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip() == "False"
+def test_writes_and_reads_do_not_import_pandas(overview_dir: Path, tmp_path: Path) -> None:
+    """chdb's ArrowTable results and its Python() input import pandas (0.25-0.35 s a command):
+    the store reads Arrow IPC itself and hands batches over as a file, removed once read (files
+    in, as the CLI writes them: DuckDB's scan of an Arrow object imports pandas itself)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(videos(5)), tmp_path / "videos.parquet")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    files = [str(tmp_path / name) for name in ("store", "videos.parquet", "crop.parquet")]
+    command = [sys.executable, "-c", WITHOUT_PANDAS, str(overview_dir), *files]
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "TMPDIR": str(scratch)})
+    assert (done.returncode, done.stderr) == (0, "") and done.stdout.strip() == "False"
+    assert list(scratch.iterdir()) == []
 
 
 # -- settings, the folder lock, concurrent writers ---------------------------------------------------

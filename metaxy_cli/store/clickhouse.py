@@ -50,6 +50,7 @@ from metaxy_cli.store.base import (
     seconds_setting,
 )
 from metaxy_cli.store.clickhouse_connection import (
+    ARROW_FORMAT,
     ARROW_INPUT,
     ChdbConnection,
     Connection,
@@ -307,13 +308,15 @@ class ClickHouseStore(Store):
         self._undo_on_rollback(feature)
 
     def batch_relation(self, schema: pa.Schema) -> exp.Expression | None:
-        """chdb reads Arrow in place (Python()); each column cast to the type `stage` gives it."""
+        """chdb reads the Arrow stream (a file of it: insert_over_arrow); each column cast to the
+        type `stage` gives it."""
         from sqlglot import exp
 
         function = self.connection.arrow_function if self.connection is not None else None
         if function is None:
             return None
-        source = exp.Table(this=exp.Anonymous(this=function, expressions=[exp.column(ARROW_INPUT)]))
+        arguments = [exp.Literal.string(ARROW_INPUT), exp.Literal.string(ARROW_FORMAT)]
+        source = exp.Table(this=exp.Anonymous(this=function, expressions=arguments))
         typed = [
             exp.alias_(exp.cast(exp.column(field.name, quoted=True), self._type(portable_type_of(field.type)), dialect="clickhouse"), field.name, quoted=True)
             for field in schema
