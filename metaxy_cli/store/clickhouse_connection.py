@@ -194,7 +194,7 @@ class ChdbConnection(Connection):
         if insert_sql.count(source) != 1:
             raise ValueError(f"an insert over Arrow data reads {source} once: {insert_sql[:200]}")
         reader = data.to_reader() if isinstance(data, pa.Table) else data
-        if "pandas" in sys.modules:  # Python()'s import is paid: it reads the stream in place
+        if sys.modules.get("pandas") is not None:  # Python()'s import is paid: it reads in place
             # chdb's Python() table function finds the data by this local variable's name.
             metaxy_arrow_input = pa.RecordBatchReader.from_batches(reader.schema, map(_zero_null_slots, reader))  # noqa: F841
             self.command(insert_sql.replace(source, f"Python({ARROW_INPUT})"))
@@ -206,7 +206,7 @@ class ChdbConnection(Connection):
                     writer.write_batch(_zero_null_slots(batch))
             handle.flush()
             path = handle.name.replace("\\", "\\\\").replace("'", "\\'")
-            self.command(insert_sql.replace(f"'{ARROW_INPUT}'", f"'{path}'"))
+            self.command(insert_sql.replace(source, f"{self.arrow_function}('{path}', '{ARROW_FORMAT}')"))
 
     def close(self) -> None:
         if self.session is not None:
