@@ -338,7 +338,10 @@ def test_the_embedded_engine_hashes_a_root_batch_as_it_loads_it(
     import pyarrow.parquet as pq
 
     listing = tmp_path / "videos.parquet"  # a file: Arrow built from Python objects imports pandas
-    pq.write_table(pa.Table.from_pylist(videos(30)), listing)
+    table = pa.Table.from_pylist(videos(30))
+    # frames as int32: DuckDB casts the batch to the declared BIGINT (a Parquet file of the declared
+    # types is read by chdb itself: test_a_root_write_reads_its_parquet_listing_in_place).
+    pq.write_table(table.set_column(4, "frames", table["frames"].cast(pa.int32())), listing)
     if pandas_loaded:
         import pandas  # noqa: F401
     else:
@@ -360,6 +363,66 @@ def test_the_embedded_engine_hashes_a_root_batch_as_it_loads_it(
     (insert,) = [sql for sql in commands if sql.startswith('INSERT INTO "metaxy_log__example__video"')]
     assert ("FROM Python(metaxy_arrow_input)" in insert) is pandas_loaded
     assert ("ArrowStream" in insert) is not pandas_loaded
+
+
+READINGS = """\
+project: readings
+features:
+  - key: readings
+    columns: {label: string, count: integer, score: double, flag: boolean}
+  - key: dated
+    columns: {label: string, day: date}
+"""
+
+
+@pytest.mark.parametrize(
+    "key, name, read_in_place",
+    [("readings", "o'brien 日本.parquet", True), ("readings", "glob{1,2}.parquet", False), ("dated", "dated.parquet", False)],
+    ids=["in place", "a glob-like name", "a date column"],
+)
+def test_a_root_write_reads_its_parquet_listing_in_place(
+    tmp_path: Path, store, monkeypatch, key: str, name: str, read_in_place: bool
+) -> None:
+    """A Parquet listing whose columns have their declared types is read by chdb itself, in the
+    INSERT that hashes it (no copy of the batch in DuckDB, no stream), with NaN read as NULL as a
+    checked batch has it. A name that file() would take for a glob, or a type the two engines
+    read differently from Parquet (dates, timestamps), goes through the stream. DuckDB's bytes
+    either way."""
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "metaxy.yaml").write_text(READINGS)
+    project = load_project(tmp_path)
+    labels = [*AWKWARD, None]
+    columns = {"sample_uid": [f"r{i}" for i in range(len(labels))], "label": labels}
+    if key == "readings":
+        columns["count"] = pa.array([i - 3 for i in range(len(labels) - 1)] + [None], pa.int64())
+        columns["score"] = [0.25, float("nan"), None, -0.0, 1e300, 2.5e-8, float("inf"), -1.5, 7.0]
+        columns["flag"] = [True, False, None, True, False, True, False, True, None]
+    else:
+        columns["day"] = [datetime.date(2024, 2, 1 + i) for i in range(len(labels) - 1)] + [None]
+    listing = tmp_path / name
+    pq.write_table(pa.table(columns), listing)
+    monkeypatch.delitem(sys.modules, "pandas", raising=False)
+    commands = []
+    command = store.connection.command
+    monkeypatch.setattr(store.connection, "command", lambda sql: commands.append(sql) or command(sql))
+
+    found = []
+    with DuckDBStore.open(tmp_path / "reference.duckdb") as reference:
+        for opened in (store, reference):
+            engine.write(project, opened, key, listing)
+            stored = [name for name in columns if name != "sample_uid"]
+            select = ", ".join(f'"{column}"' for column in ["sample_uid", *stored, "metaxy_provenance"])
+            found.append([tuple(map(_plain, row)) for row in opened.fetch_all(f'SELECT {select} FROM "{key}" ORDER BY 1')])
+    assert found[0] == found[1] and len(found[0]) == len(labels)
+    if key == "readings":
+        assert [row[3] for row in found[0][:3]] == [0.25, None, None]  # NaN stored as NULL
+    (insert,) = [sql for sql in commands if sql.startswith(f'INSERT INTO "metaxy_log__{key}"')]
+    assert ("'Parquet')" in insert) is read_in_place
+    assert ("ArrowStream" in insert) is not read_in_place
 
 
 def test_the_catalog_is_read_once_until_the_store_runs_a_statement(store, monkeypatch) -> None:

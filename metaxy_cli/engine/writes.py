@@ -174,14 +174,19 @@ def _write_root_computed_locally(
 
 def _append_computed(store: Store, feature: ResolvedFeature, batch: CheckedBatch, *, written_at: datetime, write_id: int) -> None:
     """A root's rows computed by one write query, in the store's engine when its statements read
-    the batch's stream in place (hashing there costs less than moving the hashes: ClickHouse),
-    else in the DuckDB that checked the batch."""
+    the input file or the batch's stream in place (hashing there costs less than moving the
+    hashes: ClickHouse), else in the DuckDB that checked the batch."""
     from metaxy_cli.sql.dialects import profile_for
     from metaxy_cli.sql.emit import to_sql
     from metaxy_cli.sql.query import write_query
     from metaxy_cli.store.io import quote
 
-    source = store.batch_relation(batch.schema())
+    schema = batch.schema()
+    in_place = store.parquet_relation(schema, batch.parquet) if batch.parquet is not None else None
+    if in_place is not None:  # the engine reads the input file itself (no copy, no stream)
+        store.append_over(feature, write_query(feature, store.profile, in_place, written_at=written_at, write_id=write_id), None)
+        return
+    source = store.batch_relation(schema)
     if source is not None:
         with batch.stream(f"SELECT * FROM {quote(batch.name)}") as typed:
             store.append_over(feature, write_query(feature, store.profile, source, written_at=written_at, write_id=write_id), typed)

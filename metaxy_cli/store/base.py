@@ -419,9 +419,22 @@ class Store(ABC):
         instead of loading rows computed elsewhere (engine/writes.py)."""
         return None
 
-    def append_over(self, feature: ResolvedFeature, rows: exp.Query, stream: pa.RecordBatchReader) -> None:
+    # Whether this store's own statements can read a Parquet file of the writer's machine
+    # (`parquet_relation`): a checked batch read in place from such a file then stays a view.
+    reads_parquet_files: bool = False
+
+    def parquet_relation(self, schema: pa.Schema, path: str) -> exp.Expression | None:
+        """A relation through which this store's own statements read the Parquet file `path`,
+        whose columns of `schema` already have their declared types, typed as `stage` types
+        them and with NaN read as NULL, as in a checked batch; None where they cannot. A root
+        write from such a file then skips DuckDB's copy of the batch and the stream of it: the
+        engine reads the file once, as its own bulk load of the file would."""
+        return None
+
+    def append_over(self, feature: ResolvedFeature, rows: exp.Query, stream: pa.RecordBatchReader | None) -> None:
         """Append `rows` (exactly `feature.table_columns`), a query over
-        `batch_relation(stream.schema)`, reading `stream` as it goes."""
+        `batch_relation(stream.schema)`, reading `stream` as it goes; or, with no stream, over
+        `parquet_relation`."""
         raise NotImplementedError(f"store {self.name!r} cannot read a stream in its statements")
 
     def stage_rows(self, feature: ResolvedFeature, rows: exp.Query, name: str, *, extra: Columns = ()) -> str:

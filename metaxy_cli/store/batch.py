@@ -8,7 +8,9 @@ themselves (a `load_batch` method: Spark, store/spark_batch.py). A root write to
 computes its finished rows on the way in (`CheckedBatch`, engine/writes.py), so the store loads
 them once instead of loading the batch and hashing it in a second pass: right here (PostgreSQL:
 one COPY of the finished rows into the feature's table), or in the store's engine when its
-statements read the batch's stream in place (chdb: one INSERT ... SELECT that hashes). The
+statements read the batch's stream in place (chdb: one INSERT ... SELECT that hashes). A Parquet
+file whose columns already have their declared types is not copied at all: the batch is a view
+of it, checked where it lies, and an engine that reads the file itself (chdb) does so. The
 versions are the same bytes on every engine (spec section 3, tests/test_store_identity.py), so
 where they are computed does not change them.
 """
@@ -102,6 +104,9 @@ class CheckedBatch:
     rows: int
     absent: tuple[str, ...]
     native: bool
+    # The Parquet file the batch is a view of (every column of its declared type, read in place),
+    # for a store whose engine reads the file itself (Store.parquet_relation); else None.
+    parquet: str | None = None
 
     def stage_into(self, store: Store, columns: Sequence[str] | None = None) -> None:
         """The batch (only `columns`, e.g. the ids) as the store's temporary table `name`."""
@@ -145,10 +150,14 @@ def checked_batch(
         )  # fmt: skip
         text = {name for name, kind in columns.items() if kind == "VARCHAR"}
         select = _typed_select(source.relation, present, wanted, text)
-        # Private connections use a plain table so that a cursor (another connection) can stream it.
+        # Private connections use a plain table or view so that a cursor (another connection) can
+        # stream it. A view where the file can be read in place: by the store (DuckDB), or by an
+        # engine that reads it itself instead of the batch's stream.
         kind = "TEMP TABLE" if native else "TABLE"
-        if native and _read_in_place(data, source.relation, columns, present, wanted):
-            kind = "TEMP VIEW"
+        parquet = None
+        if (native or store.reads_parquet_files) and _read_in_place(data, source.relation, columns, present, wanted):
+            kind = "TEMP VIEW" if native else "VIEW"
+            parquet = None if native else str(Path(data).resolve())
         try:
             connection.execute(f"CREATE OR REPLACE {kind} {quote(name)} AS {select}")
         except duckdb.Error as error:
@@ -156,10 +165,10 @@ def checked_batch(
             raise typed or DataError(f"{feature.key}: cannot read {source.label}: {_first_line(error)}") from None
         try:
             rows = _check_ids(connection, feature, name, source.label)
-            yield CheckedBatch(connection, name, rows, absent, native)
+            yield CheckedBatch(connection, name, rows, absent, native, parquet)
         finally:
             if not native:
-                connection.execute(f"DROP TABLE IF EXISTS {quote(name)}")
+                connection.execute(f"DROP {kind} IF EXISTS {quote(name)}")
 
 
 def checked_columns(

@@ -70,6 +70,8 @@ DEFAULT_LOCK_TIMEOUT = 30.0  # seconds another command waits for the folder (as 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 # Every write id ever handed out, written before the write's first row (see the module doc).
 WRITE_IDS = f"{layout.PREFIX}write_ids"
+# Portable types that chdb's Parquet reader and DuckDB's read to the same values (parquet_relation).
+PARQUET_READ_ALIKE = frozenset({"string", "integer", "double", "boolean"})
 _SORTED_BY = {layout.WRITES: ("write_id",), WRITE_IDS: ("write_id",), layout.CHECKPOINTS: ("feature", "write_id")}
 # One writer at a time in this process: ids then increase in commit order (sql/writes.py).
 _WRITER = threading.RLock()
@@ -323,9 +325,38 @@ class ClickHouseStore(Store):
         ]  # fmt: skip
         return exp.select(*typed).from_(source)
 
-    def append_over(self, feature: ResolvedFeature, rows: exp.Query, stream: pa.RecordBatchReader) -> None:
+    @property
+    def reads_parquet_files(self) -> bool:  # type: ignore[override]
+        """The embedded engine runs in the writer's process and sees its files; a server does not."""
+        return self.connection is not None and self.connection.arrow_function == "file"
+
+    def parquet_relation(self, schema: pa.Schema, path: str) -> exp.Expression | None:
+        """chdb's `file(path, 'Parquet')`, each column cast as `batch_relation` casts it and a
+        double's NaN read as NULL (a checked batch's rule). Only for columns that ClickHouse and
+        DuckDB read alike from Parquet (text, integers, doubles, booleans: dates and timestamps
+        keep DuckDB's reading), and for a path without the characters that make file()'s
+        argument a glob."""
+        from sqlglot import exp
+
+        portable = [portable_type_of(field.type) for field in schema]
+        if not self.reads_parquet_files or not set(portable) <= PARQUET_READ_ALIKE or any(c in path for c in "*?{}"):
+            return None
+        source = exp.Table(this=exp.Anonymous(this="file", expressions=[exp.Literal.string(path), exp.Literal.string("Parquet")]))
+        typed = []
+        for field, kind in zip(schema, portable):
+            value = exp.cast(exp.column(field.name, quoted=True), self._type(kind), dialect="clickhouse")
+            if kind == "double":
+                is_nan = exp.Anonymous(this="isNaN", expressions=[exp.column(field.name, quoted=True)])
+                value = exp.If(this=is_nan, true=exp.cast(exp.Null(), self._type(kind), dialect="clickhouse"), false=value)
+            typed.append(exp.alias_(value, field.name, quoted=True))
+        return exp.select(*typed).from_(source)
+
+    def append_over(self, feature: ResolvedFeature, rows: exp.Query, stream: pa.RecordBatchReader | None) -> None:
         insert = self._log_insert(feature, [name for name, _ in feature.table_columns], rows)
-        self._call(lambda connection: connection.insert_over_arrow(insert, stream))
+        if stream is None:  # rows over parquet_relation: the engine reads the file itself
+            self.execute(insert)
+        else:
+            self._call(lambda connection: connection.insert_over_arrow(insert, stream))
         self._undo_on_rollback(feature)
 
     def _insert_into_log(self, feature: ResolvedFeature, columns: list[str], rows: exp.Query) -> None:

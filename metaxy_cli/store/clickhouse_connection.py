@@ -350,12 +350,13 @@ def _zero_null_slots(batch: pa.RecordBatch) -> pa.RecordBatch:
     """Dates and timestamps with 0 under their NULLs: chdb's Arrow input range-checks the value
     stored under a NULL too, and DuckDB leaves INT_MIN there (out of Date32's range)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     columns = []
     for column in batch.columns:
         temporal = pa.types.is_date32(column.type) or pa.types.is_timestamp(column.type)
         if temporal and column.null_count:
+            import pyarrow.compute as pc  # here: its import is 0.07 s of a command that may not need it
+
             storage = pa.int32() if pa.types.is_date32(column.type) else pa.int64()
             filled = pc.fill_null(column.view(storage), 0)
             validity = pc.is_valid(column).buffers()[1]
