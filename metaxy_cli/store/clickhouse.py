@@ -328,7 +328,7 @@ class ClickHouseStore(Store):
     @property
     def reads_parquet_files(self) -> bool:  # type: ignore[override]
         """The embedded engine runs in the writer's process and sees its files; a server does not."""
-        return self.connection is not None and self.connection.arrow_function == "file"
+        return isinstance(self.connection, ChdbConnection)
 
     def parquet_relation(self, schema: pa.Schema, path: str) -> exp.Expression | None:
         """chdb's `file(path, 'Parquet')`, each column cast as `batch_relation` casts it and a
