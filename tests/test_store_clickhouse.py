@@ -425,9 +425,10 @@ def test_a_root_write_reads_its_parquet_listing_in_place(
     assert ("ArrowStream" in insert) is not read_in_place
 
 
-def test_the_catalog_is_read_once_until_the_store_runs_a_statement(store, monkeypatch) -> None:
+def test_the_catalog_is_read_once_until_the_store_runs_a_statement(store, monkeypatch, tmp_path: Path) -> None:
     """chdb's folder is this process's alone: lookups of several tables cost one catalog query,
-    any statement (DDL above all) makes the next lookups read it again, then per table."""
+    a statement that may be DDL makes the next lookups read it again, then per table; inserts,
+    deletes and queries keep what was read."""
     queries = []
     query_arrow = store.connection.query_arrow
     monkeypatch.setattr(store.connection, "query_arrow", lambda sql: queries.append(sql) or query_arrow(sql))
@@ -439,6 +440,13 @@ def test_the_catalog_is_read_once_until_the_store_runs_a_statement(store, monkey
     store.execute('ALTER TABLE "t" ADD COLUMN "b" String')
     assert store.list_columns("t") == ["a", "b"] and store.list_columns("u") is None and store.list_columns("u") is None
     assert len(queries) == 4
+    store.execute('INSERT INTO "t" SELECT 1, \'x\'')
+    store.execute('DELETE FROM "t" WHERE "a" = 2')
+    store.execute(f"INSERT INTO FUNCTION file('{tmp_path / 'one.csv'}', 'CSV') SELECT 1")
+    assert store.list_columns("t") == ["a", "b"] and store.list_columns("u") is None
+    assert len(queries) == 4
+    store.execute('  alter TABLE "t" DROP COLUMN "b"')
+    assert store.list_columns("t") == ["a"] and len(queries) == 5
     # Another store of this process on the folder: its statements count too.
     with ClickHouseStore.open(store.location) as other:
         other.execute('CREATE TABLE "u" ("c" Int64) ENGINE = MergeTree ORDER BY "c"')

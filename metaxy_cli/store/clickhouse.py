@@ -430,8 +430,9 @@ class ClickHouseStore(Store):
     def _columns(self, tables: Sequence[str]) -> dict[str, dict[str, str]]:
         """{table: {column: type}} of those of `tables` that exist, columns in order.
 
-        On a connection no other process changes, what was read is kept until a statement runs
-        there (`Connection.catalog_version`, which counts every store's statements). The first
+        On a connection no other process changes, what was read is kept until a statement that
+        may be DDL runs there (`Connection.catalog_version`, which counts every store's; inserts
+        and queries keep it, so a benchmark's floor between two reads costs nothing). The first
         lookup reads every table's columns (a read-only command, such as an increment or a
         plan, then queries the catalog once, not once per table: about six queries of 2 ms for
         an increment, hundreds for a plan of 200 features); later ones read the tables asked

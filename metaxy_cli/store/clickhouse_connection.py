@@ -38,6 +38,9 @@ SESSION_SETTINGS: dict[str, Any] = {
 LOCK_POLL = 0.2
 ARROW_INPUT = "metaxy_arrow_input"  # the name `insert_over_arrow`'s statement reads its data by
 ARROW_FORMAT = "ArrowStream"  # the format chdb reads that data in (file(ARROW_INPUT, ARROW_FORMAT))
+# Statements that leave every table's columns as they were: they do not invalidate what was read
+# of the catalog (an INSERT, a lightweight DELETE or a query; any other statement may be DDL).
+_KEEPS_CATALOG = re.compile(r"\s*(INSERT|SELECT|WITH|SET|DELETE)\b", re.IGNORECASE)
 _LOCKED = "Failed to create connection"  # chdb: another process holds the folder's lock
 
 
@@ -64,9 +67,9 @@ class Connection:
     arrow_function: str | None = None
 
     def catalog_version(self) -> int | None:
-        """A number that changes whenever a statement runs on this database, or None when that
-        cannot be known (a server: other clients change it), and nothing read of the catalog
-        may be kept."""
+        """A number that changes whenever a statement that may change a table's columns runs on
+        this database, or None when that cannot be known (a server: other clients change it),
+        and nothing read of the catalog may be kept."""
         return None
 
     def command(self, sql: str) -> None:
@@ -100,8 +103,9 @@ class ChdbConnection(Connection):
     # write command of the CLI), and a first write of 1M rows through it took 2.4-3.9 s against
     # 1.5-1.8 s through the file (warm: 1.26-1.34 s against 1.39-1.55 s).
     arrow_function = "file"
-    # Statements run per folder by this process: no other process opens the folder meanwhile
-    # (the folder's lock), and every store of this process on it counts here.
+    # Statements that may change the catalog, run per folder by this process: no other process
+    # opens the folder meanwhile (the folder's lock), and every store of this process on it
+    # counts here.
     _statements: dict[str, int] = {}
 
     def __init__(self, session: Any, location: str):
@@ -150,7 +154,8 @@ class ChdbConnection(Connection):
         return self.session
 
     def command(self, sql: str) -> None:
-        self._statements[self.location] = self._statements.get(self.location, 0) + 1
+        if not _KEEPS_CATALOG.match(sql):
+            self._statements[self.location] = self._statements.get(self.location, 0) + 1
         self._run(sql, "CSV")
 
     def catalog_version(self) -> int | None:
