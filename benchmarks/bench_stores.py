@@ -19,7 +19,8 @@ ids, no fast path), read into Arrow the same way. PostgreSQL runs when METAXY_PG
 (`eval "$(scripts/test-services start)"`), on a schema of its own that is dropped afterwards.
 ClickHouse's floors (clickhouse_floor.py) run on the store's own chdb session: the root write
 against `INSERT INTO t SELECT * FROM file(listing)` of the same rows (and the same INSERT
-computing the hashes), crop's increment against one hand-written statement over the same views.
+computing the hashes, and an INSERT of the rows metaxy stored from a Parquet file of them, as
+PostgreSQL's COPY), crop's increment against one hand-written statement over the same views.
 Input data: bench_engine.generate (benchmarks/.data/, cached).
 
     python benchmarks/bench_stores.py --sizes 100000,1000000
@@ -142,6 +143,18 @@ def clickhouse_insert_floor(hashed: bool) -> Callable:
     return prepare
 
 
+def clickhouse_stored_rows_floor(store, workdir: Path, project, listing: Path) -> Callable[[], object]:
+    """The rows metaxy stored (its log table's rows: ids, columns, hashes, versions, write time
+    and id), saved to Parquet by the engine untimed; the returned floor INSERTs them from that
+    file into a table of the same structure and engine (as PostgreSQL's COPY of the stored rows)."""
+    saved = workdir / "stored-videos.parquet"
+    log_table = '"metaxy_log__example__video"'
+    store.execute(f"INSERT INTO FUNCTION file('{saved}', 'Parquet') SELECT * FROM {log_table} SETTINGS engine_file_truncate_on_insert = 1")
+    store.execute("DROP TABLE IF EXISTS floor_stored")
+    store.execute(f"CREATE TABLE floor_stored AS {log_table}")
+    return lambda: store.execute(f"INSERT INTO floor_stored SELECT * FROM file('{saved}', 'Parquet')")
+
+
 def clickhouse_increment_floor(store, workdir: Path, project) -> int:
     """One hand-written statement over the same current views, written by the engine to Parquet."""
     import clickhouse_floor as floor
@@ -159,7 +172,11 @@ FLOORS: dict[str, dict[str, object]] = {
         "increment": lambda store, workdir, project: store.fetch_arrow(CROP_FLOOR).num_rows,
     },
     "clickhouse": {
-        "root": {"INSERT ... SELECT FROM file": clickhouse_insert_floor(False), "the same INSERT with the hashes": clickhouse_insert_floor(True)},
+        "root": {
+            "INSERT ... SELECT FROM file": clickhouse_insert_floor(False),
+            "the same INSERT with the hashes": clickhouse_insert_floor(True),
+            "INSERT of the stored rows": clickhouse_stored_rows_floor,
+        },
         "increment": clickhouse_increment_floor,
     },
 }

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlglot import exp
 
 from metaxy_cli import engine
 from metaxy_cli.definitions.errors import StoreError
@@ -447,6 +448,18 @@ def test_the_catalog_is_read_once_until_the_store_runs_a_statement(store, monkey
     assert len(queries) == 4
     store.execute('  alter TABLE "t" DROP COLUMN "b"')
     assert store.list_columns("t") == ["a"] and len(queries) == 5
+    # The session's temporary tables, made and dropped, keep it, as does a drop of a name the
+    # catalog just said is no table; a stored table's drop does not.
+    assert store.list_columns("never_made") is None and len(queries) == 6
+    store.create_table("scratch", [("x", "string")], temporary=True)
+    store.create_temporary_as("scratch_too", exp.select(exp.Literal.number(1).as_("y")))
+    store.drop_table("scratch")
+    store.drop_table("scratch_too")
+    store.drop_table("never_made")
+    assert store.list_columns("t") == ["a"] and len(queries) == 6
+    assert store.fetch_all("SELECT count() FROM system.tables WHERE is_temporary") == [(0,)]
+    store.drop_table("t")
+    assert store.list_columns("t") is None and len(queries) == 8
     # Another store of this process on the folder: its statements count too.
     with ClickHouseStore.open(store.location) as other:
         other.execute('CREATE TABLE "u" ("c" Int64) ENGINE = MergeTree ORDER BY "c"')

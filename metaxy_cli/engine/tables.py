@@ -116,7 +116,7 @@ def ids_in(feature: ResolvedFeature, source: str | exp.Select) -> exp.In:
 
 def drop_temporary(store: Store, *tables: str) -> None:
     for table in tables:
-        store.drop_table(table)
+        store.drop_temporary(table)
 
 
 def id_text(feature: ResolvedFeature, row: tuple) -> str:

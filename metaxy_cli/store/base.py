@@ -257,7 +257,7 @@ class Store(ABC):
         """A temporary table `name` holding the result of `query` (replaced if it exists)."""
         from sqlglot import exp
 
-        self.drop_table(name)
+        self.drop_temporary(name)
         create = exp.Create(
             this=exp.to_identifier(name, quoted=True),
             kind="TABLE",
@@ -301,6 +301,11 @@ class Store(ABC):
         from sqlglot import exp
 
         self.run(exp.Drop(tables=[exp.to_table(table, quoted=True)], kind="TABLE", exists=True))
+
+    def drop_temporary(self, name: str) -> None:
+        """Drop the temporary table `name` if there is one (stores whose temporary tables live
+        apart from their stored ones say so in the statement)."""
+        self.drop_table(name)
 
     def rename_table(self, old: str, new: str) -> None:
         from sqlglot import exp

@@ -39,8 +39,9 @@ LOCK_POLL = 0.2
 ARROW_INPUT = "metaxy_arrow_input"  # the name `insert_over_arrow`'s statement reads its data by
 ARROW_FORMAT = "ArrowStream"  # the format chdb reads that data in (file(ARROW_INPUT, ARROW_FORMAT))
 # Statements that leave every table's columns as they were: they do not invalidate what was read
-# of the catalog (an INSERT, a lightweight DELETE or a query; any other statement may be DDL).
-_KEEPS_CATALOG = re.compile(r"\s*(INSERT|SELECT|WITH|SET|DELETE)\b", re.IGNORECASE)
+# of the catalog (an INSERT, a lightweight DELETE, a query, the session's temporary tables; any
+# other statement may be DDL).
+_KEEPS_CATALOG = re.compile(r"\s*(INSERT|SELECT|WITH|SET|DELETE|(CREATE|DROP)\s+TEMPORARY)\b", re.IGNORECASE)
 _LOCKED = "Failed to create connection"  # chdb: another process holds the folder's lock
 
 
