@@ -200,25 +200,27 @@ class PostgresStore(Store):
     def append_rows(self, feature: ResolvedFeature, rows: pa.RecordBatchReader) -> None:
         """One COPY straight into the feature's table (no temporary table, no second pass)."""
         self._copy_in(quote(self.profile.identifier(feature.table)), rows)
-        self._index_new_rows(feature.table)
+        self._index_new_rows(feature, feature.table)
 
     def append(self, feature: ResolvedFeature, rows: exp.Query) -> None:
         super().append(feature, rows)
-        self._index_new_rows(feature.table)
+        self._index_new_rows(feature, feature.table)
 
     def supersede(self, feature: ResolvedFeature, condition: exp.Expression) -> None:
         super().supersede(feature, condition)
-        self._index_new_rows(feature.history_table)
+        self._index_new_rows(feature, feature.history_table)
 
     def tombstone(self, feature: ResolvedFeature, columns: list[str], rows: exp.Query) -> None:
         super().tombstone(feature, columns, rows)
-        self._index_new_rows(feature.history_table)
+        self._index_new_rows(feature, feature.history_table)
 
-    def _index_new_rows(self, table: str) -> None:
+    def _index_new_rows(self, feature: ResolvedFeature, table: str) -> None:
         """After rows are appended to `table`: its write-id BRIN index summarises their pages
         (a range never summarised matches every scan, so the ids touched since a checkpoint
-        would read the whole table), and a table that never had statistics gets them (without,
-        the planner guesses a third of the rows newer than any checkpoint and scans instead).
+        would read the whole table), and a table that never had statistics gets its row count
+        and those of the columns plans turn on: the ids (joins) and the write id (without, the
+        planner guesses a third of the rows newer than any checkpoint and scans instead); the
+        hash columns' statistics, two thirds of a full ANALYZE's time, wait for autovacuum.
         Summaries include the transaction's own rows; later, autovacuum refreshes the statistics
         (a write id above the histogram's largest is estimated rare, which it is). Both need the
         table's owner: a writer granted only INSERT leaves it to autovacuum."""
@@ -233,7 +235,8 @@ class PostgresStore(Store):
         if indexed:
             self.fetch_all("SELECT brin_summarize_new_values(to_regclass(%s))", [index])
         if unanalysed:
-            self.execute(f"ANALYZE {name}")
+            columns = ", ".join(quote(self.identifier(column)) for column in (*feature.id_names, layout.WRITE_ID))
+            self.execute(f"ANALYZE {name} ({columns})")
 
     def _copy_in(self, table: str, reader: pa.RecordBatchReader) -> None:
         """COPY the batches into `table` (an SQL name), columns matched by name."""
