@@ -415,7 +415,7 @@ class Store(ABC):
         try:
             self.append(feature, exp.select(*(exp.column(name, quoted=True) for name, _ in feature.table_columns)).from_(exp.to_table(staged, quoted=True)))
         finally:
-            self.drop_table(staged)
+            self.drop_temporary(staged)
 
     def batch_relation(self, schema: pa.Schema) -> exp.Expression | None:
         """A relation through which this store's own statements read a stream of `schema` in

@@ -95,7 +95,6 @@ class ClickHouseStore(Store):
         self._catalog: dict[str, dict[str, str]] = {}
         self._catalog_version: int | None = None
         self._catalog_whole_at: int | None = None
-        self._temporary: set[str] = set()  # the session's temporary tables this store made
 
     @classmethod
     def from_settings(cls, name: str, settings: dict[str, Any], root: Path) -> ClickHouseStore:
@@ -178,7 +177,6 @@ class ClickHouseStore(Store):
     def create_table(self, table: str, columns: Sequence[tuple[str, str]], *, temporary: bool = False) -> None:
         if temporary:  # ENGINE = Memory, the session's own
             super().create_table(table, columns, temporary=True)
-            self._temporary.add(table)
             return
         order = _SORTED_BY.get(table, ())
         typed = [(name, _not_null(self._type(kind)) if name in order else self._type(kind)) for name, kind in columns]
@@ -429,31 +427,10 @@ class ClickHouseStore(Store):
     def _type(self, portable: str) -> str:
         return self.profile.column_type(portable).sql("clickhouse")
 
-    def create_temporary_as(self, name: str, query: exp.Query) -> None:
-        super().create_temporary_as(name, query)
-        self._temporary.add(name)
-
     def drop_temporary(self, name: str) -> None:
+        """`DROP TEMPORARY TABLE`: a statement that keeps what was read of the catalog (a write's
+        temporary tables, dropped at its end, would otherwise make the next call read it again)."""
         self.execute(f"DROP TEMPORARY TABLE IF EXISTS {quote(name)}")
-        self._temporary.discard(name)
-
-    def drop_table(self, table: str) -> None:
-        """A temporary table this store made, or a name the catalog just read has no table of,
-        is dropped as the session's temporary table: the same effect, by a statement that keeps
-        what was read (a write's temporary tables, dropped at its end, would otherwise make the
-        next call read the catalog again)."""
-        if table in self._temporary or not self._stored_table(table):
-            self.drop_temporary(table)
-        else:
-            super().drop_table(table)
-
-    def _stored_table(self, table: str) -> bool:
-        """Whether `table` may be one of the database's tables (False only when what was read of
-        the catalog, still current, says it is not)."""
-        version = self.connection.catalog_version() if self.connection is not None else None
-        if version is None or version != self._catalog_version:
-            return True
-        return bool(self._catalog.get(table)) or (self._catalog_whole_at != version and table not in self._catalog)
 
     def _columns(self, tables: Sequence[str]) -> dict[str, dict[str, str]]:
         """{table: {column: type}} of those of `tables` that exist, columns in order.
